@@ -1,0 +1,188 @@
+import { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { AlipayAuthModuleOptions, AlipayRefreshOptions, AlipaySignerOption } from './alipay-auth.options';
+import { AlipayConfigError } from './errors/alipay-auth.errors';
+import { loadAesKey } from './signer/alipay-aes';
+import { certPublicKey, certSn, rootCertSn } from './signer/alipay-cert';
+import { loadPrivateKey, loadPublicKey } from './signer/alipay-keys';
+
+export const ALIPAY_AUTH_CONFIG = Symbol('ALIPAY_AUTH_CONFIG');
+
+export const ALIPAY_GATEWAYS = {
+  production: 'https://openapi.alipay.com',
+  sandbox: 'https://openapi-sandbox.dl.alipaydev.com',
+} as const;
+
+export const ALIPAY_AUTHORIZE_PAGES = {
+  production: 'https://openauth.alipay.com',
+  sandbox: 'https://openauth-sandbox.dl.alipaydev.com',
+} as const;
+
+export type ResolvedRefreshConfig = Required<AlipayRefreshOptions> & { maxTokenAgeMs: number };
+
+/** Options checked and parsed once at start-up: keys are KeyObjects, every default filled in. */
+export interface ResolvedAlipayAuthConfig {
+  appId: string;
+  mode: 'key' | 'certificate' | 'custom-signer';
+  privateKey?: KeyObject;
+  alipayPublicKey?: KeyObject;
+  appCertSn?: string;
+  alipayRootCertSn?: string;
+  alipayCertSn?: string;
+  encryptKey?: Buffer;
+  gatewayUrl: string;
+  authorizePageBaseUrl: string;
+  timeoutMs: number;
+  retries: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  signer?: AlipaySignerOption;
+  tokenEncryptionKeys: Array<{ id: string; key: Buffer }>;
+  dataSource?: string;
+  cacheTtlMs: number;
+  refresh: ResolvedRefreshConfig;
+  instanceId: string;
+  clock: () => number;
+}
+
+const DAY = 24 * 3600 * 1000;
+
+function text(options: AlipayAuthModuleOptions, name: keyof AlipayAuthModuleOptions): string | undefined {
+  const inline = options[name];
+  const pathName = `${String(name)}Path` as keyof AlipayAuthModuleOptions;
+  const path = options[pathName];
+  if (inline !== undefined && inline !== null && inline !== '') {
+    if (typeof inline !== 'string') throw new AlipayConfigError(`Option "${String(name)}" must be a string`);
+    return inline;
+  }
+  if (typeof path === 'string' && path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      throw new AlipayConfigError(`Option "${String(pathName)}" names a file that cannot be read`);
+    }
+  }
+  return undefined;
+}
+
+function positive(value: unknown, name: string, fallback: number, allowZero = false): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new AlipayConfigError(`Option "${name}" must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+  }
+  return value;
+}
+
+function url(value: string, name: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new AlipayConfigError(`Option "${name}" must be 'production', 'sandbox' or an http(s) URL`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function tokenKeys(input: AlipayAuthModuleOptions['tokenEncryptionKeys']): Array<{ id: string; key: Buffer }> {
+  if (input === undefined || input === null || input === '') return [];
+  const list = typeof input === 'string' ? [{ id: 'k1', key: input }] : input;
+  if (!Array.isArray(list) || list.length === 0) throw new AlipayConfigError('Option "tokenEncryptionKeys" must be a key or a non-empty list of { id, key }');
+  const seen = new Set<string>();
+  return list.map((k, i) => {
+    if (!k || typeof k.id !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(k.id)) {
+      throw new AlipayConfigError(`Option "tokenEncryptionKeys[${i}].id" must be 1-32 characters of [A-Za-z0-9_.-]`);
+    }
+    if (seen.has(k.id)) throw new AlipayConfigError(`Option "tokenEncryptionKeys[${i}].id" repeats id ${k.id}`);
+    seen.add(k.id);
+    const key = Buffer.from(String(k.key ?? ''), 'base64');
+    if (key.length !== 32) throw new AlipayConfigError(`Option "tokenEncryptionKeys[${i}].key" must be base64 of 32 bytes`);
+    return { id: k.id, key };
+  });
+}
+
+function refresh(r: AlipayRefreshOptions | undefined): ResolvedRefreshConfig {
+  const o = r ?? {};
+  const cron = o.cron ?? '0 */10 * * * *';
+  if (typeof cron !== 'string' || cron.trim().split(/\s+/).length < 5) throw new AlipayConfigError('Option "refresh.cron" must be a cron expression');
+  return {
+    enabled: o.enabled ?? true,
+    cron,
+    refreshAheadMs: positive(o.refreshAheadMs, 'refresh.refreshAheadMs', 30 * DAY, true),
+    maxTokenAgeMs: positive(o.maxTokenAgeMs, 'refresh.maxTokenAgeMs', 0, true),
+    refreshTokenSafetyMs: positive(o.refreshTokenSafetyMs, 'refresh.refreshTokenSafetyMs', 30 * DAY, true),
+    batchSize: positive(o.batchSize, 'refresh.batchSize', 100),
+    concurrency: positive(o.concurrency, 'refresh.concurrency', 8),
+    ratePerSecond: positive(o.ratePerSecond, 'refresh.ratePerSecond', 20),
+    leaseMs: positive(o.leaseMs, 'refresh.leaseMs', 120_000),
+    backoffBaseMs: positive(o.backoffBaseMs, 'refresh.backoffBaseMs', 60_000),
+    backoffMaxMs: positive(o.backoffMaxMs, 'refresh.backoffMaxMs', 6 * 3600_000),
+    statusCheckIntervalMs: positive(o.statusCheckIntervalMs, 'refresh.statusCheckIntervalMs', DAY, true),
+  };
+}
+
+/** Validates the options; every message names the option and never echoes a key. */
+export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): ResolvedAlipayAuthConfig {
+  if (!options || typeof options !== 'object') throw new AlipayConfigError('AlipayAuthModule options are missing');
+  if (typeof options.appId !== 'string' || !/^\d{16}$/.test(options.appId.trim())) {
+    throw new AlipayConfigError('Option "appId" must be the 16-digit Alipay app id');
+  }
+  const appId = options.appId.trim();
+  const gatewayOpt = options.gateway ?? 'production';
+  const gatewayUrl = gatewayOpt === 'production' || gatewayOpt === 'sandbox' ? ALIPAY_GATEWAYS[gatewayOpt] : url(gatewayOpt, 'gateway');
+  const authorizePageBaseUrl = options.authorizePageBaseUrl
+    ? url(options.authorizePageBaseUrl, 'authorizePageBaseUrl')
+    : gatewayOpt === 'production' || gatewayOpt === 'sandbox'
+      ? ALIPAY_AUTHORIZE_PAGES[gatewayOpt]
+      : gatewayUrl;
+
+  const base = {
+    appId,
+    gatewayUrl,
+    authorizePageBaseUrl,
+    timeoutMs: positive(options.timeoutMs, 'timeoutMs', 10_000),
+    retries: Math.floor(positive(options.retries, 'retries', 2, true)),
+    retryBaseDelayMs: positive(options.retryBaseDelayMs, 'retryBaseDelayMs', 200, true),
+    retryMaxDelayMs: 5_000,
+    encryptKey: options.encryptKey ? loadAesKey(options.encryptKey, 'encryptKey') : undefined,
+    tokenEncryptionKeys: tokenKeys(options.tokenEncryptionKeys),
+    dataSource: options.dataSource,
+    cacheTtlMs: positive(options.cacheTtlMs, 'cacheTtlMs', 60_000, true),
+    refresh: refresh(options.refresh),
+    instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    clock: options.clock ?? Date.now,
+  };
+  if (options.clock !== undefined && typeof options.clock !== 'function') throw new AlipayConfigError('Option "clock" must be a function');
+
+  if (options.signer) return { ...base, mode: 'custom-signer', signer: options.signer };
+
+  const privateKeyText = text(options, 'privateKey');
+  if (!privateKeyText) throw new AlipayConfigError('Option "privateKey" (or "privateKeyPath", or "signer") is required');
+  const privateKey = loadPrivateKey(privateKeyText, 'privateKey');
+
+  const appCert = text(options, 'appCert');
+  const alipayPublicCert = text(options, 'alipayPublicCert');
+  const alipayRootCert = text(options, 'alipayRootCert');
+  const alipayPublicKeyText = text(options, 'alipayPublicKey');
+  const certMode = !!(appCert || alipayPublicCert || alipayRootCert);
+  if (certMode) {
+    if (alipayPublicKeyText) throw new AlipayConfigError('Options "alipayPublicKey" and the certificate options exclude each other; configure one mode');
+    for (const [name, v] of [['appCert', appCert], ['alipayPublicCert', alipayPublicCert], ['alipayRootCert', alipayRootCert]] as const) {
+      if (!v) throw new AlipayConfigError(`Option "${name}" (or "${name}Path") is required in certificate mode`);
+    }
+    return {
+      ...base,
+      mode: 'certificate',
+      privateKey,
+      alipayPublicKey: certPublicKey(alipayPublicCert!, 'alipayPublicCert'),
+      appCertSn: certSn(appCert!, 'appCert'),
+      alipayCertSn: certSn(alipayPublicCert!, 'alipayPublicCert'),
+      alipayRootCertSn: rootCertSn(alipayRootCert!, 'alipayRootCert'),
+    };
+  }
+  if (!alipayPublicKeyText) {
+    throw new AlipayConfigError('Option "alipayPublicKey" (key mode) or "appCert"/"alipayPublicCert"/"alipayRootCert" (certificate mode) is required');
+  }
+  return { ...base, mode: 'key', privateKey, alipayPublicKey: loadPublicKey(alipayPublicKeyText, 'alipayPublicKey') };
+}

@@ -1,0 +1,27 @@
+import { HttpModule } from '@nestjs/axios';
+import { Module } from '@nestjs/common';
+import { ALIPAY_AUTH_CONFIG, resolveAlipayAuthConfig } from './alipay-auth.config';
+import { ALIPAY_AUTH_MODULE_OPTIONS, AlipayAuthConfigurableModule } from './alipay-auth.module-definition';
+import { AlipayAuthModuleOptions } from './alipay-auth.options';
+import { AlipayOpenApiClient } from './client/alipay-openapi.client';
+import { AlipaySigner } from './signer/alipay-signer';
+import { alipaySignerProvider } from './signer/alipay-signer.provider';
+
+/**
+ * `AlipayAuthModule.forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`.
+ * Global by default (`isGlobal: false` to scope it).
+ */
+@Module({
+  imports: [HttpModule],
+  providers: [
+    {
+      provide: ALIPAY_AUTH_CONFIG,
+      inject: [ALIPAY_AUTH_MODULE_OPTIONS],
+      useFactory: (options: AlipayAuthModuleOptions) => resolveAlipayAuthConfig(options),
+    },
+    alipaySignerProvider,
+    AlipayOpenApiClient,
+  ],
+  exports: [ALIPAY_AUTH_CONFIG, AlipaySigner, AlipayOpenApiClient],
+})
+export class AlipayAuthModule extends AlipayAuthConfigurableModule {}

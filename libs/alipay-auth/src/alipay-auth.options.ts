@@ -1,0 +1,88 @@
+import { Type } from '@nestjs/common';
+import type { AlipaySigner } from './signer/alipay-signer';
+import type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
+
+/** A replacement signer: an instance, a class the module instantiates, or a factory. */
+export type AlipaySignerOption =
+  | AlipaySigner
+  | Type<AlipaySigner>
+  | { useFactory: (config: ResolvedAlipayAuthConfig) => AlipaySigner | Promise<AlipaySigner> };
+
+/** Refresh policy and the scheduled refresh (see README, "Scheduled refresh"). */
+export interface AlipayRefreshOptions {
+  /** Run the scheduled refresh in this instance. Default true. */
+  enabled?: boolean;
+  /** Cron expression (with seconds) for the refresh run. Default every 10 minutes: `0 *\/10 * * * *`. */
+  cron?: string;
+  /** Refresh a token this long before its `expires_at`. Default 30 days (tokens live about a year). */
+  refreshAheadMs?: number;
+  /** Also rotate any token older than this, whatever `expires_at` says. Default off. */
+  maxTokenAgeMs?: number;
+  /** Always refresh at least this long before the refresh token's own `refresh_expires_at`. Default 30 days. */
+  refreshTokenSafetyMs?: number;
+  /** Rows claimed per batch. Default 100. */
+  batchSize?: number;
+  /** Refresh calls in flight at once per instance. Default 8. */
+  concurrency?: number;
+  /** Calls to Alipay per second per instance (token bucket). Default 20. */
+  ratePerSecond?: number;
+  /** How long a claimed row stays leased before another instance may take it. Default 2 minutes. */
+  leaseMs?: number;
+  /** First retry delay after a failed refresh; doubles each failure. Default 1 minute. */
+  backoffBaseMs?: number;
+  /** Longest retry delay. Default 6 hours. */
+  backoffMaxMs?: number;
+  /** Check each authorization's status at Alipay (token query API) this often. Default 1 day; 0 disables. */
+  statusCheckIntervalMs?: number;
+}
+
+export interface AlipayAuthModuleOptions {
+  /** The ISV app's id (`app_id`). */
+  appId: string;
+  /** App private key: PKCS#1 or PKCS#8, PEM or the bare base64 Alipay's key tool prints. Not needed with `signer`. */
+  privateKey?: string;
+  privateKeyPath?: string;
+  /** Key mode: Alipay's public key (PEM or bare base64). */
+  alipayPublicKey?: string;
+  alipayPublicKeyPath?: string;
+  /** Certificate mode: `appCertPublicKey_<appId>.crt`. */
+  appCert?: string;
+  appCertPath?: string;
+  /** Certificate mode: `alipayCertPublicKey_RSA2.crt`. */
+  alipayPublicCert?: string;
+  alipayPublicCertPath?: string;
+  /** Certificate mode: `alipayRootCert.crt`. */
+  alipayRootCert?: string;
+  alipayRootCertPath?: string;
+  /** Optional AES content-encryption key (`encrypt_key`, base64). */
+  encryptKey?: string;
+  /** `'production'` (default), `'sandbox'`, or a base URL such as the simulator's. */
+  gateway?: 'production' | 'sandbox' | string;
+  /** Base URL of the merchant authorization page. Defaults from `gateway` (the gateway itself for a custom URL). */
+  authorizePageBaseUrl?: string;
+  /** HTTP timeout per attempt. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Retries for safe-to-retry failures. Default 2. */
+  retries?: number;
+  /** First retry delay; doubles each attempt, with jitter. Default 200 ms. */
+  retryBaseDelayMs?: number;
+  /** Replace the built-in RSA2 signer, e.g. with a KMS-backed one. */
+  signer?: AlipaySignerOption;
+
+  /**
+   * Keys for encrypting tokens at rest (AES-256-GCM): base64 of 32 bytes. The first key encrypts;
+   * all decrypt, so keys can be rotated. A single string is taken as `[{ id: 'k1', key }]`.
+   * Required when NODE_ENV=production.
+   */
+  tokenEncryptionKeys?: string | Array<{ id: string; key: string }>;
+  /** Name of the TypeORM data source to store tokens in. Default: the default data source. */
+  dataSource?: string;
+  /** Keep valid tokens in memory this long to spare the database. Default 60 000 ms; 0 disables. */
+  cacheTtlMs?: number;
+  /** Refresh policy and scheduled refresh. */
+  refresh?: AlipayRefreshOptions;
+  /** Lease owner name for this instance. Default `<hostname>:<pid>:<random>`. */
+  instanceId?: string;
+  /** The clock, in ms since the epoch. Tests move it; default `Date.now`. */
+  clock?: () => number;
+}

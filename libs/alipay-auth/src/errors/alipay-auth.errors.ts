@@ -1,0 +1,79 @@
+/**
+ * Every error the library throws extends AlipayAuthError, so callers can catch the family
+ * or one precise kind. Messages never carry keys, tokens or refresh tokens.
+ */
+export class AlipayAuthError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A link Alipay attaches to an error (usually the "errCheck" diagnosis page). */
+export interface AlipayErrorLink {
+  link: string;
+  desc?: string;
+}
+
+/** Alipay answered with an error body `{ code, message, links }` (HTTP status >= 400). */
+export class AlipayApiError extends AlipayAuthError {
+  readonly status: number;
+  readonly code: string;
+  readonly alipayMessage: string;
+  readonly links: AlipayErrorLink[];
+  readonly traceId?: string;
+
+  constructor(init: { status: number; code: string; message: string; links?: AlipayErrorLink[]; traceId?: string }) {
+    super(`Alipay returned ${init.status} ${init.code}: ${init.message}${init.traceId ? ` (traceId: ${init.traceId})` : ''}`);
+    this.status = init.status;
+    this.code = init.code;
+    this.alipayMessage = init.message;
+    this.links = init.links ?? [];
+    this.traceId = init.traceId;
+  }
+}
+
+export type AlipaySignatureErrorCode =
+  | 'response-signature-missing'
+  | 'response-signature-verify-error'
+  | 'response-alipay-sn-verify-error'
+  | 'response-decrypt-error';
+
+/** A response could not be trusted: missing or wrong signature, unknown certificate SN, undecryptable body. */
+export class AlipaySignatureError extends AlipayAuthError {
+  constructor(
+    readonly code: AlipaySignatureErrorCode,
+    message: string,
+    readonly traceId?: string,
+    readonly status?: number,
+  ) {
+    super(`${message}${traceId ? ` (traceId: ${traceId})` : ''}`);
+  }
+}
+
+export type AlipayNetworkErrorKind = 'timeout' | 'reset' | 'connect' | 'other';
+
+/** No usable response: timeout, connection refused or reset. `sent` says whether Alipay may have received the request. */
+export class AlipayNetworkError extends AlipayAuthError {
+  constructor(
+    readonly kind: AlipayNetworkErrorKind,
+    message: string,
+    readonly sent: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A module option is missing or malformed. The message names the option, never its value. */
+export class AlipayConfigError extends AlipayAuthError {}
+
+/** The merchant has no usable authorization: never authorized, revoked, cancelled, or its refresh token died. */
+export class AlipayAuthorizationRequiredError extends AlipayAuthError {
+  constructor(
+    readonly authAppId: string,
+    readonly reason: string,
+  ) {
+    super(`Merchant app ${authAppId} must authorize the app again: ${reason}`);
+  }
+}

@@ -1,0 +1,13 @@
+export * from './alipay-auth.module';
+export { ALIPAY_AUTH_MODULE_OPTIONS } from './alipay-auth.module-definition';
+export * from './alipay-auth.options';
+export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, resolveAlipayAuthConfig } from './alipay-auth.config';
+export type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
+export * from './errors/alipay-auth.errors';
+export * from './signer/alipay-signer';
+export * from './signer/rsa-alipay-signer';
+export * from './signer/alipay-v3-protocol';
+export { loadPrivateKey, loadPublicKey, rsaSign, rsaVerify, publicKeyToBase64 } from './signer/alipay-keys';
+export { loadAesKey, aesEncrypt, aesDecrypt } from './signer/alipay-aes';
+export { certSn, rootCertSn, certPublicKey, splitCertificates, signatureAlgorithmOid } from './signer/alipay-cert';
+export * from './client/alipay-openapi.client';
