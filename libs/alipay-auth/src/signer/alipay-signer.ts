@@ -42,4 +42,6 @@ export abstract class AlipaySigner {
   abstract verifyResponse(response: AlipayResponseToVerify): Promise<void>;
   abstract encrypt(plaintext: string): Promise<string> | string;
   abstract decrypt(ciphertext: string): Promise<string> | string;
+  /** True when an asynchronous notification (form parameters, v2 `sign`) was signed by Alipay. */
+  abstract verifyNotification(params: Record<string, string | undefined>): Promise<boolean>;
 }

@@ -97,3 +97,15 @@ export function buildRequestUri(path: string, query?: Record<string, QueryValue>
   const qs = buildQueryString(query);
   return qs ? `${path}?${qs}` : path;
 }
+
+/**
+ * Content of an asynchronous notification (Alipay's message and notify services still use the v2 rule):
+ * every parameter but `sign` and `sign_type`, non-empty, sorted by name, `k=v` joined by `&`, raw values.
+ */
+export function buildNotifySignContent(params: Record<string, string | undefined>): string {
+  return Object.keys(params)
+    .filter((k) => k !== 'sign' && k !== 'sign_type' && params[k] !== undefined && params[k] !== '')
+    .sort()
+    .map((k) => `${k}=${params[k]}`)
+    .join('&');
+}

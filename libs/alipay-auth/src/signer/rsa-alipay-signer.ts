@@ -11,6 +11,7 @@ import {
 import {
   buildAuthorizationHeader,
   buildAuthString,
+  buildNotifySignContent,
   buildRequestSignContent,
   buildResponseSignContent,
 } from './alipay-v3-protocol';
@@ -92,6 +93,11 @@ export class RsaAlipaySigner extends AlipaySigner {
     if (!rsaVerify(this.material.alipayPublicKey, content, signature)) {
       throw new AlipaySignatureError('response-signature-verify-error', 'Alipay response signature does not verify', traceId, res.status);
     }
+  }
+
+  async verifyNotification(params: Record<string, string | undefined>): Promise<boolean> {
+    if (params.sign_type && params.sign_type !== 'RSA2') return false;
+    return rsaVerify(this.material.alipayPublicKey, buildNotifySignContent(params), params.sign);
   }
 
   encrypt(plaintext: string): string {
