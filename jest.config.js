@@ -1,10 +1,16 @@
-/** Unit specs sit next to the code; e2e and integration suites live in test/. */
+/**
+ * NestJS 12 packages are ESM-only, and Jest loads ESM only in its native ESM mode, so specs run as ESM
+ * (ts-jest `useESM`, node --experimental-vm-modules). Builds stay CommonJS: Node >= 20.19 loads the
+ * Nest packages through require(esm).
+ * Unit specs sit next to the code; e2e and integration suites live in test/.
+ */
 const common = {
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: false }] },
-  moduleFileExtensions: ['ts', 'js', 'json'],
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', useESM: true }] },
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testEnvironment: 'node',
   moduleNameMapper: {
-    '^nestjs-alipay-auth$': '<rootDir>/libs/alipay-auth/src',
+    '^nestjs-alipay-auth$': '<rootDir>/libs/alipay-auth/src/index.ts',
     '^nestjs-alipay-auth/(.*)$': '<rootDir>/libs/alipay-auth/src/$1',
   },
 };
