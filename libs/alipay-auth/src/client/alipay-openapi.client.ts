@@ -42,10 +42,11 @@ export interface AlipayResponse<T> {
 }
 
 /** Resolves `authAppId` into a token; installed by the token service so the client stays token-agnostic. */
-export type AppAuthTokenResolver = (authAppId: string) => Promise<string>;
+export type AppAuthTokenResolver = (authAppId: string, stale?: boolean) => Promise<string>;
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
+const STALE_TOKEN_CODES = new Set(['invalid-app-auth-token', 'app-auth-token-time-out']);
 
 @Injectable()
 export class AlipayOpenApiClient {
@@ -76,10 +77,21 @@ export class AlipayOpenApiClient {
     }
     const retries = options.retries ?? this.config.retries;
     const idempotent = options.idempotent ?? options.method === 'GET';
+    let staleRetried = false;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once<T>(options, appAuthToken);
       } catch (e) {
+        // A token another instance just rotated: reload it once and resend (Alipay rejected the first send).
+        if (options.authAppId && !options.appAuthToken && !staleRetried && e instanceof AlipayApiError && STALE_TOKEN_CODES.has(e.code) && this.tokenResolver) {
+          staleRetried = true;
+          const fresh = await this.tokenResolver(options.authAppId, true);
+          if (fresh !== appAuthToken) {
+            appAuthToken = fresh;
+            attempt--;
+            continue;
+          }
+        }
         if (attempt >= retries || !this.retryable(e, idempotent)) throw e;
         const delay = this.backoff(attempt);
         this.logger.warn(`${options.method} ${options.path} failed (${describe(e)}); retry ${attempt + 1}/${retries} in ${delay} ms`);

@@ -1,0 +1,38 @@
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { AlipayAuthorizationInfo } from './alipay-token.types';
+
+/** Event names, for `@OnEvent(AlipayAuthEvent.Refreshed)`. Payloads never carry tokens. */
+export enum AlipayAuthEvent {
+  Authorized = 'alipay.auth.authorized',
+  Refreshed = 'alipay.auth.refreshed',
+  RefreshFailed = 'alipay.auth.refresh-failed',
+  ReauthorizationRequired = 'alipay.auth.reauthorization-required',
+  Revoked = 'alipay.auth.revoked',
+  Cancelled = 'alipay.auth.cancelled',
+}
+
+export interface AlipayAuthEventPayload {
+  authorization: AlipayAuthorizationInfo;
+  /** Alipay's error code, for failures. */
+  errorCode?: string;
+  traceId?: string;
+}
+
+/** Emits through `@nestjs/event-emitter` when the app has `EventEmitterModule`; otherwise does nothing. */
+@Injectable()
+export class AlipayAuthEventPublisher {
+  private readonly logger = new Logger(AlipayAuthEventPublisher.name);
+
+  constructor(@Optional() private readonly emitter?: EventEmitter2) {}
+
+  emit(event: AlipayAuthEvent, payload: AlipayAuthEventPayload): void {
+    if (!this.emitter) return;
+    try {
+      this.emitter.emit(event, payload);
+    } catch (e) {
+      // A listener's bug must not break a token refresh.
+      this.logger.error(`Listener for ${event} threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { AlipayAuthorization, AlipayAuthorizationStatus } from '../storage/alipay-token-store';
+
+/** One element of the token/app response (`tokens[]`, or the top-level fields). Numbers may be strings. */
+export interface AlipayTokenAppElement {
+  app_auth_token: string;
+  app_refresh_token: string;
+  auth_app_id: string;
+  user_id?: string;
+  expires_in?: string | number;
+  re_expires_in?: string | number;
+}
+
+/** Body of `POST /v3/alipay/open/auth/token/app`. */
+export interface AlipayTokenAppResponse extends Partial<AlipayTokenAppElement> {
+  tokens?: AlipayTokenAppElement[];
+}
+
+/** Body of `GET /v3/alipay/open/auth/token/app/query`. */
+export interface AlipayTokenQueryResponse {
+  user_id?: string;
+  auth_app_id?: string;
+  expires_in?: number | string;
+  auth_methods?: string[];
+  auth_start?: string;
+  auth_end?: string;
+  status?: 'valid' | 'invalid' | string;
+  is_by_app_auth?: boolean;
+}
+
+/** What the library shows of an authorization: everything but the secrets (tokens are masked). */
+export interface AlipayAuthorizationInfo {
+  appId: string;
+  authAppId: string;
+  userId: string | null;
+  status: AlipayAuthorizationStatus;
+  statusReason: string | null;
+  /** `2026…F12` style: first 6 and last 3 characters. */
+  maskedToken: string;
+  expiresAt: Date | null;
+  refreshExpiresAt: Date | null;
+  tokenIssuedAt: Date;
+  authorizedAt: Date;
+  lastRefreshedAt: Date | null;
+  lastCheckedAt: Date | null;
+  failureCount: number;
+  lastErrorCode: string | null;
+  nextAttemptAt: Date | null;
+}
+
+export function maskToken(token: string): string {
+  if (!token) return '';
+  if (token.length <= 10) return '*'.repeat(token.length);
+  return `${token.slice(0, 6)}…${token.slice(-3)}`;
+}
+
+export function toAuthorizationInfo(a: AlipayAuthorization): AlipayAuthorizationInfo {
+  return {
+    appId: a.appId,
+    authAppId: a.authAppId,
+    userId: a.userId,
+    status: a.status,
+    statusReason: a.statusReason,
+    maskedToken: maskToken(a.appAuthToken),
+    expiresAt: a.expiresAt,
+    refreshExpiresAt: a.refreshExpiresAt,
+    tokenIssuedAt: a.tokenIssuedAt,
+    authorizedAt: a.authorizedAt,
+    lastRefreshedAt: a.lastRefreshedAt,
+    lastCheckedAt: a.lastCheckedAt,
+    failureCount: a.failureCount,
+    lastErrorCode: a.lastErrorCode,
+    nextAttemptAt: a.nextAttemptAt,
+  };
+}
+
+/** Parses `expires_in`/`re_expires_in` leniently (string or number); null when absent or not a positive number. */
+export function parseSeconds(value: string | number | undefined | null): number | null {
+  if (value === undefined || value === null || value === '') return null;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
