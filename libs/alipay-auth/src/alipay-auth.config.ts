@@ -40,7 +40,7 @@ export interface ResolvedAlipayAuthConfig {
   retryMaxDelayMs: number;
   signer?: AlipaySignerOption;
   tokenEncryptionKeys: Array<{ id: string; key: Buffer }>;
-  dataSource?: string;
+  store?: AlipayAuthModuleOptions['store'];
   cacheTtlMs: number;
   refresh: ResolvedRefreshConfig;
   instanceId: string;
@@ -147,7 +147,7 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     retryMaxDelayMs: 5_000,
     encryptKey: options.encryptKey ? loadAesKey(options.encryptKey, 'encryptKey') : undefined,
     tokenEncryptionKeys: tokenKeys(options.tokenEncryptionKeys),
-    dataSource: options.dataSource,
+    store: options.store,
     cacheTtlMs: positive(options.cacheTtlMs, 'cacheTtlMs', 60_000, true),
     refresh: refresh(options.refresh),
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,

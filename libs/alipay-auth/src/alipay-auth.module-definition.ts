@@ -1,6 +1,14 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { AlipayAuthModuleOptions } from './alipay-auth.options';
 
+/** Options known when the module is declared (not from a factory), like `isGlobal`. */
+export interface AlipayAuthModuleExtras {
+  /** Global module (default true). */
+  isGlobal: boolean;
+  /** Name of the TypeORM data source that stores tokens. Default: the app's default data source. */
+  dataSource?: string;
+}
+
 export const {
   ConfigurableModuleClass: AlipayAuthConfigurableModule,
   MODULE_OPTIONS_TOKEN: ALIPAY_AUTH_MODULE_OPTIONS,
@@ -8,5 +16,8 @@ export const {
   ASYNC_OPTIONS_TYPE: ALIPAY_AUTH_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<AlipayAuthModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras<AlipayAuthModuleExtras>({ isGlobal: true, dataSource: undefined }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

@@ -4,12 +4,16 @@ import { ALIPAY_AUTH_CONFIG, resolveAlipayAuthConfig } from './alipay-auth.confi
 import { ALIPAY_AUTH_MODULE_OPTIONS, AlipayAuthConfigurableModule } from './alipay-auth.module-definition';
 import { AlipayAuthModuleOptions } from './alipay-auth.options';
 import { AlipayOpenApiClient } from './client/alipay-openapi.client';
+import { AlipayTokenRefreshScheduler } from './refresh/token-refresh.scheduler';
 import { AlipaySigner } from './signer/alipay-signer';
 import { alipaySignerProvider } from './signer/alipay-signer.provider';
+import { AlipayTokenStore } from './storage/alipay-token-store';
+import { AlipayAuthEventPublisher } from './tokens/alipay-auth.events';
+import { AlipayTokenService } from './tokens/alipay-token.service';
 
 /**
  * `AlipayAuthModule.forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`.
- * Global by default (`isGlobal: false` to scope it).
+ * Global by default (`isGlobal: false` to scope it). Wiring only; see alipay-auth.options.ts.
  */
 @Module({
   imports: [HttpModule],

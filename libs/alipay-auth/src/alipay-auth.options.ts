@@ -1,5 +1,6 @@
 import { Type } from '@nestjs/common';
 import type { AlipaySigner } from './signer/alipay-signer';
+import type { AlipayTokenStore } from './storage/alipay-token-store';
 import type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
 
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
@@ -75,8 +76,8 @@ export interface AlipayAuthModuleOptions {
    * Required when NODE_ENV=production.
    */
   tokenEncryptionKeys?: string | Array<{ id: string; key: string }>;
-  /** Name of the TypeORM data source to store tokens in. Default: the default data source. */
-  dataSource?: string;
+  /** Replace the TypeORM store (an instance or a class); the module then needs no TypeORM connection. */
+  store?: AlipayTokenStore | Type<AlipayTokenStore>;
   /** Keep valid tokens in memory this long to spare the database. Default 60 000 ms; 0 disables. */
   cacheTtlMs?: number;
   /** Refresh policy and scheduled refresh. */

@@ -1,5 +1,6 @@
 export * from './alipay-auth.module';
 export { ALIPAY_AUTH_MODULE_OPTIONS } from './alipay-auth.module-definition';
+export type { AlipayAuthModuleExtras } from './alipay-auth.module-definition';
 export * from './alipay-auth.options';
 export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, resolveAlipayAuthConfig } from './alipay-auth.config';
 export type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
@@ -11,3 +12,11 @@ export { loadPrivateKey, loadPublicKey, rsaSign, rsaVerify, publicKeyToBase64 } 
 export { loadAesKey, aesEncrypt, aesDecrypt } from './signer/alipay-aes';
 export { certSn, rootCertSn, certPublicKey, splitCertificates, signatureAlgorithmOid } from './signer/alipay-cert';
 export * from './client/alipay-openapi.client';
+export * from './storage/alipay-token-store';
+export * from './tokens/alipay-token.types';
+export * from './tokens/alipay-auth.events';
+export { AlipayTokenService, TOKEN_APP_PATH, TOKEN_QUERY_PATH, CANCELLED_MSG_METHOD } from './tokens/alipay-token.service';
+export type { AlipayStatusCheck } from './tokens/alipay-token.service';
+export { dueCriteria, isDue, backoffDelay, DEAD_REFRESH_TOKEN_CODES } from './tokens/refresh-policy';
+export { AlipayTokenRefreshScheduler, ALIPAY_REFRESH_CRON_JOB } from './refresh/token-refresh.scheduler';
+export type { AlipayRefreshRunSummary } from './refresh/token-refresh.scheduler';
