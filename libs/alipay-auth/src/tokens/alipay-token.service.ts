@@ -191,9 +191,9 @@ export class AlipayTokenService implements OnModuleInit {
     }
     if (params.app_id && params.app_id !== this.appId) return { handled: false };
     if (params.msg_method !== CANCELLED_MSG_METHOD) return { handled: false };
-    let biz: Record<string, unknown> = {};
+    let biz: Record<string, unknown>;
     try {
-      biz = JSON.parse(params.biz_content ?? '{}');
+      biz = JSON.parse(params.biz_content ?? '{}') ?? {};
     } catch {
       throw new AlipayAuthError('Notification "biz_content" is not JSON');
     }
