@@ -1,0 +1,84 @@
+import { aesEncrypt } from 'nestjs-alipay-auth';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppRecord } from './apps';
+import { GatewayError } from './errors';
+import type { FaultPlan, FaultTable } from './faults';
+import { claimedAppId, GatewayAuthContext, verifyGatewayRequest } from './gateway-auth';
+import { GATEWAY_ROUTES, grantTypeOf, RouteContext, RouteHandler, TOKEN_PATH } from './gateway-routes';
+import { newTraceId } from './ids';
+import type { GatewayResponder, SendOptions } from './responses';
+import type { SimulatorCounters } from './stats';
+
+export interface GatewayContext {
+  apps: Map<string, AppRecord>;
+  auth: GatewayAuthContext;
+  routes: RouteContext;
+  counters: SimulatorCounters;
+  faults: FaultTable;
+  responder: GatewayResponder;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One v3 gateway request: route, verify, decrypt, faults, operation, encrypt, signed answer.
+ * Faults are matched after verification (grant_type is known only then), so they hit authenticated calls.
+ * `rawBody` is null when the body was over the size limit.
+ */
+export async function handleGateway(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  rawBody: string | null,
+  ctx: GatewayContext,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  const rawUri = req.url ?? '/';
+  const traceId = newTraceId();
+  const claimed = ctx.apps.get(claimedAppId(req.headers) ?? '');
+  const send: SendOptions = { traceId, certMode: claimed?.mode === 'certificate' };
+  const handler: RouteHandler | undefined = GATEWAY_ROUTES[`${method} ${path}`];
+  ctx.counters.request(handler ? path : '(unknown)');
+  let plan: FaultPlan | undefined;
+  try {
+    if (rawBody === null) throw new GatewayError(413, 'invalid-parameter', '请求体过大');
+    if (!handler) throw new GatewayError(404, 'not-found', `接口 ${method} ${path} 不存在`);
+    const verified = verifyGatewayRequest({ method, rawUri, headers: req.headers, rawBody }, ctx.auth);
+    const json = parseJson(verified.body);
+    const grantType = path === TOKEN_PATH ? grantTypeOf(json) : undefined;
+    if (grantType) ctx.counters.grantType(grantType);
+
+    plan = ctx.faults.plan(path, grantType);
+    ctx.counters.faultsInjected += plan.applied;
+    if (plan.latencyMs > 0) await sleep(plan.latencyMs);
+    if (plan.kind === 'reset') return void req.socket.destroy();
+    if (plan.kind === 'http-500') throw new GatewayError(500, 'unknow-error', '系统繁忙');
+    if (plan.kind === 'http-503') throw new GatewayError(503, 'unknow-error', '服务暂不可用');
+    if (plan.kind === 'rate-limit') throw new GatewayError(429, 'app-call-limited', '应用调用频率超限');
+
+    const result = handler({ verified, query: new URLSearchParams(rawUri.slice(path.length + 1)), json }, ctx.routes);
+    let body = JSON.stringify(result);
+    if (verified.encrypted) body = aesEncrypt(verified.app.encryptKey!, body);
+    if (plan.kind === 'drop-after-issue') return void req.socket.destroy();
+    ctx.responder.send(res, 200, body, {
+      ...send,
+      corruptSignature: plan.kind === 'bad-signature',
+      contentType: verified.encrypted ? 'text/plain;charset=utf-8' : undefined,
+    });
+  } catch (e) {
+    const err = e instanceof GatewayError ? e : new GatewayError(500, 'unknow-error', '系统繁忙');
+    if (!(e instanceof GatewayError)) console.error('[alipay-simulator] unexpected error', e);
+    ctx.counters.error(err.code);
+    if (plan?.kind === 'drop-after-issue') return void req.socket.destroy();
+    ctx.responder.error(res, err.status, err.code, err.message, { ...send, corruptSignature: plan?.kind === 'bad-signature' });
+  }
+}

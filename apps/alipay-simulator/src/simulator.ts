@@ -1,0 +1,187 @@
+import { certPublicKey, certSn, loadPrivateKey, publicKeyToBase64, rootCertSn } from 'nestjs-alipay-auth';
+import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleAdmin, ADMIN_PREFIX } from './admin-api';
+import { AppRecord, toAppRecord } from './apps';
+import { AUTH_PAGE_PATH, BATCH_AUTH_PAGE_PATH, handleAuthPage } from './auth-page';
+import { SimulatorClock } from './clock';
+import { SimulatorInputError } from './errors';
+import { FaultTable } from './faults';
+import { GatewayContext, handleGateway } from './gateway';
+import { errorBody, GatewayResponder } from './responses';
+import { AuthorizationState } from './state';
+import { SimulatorCounters } from './stats';
+import { cancelledNotification, postForm } from './notify';
+import type { AlipaySimulator, AlipaySimulatorOptions, SimulatorControls } from './types';
+
+const MAX_BODY_BYTES = 1 << 20;
+
+function positiveNumber(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new SimulatorInputError(`option "${name}" must be a non-negative number`);
+  return value;
+}
+
+function alipayKeyFrom(options: AlipaySimulatorOptions): KeyObject {
+  if (options.alipayPrivateKey) return loadPrivateKey(options.alipayPrivateKey, 'alipayPrivateKey');
+  if (options.certificate) throw new SimulatorInputError('option "certificate" needs "alipayPrivateKey" (the key of alipayCertPem)');
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+}
+
+/** Reads the body up to the limit; null when it is larger (the rest is discarded). */
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(null));
+  });
+}
+
+/** Starts the simulator on node:http. See README.md for the behaviour. */
+export async function startAlipaySimulator(options: AlipaySimulatorOptions = {}): Promise<AlipaySimulator> {
+  const alipayKey = alipayKeyFrom(options);
+  const alipayPublic = createPublicKey(alipayKey);
+  const alipayPublicKeyPem = alipayPublic.export({ type: 'spki', format: 'pem' }).toString();
+  const alipayPublicKeyBase64 = publicKeyToBase64(alipayPublic);
+
+  let alipayCertSn: string | undefined;
+  let alipayRootCertSn: string | undefined;
+  const cert = options.certificate;
+  if (cert) {
+    if (publicKeyToBase64(certPublicKey(cert.alipayCertPem, 'certificate.alipayCertPem')) !== alipayPublicKeyBase64) {
+      throw new SimulatorInputError('certificate.alipayCertPem does not hold the public key of alipayPrivateKey');
+    }
+    alipayCertSn = certSn(cert.alipayCertPem, 'certificate.alipayCertPem');
+    alipayRootCertSn = rootCertSn(cert.alipayRootCertPem, 'certificate.alipayRootCertPem');
+  }
+
+  const settings = {
+    refreshGraceMs: positiveNumber(options.refreshGraceMs, 'refreshGraceMs', 24 * 3600_000),
+    tokenTtlSec: positiveNumber(options.tokenTtlSec, 'tokenTtlSec', 31_536_000),
+    refreshTtlSec: positiveNumber(options.refreshTtlSec, 'refreshTtlSec', 32_140_800),
+  };
+  const timestampWindowMs = positiveNumber(options.timestampWindowMs, 'timestampWindowMs', 15 * 60_000);
+
+  const clock = new SimulatorClock();
+  const now = () => clock.now();
+  const apps = new Map<string, AppRecord>();
+  const state = new AuthorizationState(settings, now);
+  const counters = new SimulatorCounters();
+  const faults = new FaultTable();
+
+  const requireApp = (appId: unknown): AppRecord => {
+    const app = apps.get(String(appId));
+    if (!app) throw new SimulatorInputError(`app ${String(appId)} is not registered`);
+    return app;
+  };
+
+  const controls: SimulatorControls = {
+    registerApp(input) {
+      const record = toAppRecord(input, !!cert);
+      apps.set(record.appId, record);
+      return {
+        alipayPublicKey: alipayPublicKeyPem,
+        ...(cert ? { alipayPublicCert: cert.alipayCertPem, alipayRootCert: cert.alipayRootCertPem } : {}),
+      };
+    },
+    authorize(appId, input = {}) {
+      const app = requireApp(appId);
+      if (input.authAppIds !== undefined && !Array.isArray(input.authAppIds)) throw new SimulatorInputError('"authAppIds" must be an array');
+      const code = state.mintCode(app.appId, input);
+      return { app_auth_code: code.code, user_id: code.userId, auth_app_ids: code.authAppIds };
+    },
+    async cancelAuthorization(appId, authAppId) {
+      const app = requireApp(appId);
+      const grant = state.cancel(app.appId, String(authAppId));
+      if (!grant) return { cancelled: false };
+      counters.cancellations++;
+      if (!app.notifyUrl) return { cancelled: true };
+      const notification = await postForm(app.notifyUrl, cancelledNotification(grant, alipayKey, clock.now()));
+      return { cancelled: true, notification };
+    },
+    setClock: (nowMs) => clock.set(nowMs),
+    advanceClock: (ms) => clock.advance(ms),
+    now,
+    addFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
+    stats: () => counters.snapshot(),
+    reset(opts = {}) {
+      state.clear();
+      counters.reset();
+      faults.clear();
+      clock.reset();
+      if (opts.apps) apps.clear();
+    },
+  };
+
+  for (const app of options.apps ?? []) controls.registerApp(app);
+
+  const gateway: GatewayContext = {
+    apps,
+    auth: { apps, state, now, timestampWindowMs, alipayRootCertSn },
+    routes: { state, counters, now, tokenTtlSec: settings.tokenTtlSec, refreshTtlSec: settings.refreshTtlSec },
+    counters,
+    faults,
+    responder: new GatewayResponder(alipayKey, alipayCertSn, now),
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUri = req.url ?? '/';
+    const q = rawUri.indexOf('?');
+    const path = q >= 0 ? rawUri.slice(0, q) : rawUri;
+    const body = await readBody(req);
+    const method = req.method ?? 'GET';
+    if (path.startsWith(ADMIN_PREFIX)) {
+      if (body === null) return void res.writeHead(413).end();
+      return handleAdmin(method, path, body, res, controls);
+    }
+    if (path === AUTH_PAGE_PATH || path === BATCH_AUTH_PAGE_PATH) {
+      if (body === null) return void res.writeHead(413).end();
+      return handleAuthPage(method, path, new URLSearchParams(q >= 0 ? rawUri.slice(q + 1) : ''), body, res, { apps, state });
+    }
+    return handleGateway(req, res, path, body, gateway);
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      console.error('[alipay-simulator] unexpected error', e);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(errorBody('unknow-error', '系统繁忙', 'simulator'));
+      else res.destroy();
+    });
+  });
+  // Longer than client agents' idle timeout, so the client closes idle keep-alive sockets first.
+  server.keepAliveTimeout = 65_000;
+  server.on('clientError', (_e, socket) => socket.destroy());
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    alipayPublicKeyPem,
+    alipayPublicKeyBase64,
+    controls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

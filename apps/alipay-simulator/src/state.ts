@@ -1,0 +1,164 @@
+import { GatewayError, SimulatorInputError } from './errors';
+import { newAuthAppId, newAuthCode, newToken, newUserId } from './ids';
+import type { AuthorizeInput } from './types';
+
+const DAY_MS = 24 * 3600_000;
+/** An app_auth_code expires 24 h after it is issued (protocol doc §5.1). */
+export const CODE_TTL_MS = DAY_MS;
+
+export interface StateSettings {
+  refreshGraceMs: number;
+  tokenTtlSec: number;
+  refreshTtlSec: number;
+}
+
+export interface CodeRecord {
+  code: string;
+  appId: string;
+  userId: string;
+  authAppIds: string[];
+  issuedAt: number;
+  used: boolean;
+}
+
+/**
+ * One authorization of one merchant app by one ISV app, from a code exchange until it is cancelled or
+ * replaced by a new exchange. Tokens point at their grant, so invalidating a grant is O(1).
+ */
+export interface Grant {
+  appId: string;
+  authAppId: string;
+  userId: string;
+  startedAt: number;
+  status: 'active' | 'cancelled' | 'replaced';
+  token: TokenRecord;
+  refresh: RefreshRecord;
+}
+
+export interface TokenRecord {
+  token: string;
+  grant: Grant;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface RefreshRecord {
+  token: string;
+  grant: Grant;
+  issuedAt: number;
+  expiresAt: number;
+  /** Set when a newer pair was issued: the token keeps working until supersededAt + refreshGraceMs. */
+  supersededAt?: number;
+}
+
+/** Methods reported by the query API's `auth_methods` (illustrative). */
+export const AUTH_METHODS = [
+  'alipay.trade.create',
+  'alipay.trade.pay',
+  'alipay.trade.precreate',
+  'alipay.trade.query',
+  'alipay.trade.refund',
+  'alipay.trade.close',
+];
+
+const grantKey = (appId: string, authAppId: string): string => `${appId}\u0000${authAppId}`;
+const MERCHANT_ID = /^[A-Za-z0-9]{1,32}$/;
+
+/** Codes, grants and tokens, each in a Map keyed by what requests carry: no scans per request. */
+export class AuthorizationState {
+  readonly codes = new Map<string, CodeRecord>();
+  /** The latest grant per (ISV app, merchant app). */
+  readonly grants = new Map<string, Grant>();
+  /** Every token ever issued (old ones answer status "invalid" in the query API). */
+  readonly tokens = new Map<string, TokenRecord>();
+  readonly refreshTokens = new Map<string, RefreshRecord>();
+
+  constructor(
+    private readonly settings: StateSettings,
+    private readonly now: () => number,
+  ) {}
+
+  clear(): void {
+    this.codes.clear();
+    this.grants.clear();
+    this.tokens.clear();
+    this.refreshTokens.clear();
+  }
+
+  mintCode(appId: string, input: AuthorizeInput = {}): CodeRecord {
+    const authAppIds = input.authAppIds?.length ? [...input.authAppIds] : [input.authAppId ?? newAuthAppId()];
+    for (const id of authAppIds) {
+      if (typeof id !== 'string' || !MERCHANT_ID.test(id)) throw new SimulatorInputError('auth app ids must be 1-32 letters or digits');
+    }
+    if (new Set(authAppIds).size !== authAppIds.length) throw new SimulatorInputError('auth app ids must be distinct');
+    const userId = input.userId ?? newUserId();
+    if (typeof userId !== 'string' || !MERCHANT_ID.test(userId)) throw new SimulatorInputError('"userId" must be 1-32 letters or digits');
+    const record: CodeRecord = { code: newAuthCode(), appId, userId, authAppIds, issuedAt: this.now(), used: false };
+    this.codes.set(record.code, record);
+    return record;
+  }
+
+  /** grant_type=authorization_code. Consumes the code and opens one grant per authorized app. */
+  exchangeCode(appId: string, code: string): Grant[] {
+    const record = this.codes.get(code);
+    if (!record) throw new GatewayError(400, 'AUTH_CODE_NOT_EXIST', '授权码不存在');
+    if (record.appId !== appId) throw new GatewayError(400, 'APP_ID_NOT_CONSISTENT', '授权码不属于当前应用');
+    if (record.used) throw new GatewayError(400, 'AUTH_CODE_NOT_VALID', '授权码已使用');
+    if (this.now() - record.issuedAt > CODE_TTL_MS) throw new GatewayError(400, 'AUTH_CODE_NOT_VALID', '授权码已过期');
+    record.used = true;
+    return record.authAppIds.map((authAppId) => this.openGrant(appId, authAppId, record.userId));
+  }
+
+  /**
+   * grant_type=refresh_token. Issues a new pair; the old app_auth_token stops working at once, the old
+   * refresh token keeps working for refreshGraceMs.
+   */
+  refresh(appId: string, refreshToken: string): Grant {
+    const record = this.refreshTokens.get(refreshToken);
+    if (!record) throw new GatewayError(400, 'REFRESH_TOKEN_NOT_EXIST', '刷新令牌不存在');
+    const grant = record.grant;
+    if (grant.appId !== appId) throw new GatewayError(400, 'APP_ID_NOT_CONSISTENT', '刷新令牌不属于当前应用');
+    if (grant.status !== 'active') throw new GatewayError(400, 'REFRESH_TOKEN_NOT_VALID', '授权已失效');
+    const now = this.now();
+    if (now >= record.expiresAt) throw new GatewayError(400, 'REFRESH_TOKEN_TIME_OUT', '刷新令牌已过期');
+    if (record.supersededAt !== undefined && now - record.supersededAt >= this.settings.refreshGraceMs) {
+      throw new GatewayError(400, 'REFRESH_TOKEN_NOT_VALID', '刷新令牌已失效');
+    }
+    this.issuePair(grant, now);
+    return grant;
+  }
+
+  /** Cancels the current grant; returns it (with its last token) or undefined when there is none active. */
+  cancel(appId: string, authAppId: string): Grant | undefined {
+    const grant = this.grants.get(grantKey(appId, authAppId));
+    if (!grant || grant.status !== 'active') return undefined;
+    grant.status = 'cancelled';
+    return grant;
+  }
+
+  tokenValid(t: TokenRecord): boolean {
+    return t.grant.status === 'active' && t.grant.token === t && this.now() < t.expiresAt;
+  }
+
+  private openGrant(appId: string, authAppId: string, userId: string): Grant {
+    const key = grantKey(appId, authAppId);
+    const previous = this.grants.get(key);
+    // UNSURE: what Alipay does when a merchant authorizes again; here the new pair replaces the old one outright.
+    if (previous && previous.status === 'active') previous.status = 'replaced';
+    const now = this.now();
+    const grant = { appId, authAppId, userId, startedAt: now, status: 'active' } as Grant;
+    this.issuePair(grant, now);
+    this.grants.set(key, grant);
+    return grant;
+  }
+
+  private issuePair(grant: Grant, now: number): void {
+    if (grant.refresh && grant.refresh.supersededAt === undefined) grant.refresh.supersededAt = now;
+    const token: TokenRecord = { token: newToken(now), grant, issuedAt: now, expiresAt: now + this.settings.tokenTtlSec * 1000 };
+    const refresh: RefreshRecord = { token: newToken(now), grant, issuedAt: now, expiresAt: now + this.settings.refreshTtlSec * 1000 };
+    grant.token = token;
+    grant.refresh = refresh;
+    this.tokens.set(token.token, token);
+    this.refreshTokens.set(refresh.token, refresh);
+  }
+}

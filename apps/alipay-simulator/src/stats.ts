@@ -1,0 +1,51 @@
+import type { SimulatorStats } from './types';
+
+const bump = (m: Map<string, number>, k: string, by = 1): void => {
+  m.set(k, (m.get(k) ?? 0) + by);
+};
+
+/** Counters. Operations count only when they actually happened (a refresh that issued a pair, even if the answer was then dropped). */
+export class SimulatorCounters {
+  total = 0;
+  byRoute = new Map<string, number>();
+  byGrantType = { authorization_code: 0, refresh_token: 0 };
+  refreshesByMerchant = new Map<string, number>();
+  exchanges = 0;
+  queries = 0;
+  cancellations = 0;
+  errorsByCode = new Map<string, number>();
+  faultsInjected = 0;
+
+  reset(): void {
+    Object.assign(this, new SimulatorCounters());
+  }
+
+  request(route: string): void {
+    this.total++;
+    bump(this.byRoute, route);
+  }
+
+  grantType(type: string): void {
+    if (type === 'authorization_code' || type === 'refresh_token') this.byGrantType[type]++;
+  }
+
+  refreshed(authAppId: string): void {
+    bump(this.refreshesByMerchant, authAppId);
+  }
+
+  error(code: string): void {
+    bump(this.errorsByCode, code);
+  }
+
+  snapshot(): SimulatorStats {
+    return {
+      requests: { total: this.total, byRoute: Object.fromEntries(this.byRoute), byGrantType: { ...this.byGrantType } },
+      refreshesByMerchant: Object.fromEntries(this.refreshesByMerchant),
+      exchanges: this.exchanges,
+      queries: this.queries,
+      cancellations: this.cancellations,
+      errorsByCode: Object.fromEntries(this.errorsByCode),
+      faultsInjected: this.faultsInjected,
+    };
+  }
+}
