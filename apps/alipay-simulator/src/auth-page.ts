@@ -40,20 +40,22 @@ function errorPage(res: ServerResponse, message: string): void {
   sendHtml(res, 400, page('授权失败', `<h1 id="error">授权失败</h1><p>${esc(message)}</p>`));
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 /** Checks the link's parameters the way the page does: a known ISV app and an acceptable redirect_uri. */
 function readLink(p: URLSearchParams, batch: boolean, ctx: AuthPageContext): LinkParams {
   const appId = p.get('app_id') ?? '';
   const app = ctx.apps.get(appId);
   if (!app) throw new SimulatorInputError(`应用 ${appId || '(缺少 app_id)'} 不存在`);
   const redirectUri = p.get('redirect_uri') ?? '';
-  let ok = false;
-  try {
-    const u = new URL(redirectUri);
-    ok = u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new SimulatorInputError('redirect_uri 缺失或不是有效的 http(s) 地址');
+  if (!isHttpUrl(redirectUri)) throw new SimulatorInputError('redirect_uri 缺失或不是有效的 http(s) 地址');
   if (app.redirectUris && !app.redirectUris.has(redirectUri)) throw new SimulatorInputError('redirect_uri 与应用配置的授权回调地址不一致');
   return {
     app,
