@@ -19,6 +19,7 @@ export const alipaySignerProvider: Provider = {
         alipayRootCertSn: config.alipayRootCertSn,
         alipayCertSn: config.alipayCertSn,
         encryptKey: config.encryptKey,
+        clock: config.clock,
       });
     }
     if (custom instanceof AlipaySigner) return custom;

@@ -29,6 +29,8 @@ export interface RsaSignerMaterial {
   alipayCertSn?: string;
   /** Decoded AES key. */
   encryptKey?: Buffer;
+  /** Source of the auth-string timestamp; the module passes its `clock` option. */
+  clock?: () => number;
 }
 
 /** The built-in RSA2 (SHA256withRSA) signer. */
@@ -52,7 +54,7 @@ export class RsaAlipaySigner extends AlipaySigner {
       appId: this.appId,
       appCertSn: this.material.appCertSn,
       nonce: input.nonce ?? randomUUID(),
-      timestamp: input.timestamp ?? String(Date.now()),
+      timestamp: input.timestamp ?? String((this.material.clock ?? Date.now)()),
       additionalAuthInfo: input.additionalAuthInfo,
     });
     const content = buildRequestSignContent({
