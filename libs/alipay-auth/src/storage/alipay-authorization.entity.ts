@@ -1,0 +1,124 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
+import type { AlipayAuthorizationStatus } from './alipay-token-store';
+
+/** Table name before any `entityPrefix` of the DataSource. */
+export const ALIPAY_AUTHORIZATIONS_TABLE = 'alipay_app_authorizations';
+
+/**
+ * Instants are stored as `bigint` milliseconds since the epoch (UTC) instead of native timestamp types:
+ * - identical on SQLite, PostgreSQL and MariaDB/MySQL: SQLite has no timestamp type (TypeORM would store
+ *   text whose comparisons depend on the format), MySQL's DATETIME carries no zone and mysql2 converts
+ *   with the process time zone, PostgreSQL's timestamptz is fine but would make it the odd one out;
+ * - exact to the millisecond everywhere, with no precision or rounding rules per engine;
+ * - comparisons (`expires_at <= ?`) are plain integer comparisons with a number parameter, so the due
+ *   queries are the same SQL on every engine and use the indexes;
+ * - every instant comes from the module clock (`clock()`), never from the database's NOW(), so tests
+ *   and several instances with skewed database clocks agree.
+ * Drivers return bigint as string (pg, mysql2 with TypeORM's bigNumberStrings) or number (SQLite):
+ * the transformer accepts both.
+ */
+export const epochMsTransformer: ValueTransformer = {
+  to: (value: Date | null | undefined) => (value === null || value === undefined ? value : value.getTime()),
+  from: (value: string | number | null | undefined) => (value === null || value === undefined ? null : new Date(Number(value))),
+};
+
+const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
+
+/**
+ * One merchant authorization per (app_id, auth_app_id). Tokens are stored encrypted (see
+ * `AlipayTokenCipher`); `TypeOrmAlipayTokenStore` reads and writes this table with raw SQL so that
+ * compare-and-set and leasing are single statements. Add it to your DataSource with `ALIPAY_AUTH_ENTITIES`
+ * and create the table with the migrations from `alipayAuthMigrations(type)`.
+ *
+ * `version` is a plain int managed by the store in its UPDATE statements (`version = version + 1 ...
+ * WHERE version = :expected`), not a `@VersionColumn`: leases, failure bookkeeping and status checks
+ * must not move it, and TypeORM's repository `save()` would.
+ *
+ * Indexes serve the scheduler: each branch of the "due" condition (`expires_at`, `refresh_expires_at`,
+ * `token_issued_at`) and the status check (`last_checked_at`) has an (app_id, status, <instant>) index,
+ * so claiming stays an index range scan (PostgreSQL bitmap-OR, MariaDB index merge) on large tables;
+ * (app_id, authorized_at) serves the paginated list.
+ */
+@Entity(ALIPAY_AUTHORIZATIONS_TABLE)
+@Index('UQ_alipay_auth_app_auth_app', ['appId', 'authAppId'], { unique: true })
+@Index('IDX_alipay_auth_due_expires', ['appId', 'status', 'expiresAt'])
+@Index('IDX_alipay_auth_due_refresh_expires', ['appId', 'status', 'refreshExpiresAt'])
+@Index('IDX_alipay_auth_due_issued', ['appId', 'status', 'tokenIssuedAt'])
+@Index('IDX_alipay_auth_due_checked', ['appId', 'status', 'lastCheckedAt'])
+@Index('IDX_alipay_auth_authorized', ['appId', 'authorizedAt'])
+export class AlipayAuthorizationEntity {
+  /**
+   * Internal surrogate key (the domain key is app_id + auth_app_id). A 32-bit auto-increment integer, not
+   * bigint: SQLite only auto-increments an `INTEGER PRIMARY KEY`, and TypeORM would emit
+   * `bigint ... AUTOINCREMENT`, which SQLite rejects; one row per merchant keeps 2^31 out of reach.
+   */
+  @PrimaryGeneratedColumn('increment', { name: 'id', primaryKeyConstraintName: 'PK_alipay_app_authorizations' })
+  id: number;
+
+  @Column({ name: 'app_id', type: 'varchar', length: 32 })
+  appId: string;
+
+  @Column({ name: 'auth_app_id', type: 'varchar', length: 32 })
+  authAppId: string;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 32, nullable: true })
+  userId: string | null;
+
+  /** `v1.<keyId>.<iv>.<ciphertext>.<tag>` (or `v0.` when no key is configured). */
+  @Column({ name: 'app_auth_token_enc', type: 'text' })
+  appAuthTokenEnc: string;
+
+  @Column({ name: 'app_refresh_token_enc', type: 'text' })
+  appRefreshTokenEnc: string;
+
+  @Column({ ...INSTANT, name: 'expires_at', nullable: true })
+  expiresAt: Date | null;
+
+  @Column({ ...INSTANT, name: 'refresh_expires_at', nullable: true })
+  refreshExpiresAt: Date | null;
+
+  @Column({ ...INSTANT, name: 'token_issued_at' })
+  tokenIssuedAt: Date;
+
+  @Column({ name: 'status', type: 'varchar', length: 32 })
+  status: AlipayAuthorizationStatus;
+
+  @Column({ name: 'status_reason', type: 'varchar', length: 255, nullable: true })
+  statusReason: string | null;
+
+  @Column({ ...INSTANT, name: 'authorized_at' })
+  authorizedAt: Date;
+
+  @Column({ ...INSTANT, name: 'last_refreshed_at', nullable: true })
+  lastRefreshedAt: Date | null;
+
+  @Column({ ...INSTANT, name: 'last_checked_at', nullable: true })
+  lastCheckedAt: Date | null;
+
+  @Column({ name: 'failure_count', type: 'int', default: 0 })
+  failureCount: number;
+
+  @Column({ name: 'last_error_code', type: 'varchar', length: 64, nullable: true })
+  lastErrorCode: string | null;
+
+  @Column({ ...INSTANT, name: 'next_attempt_at', nullable: true })
+  nextAttemptAt: Date | null;
+
+  @Column({ name: 'version', type: 'int', default: 1 })
+  version: number;
+
+  @Column({ name: 'lease_owner', type: 'varchar', length: 128, nullable: true })
+  leaseOwner: string | null;
+
+  @Column({ ...INSTANT, name: 'lease_until', nullable: true })
+  leaseUntil: Date | null;
+
+  @Column({ ...INSTANT, name: 'created_at' })
+  createdAt: Date;
+
+  @Column({ ...INSTANT, name: 'updated_at' })
+  updatedAt: Date;
+}
+
+/** Add these to your DataSource's `entities` (or `TypeOrmModule.forRoot({ entities })`). */
+export const ALIPAY_AUTH_ENTITIES = [AlipayAuthorizationEntity];

@@ -1,0 +1,23 @@
+import type { MigrationInterface } from 'typeorm';
+import { alipaySqlDialect, AlipayAuthDatabaseType } from '../sql-dialect';
+import { AlipayAuthMysql1700000000000 } from './1700000000000-alipay-auth-mysql';
+import { AlipayAuthPostgres1700000000000 } from './1700000000000-alipay-auth-postgres';
+import { AlipayAuthSqlite1700000000000 } from './1700000000000-alipay-auth-sqlite';
+
+export { AlipayAuthMysql1700000000000, AlipayAuthPostgres1700000000000, AlipayAuthSqlite1700000000000 };
+
+/**
+ * The library's migrations for one DataSource type, in order. Add them to your DataSource's `migrations`
+ * (e.g. `migrations: [...alipayAuthMigrations('postgres'), ...yours]`) and run them with your other
+ * migrations; do not rely on `synchronize` in production.
+ */
+export function alipayAuthMigrations(type: AlipayAuthDatabaseType): Array<new () => MigrationInterface> {
+  switch (alipaySqlDialect(type)) {
+    case 'sqlite':
+      return [AlipayAuthSqlite1700000000000];
+    case 'postgres':
+      return [AlipayAuthPostgres1700000000000];
+    case 'mysql':
+      return [AlipayAuthMysql1700000000000];
+  }
+}

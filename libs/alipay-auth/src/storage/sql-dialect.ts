@@ -1,0 +1,42 @@
+import type { DataSource } from 'typeorm';
+import { AlipayConfigError } from '../errors/alipay-auth.errors';
+import { ALIPAY_AUTHORIZATIONS_TABLE } from './alipay-authorization.entity';
+
+/** The SQL families the TypeORM store and the migrations support. */
+export type AlipaySqlDialect = 'sqlite' | 'postgres' | 'mysql';
+
+/** DataSource types accepted by `alipayAuthMigrations()` and the TypeORM store. */
+export type AlipayAuthDatabaseType = 'better-sqlite3' | 'sqlite' | 'postgres' | 'mysql' | 'mariadb';
+
+/** Maps a TypeORM DataSource type to its SQL family; other engines are refused with a clear error. */
+export function alipaySqlDialect(type: string): AlipaySqlDialect {
+  switch (type) {
+    case 'better-sqlite3':
+    case 'sqlite':
+      return 'sqlite';
+    case 'postgres':
+    case 'aurora-postgres':
+      return 'postgres';
+    case 'mysql':
+    case 'mariadb':
+    case 'aurora-mysql':
+      return 'mysql';
+    default:
+      throw new AlipayConfigError(
+        `The TypeORM token store supports better-sqlite3, postgres, mysql and mariadb DataSources, not "${type}"; provide your own AlipayTokenStore`,
+      );
+  }
+}
+
+/**
+ * Escaped, schema-qualified name of the authorizations table for this DataSource: honours `entityPrefix`
+ * and, on PostgreSQL, the DataSource `schema` (else the connection's current schema). Used by the
+ * migrations and the store, so both address the table TypeORM's metadata describes.
+ */
+export function alipayAuthorizationsTable(dataSource: DataSource): string {
+  const driver = dataSource.driver as DataSource['driver'] & { schema?: string };
+  const prefix = dataSource.options.entityPrefix;
+  const name = prefix ? dataSource.namingStrategy.prefixTableName(prefix, ALIPAY_AUTHORIZATIONS_TABLE) : ALIPAY_AUTHORIZATIONS_TABLE;
+  const parts = alipaySqlDialect(dataSource.options.type) === 'postgres' && driver.schema ? [driver.schema, name] : [name];
+  return parts.map((p) => driver.escape(p)).join('.');
+}

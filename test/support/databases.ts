@@ -1,0 +1,200 @@
+/**
+ * Databases for the integration suites: SQLite always; PostgreSQL and MariaDB on loopback.
+ *
+ * Which engines run:
+ * - `CI=true`: all three, and PostgreSQL/MariaDB are REQUIRED: unreachable means the suite fails.
+ * - `ALIPAY_TEST_DATABASES=sqlite,postgres,mariadb` (any subset): those engines (SQLite always runs);
+ *   an engine named there is required as well.
+ * - neither: PostgreSQL/MariaDB are tried and skipped with a console note when unreachable.
+ *
+ * Isolation: every `createIsolatedDatabase()` gets its own namespace, so suites (and Jest workers) never
+ * share tables: a PostgreSQL schema in database `test`, a MariaDB database, a SQLite file in a temp dir.
+ * `drop()` removes it; namespaces left by crashed runs are dropped after two hours.
+ *
+ * Connection settings: PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE (default 127.0.0.1:5432 postgres, trust,
+ * `test`), MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_PASSWORD/MYSQL_DATABASE (default 127.0.0.1:3306 root,
+ * empty password, `test`).
+ *
+ * Typical use (Jest ESM allows top-level await):
+ *   const engines = await testDatabaseEngines();
+ *   describe.each(engines)('%s', (engine) => {
+ *     let db: IsolatedDatabase;
+ *     beforeAll(async () => { db = await createIsolatedDatabase(engine, 'my-suite'); });
+ *     afterAll(() => db?.drop());
+ *     // new DataSource(db.options({ entities, migrations }))
+ *   });
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DataSource, DataSourceOptions } from 'typeorm';
+
+export type TestEngine = 'sqlite' | 'postgres' | 'mariadb';
+
+const ALL: TestEngine[] = ['sqlite', 'postgres', 'mariadb'];
+const STALE_MS = 2 * 3600_000;
+const NAME_PREFIX = 'alipay_t_';
+
+const pg = {
+  host: process.env.PGHOST || '127.0.0.1',
+  port: Number(process.env.PGPORT || 5432),
+  username: process.env.PGUSER || 'postgres',
+  password: process.env.PGPASSWORD || undefined,
+  database: process.env.PGDATABASE || 'test',
+};
+const my = {
+  host: process.env.MYSQL_HOST || '127.0.0.1',
+  port: Number(process.env.MYSQL_PORT || 3306),
+  username: process.env.MYSQL_USER || 'root',
+  password: process.env.MYSQL_PASSWORD ?? '',
+  database: process.env.MYSQL_DATABASE || 'test',
+};
+
+function requested(): TestEngine[] | null {
+  const raw = process.env.ALIPAY_TEST_DATABASES;
+  if (!raw || !raw.trim()) return null;
+  const list = raw
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((s) => (s.toLowerCase() === 'mysql' ? 'mariadb' : s.toLowerCase()));
+  const unknown = list.filter((s) => !ALL.includes(s as TestEngine));
+  if (unknown.length) throw new Error(`ALIPAY_TEST_DATABASES: unknown engine(s) ${unknown.join(', ')}; use sqlite, postgres, mariadb`);
+  return list as TestEngine[];
+}
+
+/** Whether an unreachable engine must fail the run instead of being skipped. */
+export function isEngineRequired(engine: TestEngine): boolean {
+  if (engine === 'sqlite') return true;
+  return process.env.CI === 'true' || (requested()?.includes(engine) ?? false);
+}
+
+function probe(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, timeout: 2000 });
+    s.on('connect', () => (s.destroy(), resolve(true)));
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => (s.destroy(), resolve(false)));
+  });
+}
+
+/** Admin DataSource options (database `test` itself), for creating and dropping namespaces. */
+function adminOptions(engine: Exclude<TestEngine, 'sqlite'>): DataSourceOptions {
+  return engine === 'postgres' ? { type: 'postgres', ...pg } : { type: 'mariadb', ...my };
+}
+
+async function canConnect(engine: Exclude<TestEngine, 'sqlite'>): Promise<string | null> {
+  const target = engine === 'postgres' ? pg : my;
+  if (!(await probe(target.host, target.port))) return `nothing listens on ${target.host}:${target.port}`;
+  const ds = new DataSource(adminOptions(engine));
+  try {
+    await ds.initialize();
+    await ds.query('SELECT 1');
+    return null;
+  } catch (e) {
+    return `cannot connect to ${target.host}:${target.port}/${target.database}: ${(e as Error).message}`;
+  } finally {
+    if (ds.isInitialized) await ds.destroy();
+  }
+}
+
+/**
+ * The engines to run. Throws (failing the suite loudly) when a required engine is unreachable; logs a
+ * note for each optional engine that is skipped.
+ */
+export async function testDatabaseEngines(): Promise<TestEngine[]> {
+  const list = requested();
+  const engines: TestEngine[] = ['sqlite'];
+  const failures: string[] = [];
+  for (const engine of ['postgres', 'mariadb'] as const) {
+    const required = isEngineRequired(engine);
+    if (!required && list) {
+      console.log(`[test databases] ${engine} not in ALIPAY_TEST_DATABASES: skipped`);
+      continue;
+    }
+    const problem = await canConnect(engine);
+    if (!problem) engines.push(engine);
+    else if (required) failures.push(`${engine}: ${problem}`);
+    else console.log(`[test databases] ${engine} skipped (${problem}); set CI=true or ALIPAY_TEST_DATABASES to require it`);
+  }
+  if (failures.length) {
+    throw new Error(
+      `Required test database(s) unreachable (CI=${process.env.CI ?? ''}, ALIPAY_TEST_DATABASES=${process.env.ALIPAY_TEST_DATABASES ?? ''}):\n  ${failures.join('\n  ')}`,
+    );
+  }
+  return engines;
+}
+
+export interface IsolatedDatabase {
+  engine: TestEngine;
+  /** Schema (PostgreSQL), database (MariaDB) or file path (SQLite). */
+  name: string;
+  /** DataSource options pointing at this namespace; call as often as needed (one DataSource per "process"). */
+  options(extra?: Partial<DataSourceOptions>): DataSourceOptions;
+  /** Drops the namespace and everything in it. */
+  drop(): Promise<void>;
+}
+
+function namespaceName(suite: string): string {
+  const tag = suite.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 20);
+  return `${NAME_PREFIX}${Date.now().toString(36)}_${randomBytes(3).toString('hex')}_${tag}`;
+}
+
+function isStale(name: string): boolean {
+  const stamp = name.slice(NAME_PREFIX.length).split('_')[0];
+  const at = parseInt(stamp, 36);
+  return Number.isFinite(at) && Date.now() - at > STALE_MS;
+}
+
+async function withAdmin<T>(engine: Exclude<TestEngine, 'sqlite'>, fn: (ds: DataSource) => Promise<T>): Promise<T> {
+  const ds = new DataSource(adminOptions(engine));
+  await ds.initialize();
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+/** A fresh, empty namespace on `engine` for one suite. The caller creates tables (run the migrations). */
+export async function createIsolatedDatabase(engine: TestEngine, suite: string): Promise<IsolatedDatabase> {
+  const name = namespaceName(suite);
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'alipay-auth-test-'));
+    const file = join(dir, `${name}.sqlite`);
+    return {
+      engine,
+      name: file,
+      options: (extra = {}) => ({ type: 'better-sqlite3', database: file, ...extra }) as DataSourceOptions,
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  if (engine === 'postgres') {
+    await withAdmin('postgres', async (ds) => {
+      const rows: Array<{ nspname: string }> = await ds.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE '${NAME_PREFIX}%'`);
+      for (const r of rows.filter((r) => isStale(r.nspname))) await ds.query(`DROP SCHEMA IF EXISTS "${r.nspname}" CASCADE`);
+      await ds.query(`CREATE SCHEMA "${name}"`);
+    });
+    return {
+      engine,
+      name,
+      // `schema` makes TypeORM (metadata, migrations table) use it; search_path does the same for raw SQL.
+      options: (extra = {}) => ({ type: 'postgres', ...pg, schema: name, extra: { options: `-c search_path=${name}` }, ...extra }) as DataSourceOptions,
+      drop: () => withAdmin('postgres', (ds) => ds.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`)),
+    };
+  }
+  await withAdmin('mariadb', async (ds) => {
+    const rows: Array<{ name: string }> = await ds.query(
+      `SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${NAME_PREFIX}%'`,
+    );
+    for (const r of rows.filter((r) => isStale(r.name))) await ds.query(`DROP DATABASE IF EXISTS \`${r.name}\``);
+    await ds.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  });
+  return {
+    engine,
+    name,
+    options: (extra = {}) => ({ type: 'mariadb', ...my, database: name, ...extra }) as DataSourceOptions,
+    drop: () => withAdmin('mariadb', (ds) => ds.query(`DROP DATABASE IF EXISTS \`${name}\``)),
+  };
+}
