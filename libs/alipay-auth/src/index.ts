@@ -20,3 +20,15 @@ export type { AlipayStatusCheck } from './tokens/alipay-token.service';
 export { dueCriteria, isDue, backoffDelay, DEAD_REFRESH_TOKEN_CODES } from './tokens/refresh-policy';
 export { AlipayTokenRefreshScheduler, ALIPAY_REFRESH_CRON_JOB } from './refresh/token-refresh.scheduler';
 export type { AlipayRefreshRunSummary } from './refresh/token-refresh.scheduler';
+export { AlipayTokenCipher, AlipayTokenDecryptError, assertTokenEncryptionConfigured } from './storage/token-cipher';
+export type { AlipayTokenDecryptFailure, AlipayWarnLogger } from './storage/token-cipher';
+export { AlipayAuthorizationEntity, ALIPAY_AUTH_ENTITIES, ALIPAY_AUTHORIZATIONS_TABLE, epochMsTransformer } from './storage/alipay-authorization.entity';
+export { alipaySqlDialect, alipayAuthorizationsTable } from './storage/sql-dialect';
+export type { AlipaySqlDialect, AlipayAuthDatabaseType } from './storage/sql-dialect';
+export {
+  alipayAuthMigrations,
+  AlipayAuthSqlite1700000000000,
+  AlipayAuthPostgres1700000000000,
+  AlipayAuthMysql1700000000000,
+} from './storage/migrations/alipay-auth-migrations';
+export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from './storage/typeorm-token.store';

@@ -1,0 +1,509 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
+import { AlipayAuthError } from '../errors/alipay-auth.errors';
+import type {
+  AlipayAuthorization,
+  AlipayAuthorizationFilter,
+  AlipayAuthorizationStatus,
+  AlipayDueCriteria,
+  AlipayIssuedTokens,
+  AlipayLease,
+  AlipayPage,
+  AlipayPageResult,
+  AlipayTokenStore,
+} from './alipay-token-store';
+import { alipayAuthorizationsTable, alipaySqlDialect, AlipaySqlDialect } from './sql-dialect';
+import { AlipayTokenCipher, AlipayTokenDecryptError } from './token-cipher';
+
+const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
+const TOKEN_FIELD = 'app_auth_token';
+const REFRESH_FIELD = 'app_refresh_token';
+/** Upper bound of rows one claim call leases (bigger batches are cut to this). */
+export const ALIPAY_MAX_CLAIM_BATCH = 1000;
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 1000;
+
+type Row = Record<string, unknown>;
+type Params = Record<string, unknown>;
+
+/** Additional authenticated data binding an encrypted token to its row and field. */
+export function alipayTokenAad(appId: string, authAppId: string, field: 'app_auth_token' | 'app_refresh_token'): string {
+  return `${appId}:${authAppId}:${field}`;
+}
+
+function ms(value: Date, name: string): number {
+  const t = value instanceof Date ? value.getTime() : NaN;
+  if (!Number.isFinite(t)) throw new TypeError(`${name} must be a valid Date`);
+  return t;
+}
+
+function msOrNull(value: Date | null | undefined, name: string): number | null {
+  return value === null || value === undefined ? null : ms(value, name);
+}
+
+function num(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function date(value: unknown): Date | null {
+  return value === null || value === undefined ? null : new Date(Number(value));
+}
+
+function str(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function text(value: string | null | undefined, max: number): string | null {
+  if (value === null || value === undefined) return null;
+  const s = String(value);
+  return s.length > max ? s.slice(0, max) : s;
+}
+
+function id(value: string, name: string, max = 32): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) throw new TypeError(`${name} must be a string of 1-${max} characters`);
+  return value;
+}
+
+function owner(lease: AlipayLease): string {
+  return id(lease?.owner, 'lease.owner', 128);
+}
+
+function status(value: AlipayAuthorizationStatus): AlipayAuthorizationStatus {
+  if (!STATUSES.includes(value)) throw new TypeError(`status must be one of ${STATUSES.join(', ')}`);
+  return value;
+}
+
+function batch(limit: number): number {
+  if (typeof limit !== 'number' || !Number.isFinite(limit)) throw new TypeError('limit must be a number');
+  return Math.min(Math.max(Math.floor(limit), 0), ALIPAY_MAX_CLAIM_BATCH);
+}
+
+/** Driver error codes for "duplicate key" on the three engines. */
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { driverError?: { code?: unknown; errno?: unknown }; code?: unknown; errno?: unknown };
+  const d = e?.driverError ?? e;
+  return d?.code === '23505' || d?.code === 'ER_DUP_ENTRY' || d?.errno === 1062 || d?.code === 'SQLITE_CONSTRAINT_UNIQUE' || d?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** MariaDB/MySQL deadlock or lock wait timeout: the transaction was rolled back and may be retried. */
+function isRetryableLock(error: unknown): boolean {
+  const e = error as { driverError?: { errno?: unknown }; errno?: unknown };
+  const errno = e?.driverError?.errno ?? e?.errno;
+  return errno === 1213 || errno === 1205;
+}
+
+/** Orders claimed rows like the claim query did (RETURNING does not keep the order). */
+type RowOrder = (a: Row, b: Row) => number;
+const nullsLast = (a: unknown, b: unknown) => (a === null || a === undefined ? 1 : 0) - (b === null || b === undefined ? 1 : 0);
+const byDue: RowOrder = (a, b) =>
+  nullsLast(a.expires_at, b.expires_at) || (num(a.expires_at) ?? 0) - (num(b.expires_at) ?? 0) || Number(a.id) - Number(b.id);
+const byChecked: RowOrder = (a, b) =>
+  -nullsLast(a.last_checked_at, b.last_checked_at) || (num(a.last_checked_at) ?? 0) - (num(b.last_checked_at) ?? 0) || Number(a.id) - Number(b.id);
+
+/**
+ * `AlipayTokenStore` on a TypeORM DataSource (better-sqlite3, PostgreSQL, MariaDB >= 10.6 / MySQL >= 8).
+ * The table comes from `alipayAuthMigrations(type)`; `ALIPAY_AUTH_ENTITIES` describes it to TypeORM.
+ *
+ * Every statement is raw SQL with bound parameters so that each guarantee is one statement:
+ * - version: bumped by `saveAuthorization`, `saveRefreshed` and `setStatus` (token and status writes).
+ *   Leases, `recordFailure` and `markChecked` leave it alone, so bookkeeping can never make an in-flight
+ *   refresh lose its compare-and-set (and with it a token pair Alipay has already rotated).
+ * - `saveRefreshed`: one `UPDATE ... WHERE version = :expected AND status = 'active'`.
+ * - claiming: PostgreSQL `FOR UPDATE SKIP LOCKED` in a locking CTE feeding one UPDATE ... RETURNING;
+ *   MariaDB/MySQL `SELECT ... FOR UPDATE SKIP LOCKED` then UPDATE by id in one READ COMMITTED
+ *   transaction; SQLite one `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING *` (SQLite serializes
+ *   writers). Every variant re-checks "lease free or expired" under the row lock.
+ * - tokens are encrypted with `cipher` bound to `<appId>:<authAppId>:<field>`; they are never logged and
+ *   never part of an error message.
+ *
+ * Instants come from the callers (`criteria.now`, leases) or from `clock` (created/updated/refreshed).
+ */
+export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
+  private readonly dialect: AlipaySqlDialect;
+  private tableName?: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cipher: AlipayTokenCipher,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.dialect = alipaySqlDialect(dataSource.options.type);
+  }
+
+  /** Escaped table path; resolved on first use because PostgreSQL's schema is known after connecting. */
+  private get table(): string {
+    return (this.tableName ??= alipayAuthorizationsTable(this.dataSource));
+  }
+
+  private now(): number {
+    const t = this.clock();
+    if (!Number.isFinite(t)) throw new TypeError('clock() must return epoch milliseconds');
+    return Math.floor(t);
+  }
+
+  // ---------------------------------------------------------------- SQL plumbing
+
+  private async run(sql: string, params: Params, runner?: QueryRunner): Promise<{ rows: Row[]; affected: number }> {
+    const [query, bound] = this.dataSource.driver.escapeQueryWithParameters(sql, params);
+    const qr = runner ?? this.dataSource.createQueryRunner();
+    try {
+      const result = await qr.query(query, bound, true);
+      const rows: Row[] = Array.isArray(result.records) ? result.records : [];
+      return { rows, affected: typeof result.affected === 'number' ? result.affected : rows.length };
+    } finally {
+      if (!runner) await qr.release();
+    }
+  }
+
+  private get returning(): boolean {
+    return this.dialect !== 'mysql';
+  }
+
+  private async selectOne(appId: string, authAppId: string, runner?: QueryRunner): Promise<Row | null> {
+    const { rows } = await this.run(`SELECT * FROM ${this.table} WHERE app_id = :appId AND auth_app_id = :authAppId`, { appId, authAppId }, runner);
+    return rows[0] ?? null;
+  }
+
+  /** UPDATE (or INSERT) of one row identified by (appId, authAppId), returning the row or null when none matched. */
+  private async writeOne(sql: string, params: Params & { appId: string; authAppId: string }): Promise<Row | null> {
+    if (this.returning) {
+      const { rows } = await this.run(`${sql} RETURNING *`, params);
+      return rows[0] ?? null;
+    }
+    const { affected } = await this.run(sql, params);
+    return affected > 0 ? this.selectOne(params.appId, params.authAppId) : null;
+  }
+
+  private toDomain(r: Row): AlipayAuthorization {
+    const appId = String(r.app_id);
+    const authAppId = String(r.auth_app_id);
+    return {
+      appId,
+      authAppId,
+      userId: str(r.user_id),
+      appAuthToken: this.open(r.app_auth_token_enc, appId, authAppId, TOKEN_FIELD),
+      appRefreshToken: this.open(r.app_refresh_token_enc, appId, authAppId, REFRESH_FIELD),
+      expiresAt: date(r.expires_at),
+      refreshExpiresAt: date(r.refresh_expires_at),
+      tokenIssuedAt: date(r.token_issued_at)!,
+      status: String(r.status) as AlipayAuthorizationStatus,
+      statusReason: str(r.status_reason),
+      authorizedAt: date(r.authorized_at)!,
+      lastRefreshedAt: date(r.last_refreshed_at),
+      lastCheckedAt: date(r.last_checked_at),
+      failureCount: num(r.failure_count) ?? 0,
+      lastErrorCode: str(r.last_error_code),
+      nextAttemptAt: date(r.next_attempt_at),
+      version: num(r.version) ?? 0,
+      leaseOwner: str(r.lease_owner),
+      leaseUntil: date(r.lease_until),
+      createdAt: date(r.created_at)!,
+      updatedAt: date(r.updated_at)!,
+    };
+  }
+
+  private open(stored: unknown, appId: string, authAppId: string, field: typeof TOKEN_FIELD | typeof REFRESH_FIELD): string {
+    try {
+      return this.cipher.decrypt(String(stored), alipayTokenAad(appId, authAppId, field));
+    } catch (e) {
+      if (e instanceof AlipayTokenDecryptError) {
+        throw new AlipayTokenDecryptError(e.reason, `${e.message} (merchant app ${authAppId}, column ${field}_enc)`, e.keyId);
+      }
+      throw e;
+    }
+  }
+
+  private seal(appId: string, authAppId: string, tokens: AlipayIssuedTokens): Params {
+    if (!tokens || typeof tokens.appAuthToken !== 'string' || !tokens.appAuthToken || typeof tokens.appRefreshToken !== 'string' || !tokens.appRefreshToken) {
+      throw new TypeError('tokens.appAuthToken and tokens.appRefreshToken must be non-empty strings');
+    }
+    return {
+      tokenEnc: this.cipher.encrypt(tokens.appAuthToken, alipayTokenAad(appId, authAppId, TOKEN_FIELD)),
+      refreshEnc: this.cipher.encrypt(tokens.appRefreshToken, alipayTokenAad(appId, authAppId, REFRESH_FIELD)),
+      expiresAt: msOrNull(tokens.expiresAt, 'tokens.expiresAt'),
+      refreshExpiresAt: msOrNull(tokens.refreshExpiresAt, 'tokens.refreshExpiresAt'),
+      issuedAt: ms(tokens.issuedAt, 'tokens.issuedAt'),
+    };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  async saveAuthorization(input: { appId: string; authAppId: string; userId: string | null; tokens: AlipayIssuedTokens; authorizedAt: Date }): Promise<AlipayAuthorization> {
+    const appId = id(input?.appId, 'appId');
+    const authAppId = id(input.authAppId, 'authAppId');
+    const userId = input.userId === null || input.userId === undefined ? null : id(input.userId, 'userId');
+    const params = {
+      appId,
+      authAppId,
+      userId,
+      ...this.seal(appId, authAppId, input.tokens),
+      authorizedAt: ms(input.authorizedAt, 'authorizedAt'),
+      now: this.now(),
+    };
+    // Update first (re-authorization is the common case once a merchant exists), else insert; two processes
+    // inserting the same merchant at once: the loser gets a unique violation and updates instead.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const updated = await this.writeOne(
+        `UPDATE ${this.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc,
+          expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt,
+          status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = NULL,
+          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
+          version = version + 1, updated_at = :now
+         WHERE app_id = :appId AND auth_app_id = :authAppId`,
+        params,
+      );
+      if (updated) return this.toDomain(updated);
+      try {
+        const inserted = await this.writeOne(
+          `INSERT INTO ${this.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at,
+             token_issued_at, status, authorized_at, failure_count, version, created_at, updated_at)
+           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, 0, 1, :now, :now)`,
+          params,
+        );
+        if (inserted) return this.toDomain(inserted);
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+      }
+    }
+    throw new AlipayAuthError(`Could not save the authorization of merchant app ${authAppId}: concurrent writes kept conflicting`);
+  }
+
+  async saveRefreshed(appId: string, authAppId: string, expectedVersion: number, tokens: AlipayIssuedTokens): Promise<AlipayAuthorization | null> {
+    if (!Number.isInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
+    const row = await this.writeOne(
+      `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, expires_at = :expiresAt,
+         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now,
+         failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
+         version = version + 1, updated_at = :now
+       WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion AND status = 'active'`,
+      { appId, authAppId, expectedVersion, ...this.seal(appId, authAppId, tokens), now: this.now() },
+    );
+    return row ? this.toDomain(row) : null;
+  }
+
+  async recordFailure(appId: string, authAppId: string, failure: { errorCode: string; nextAttemptAt: Date | null; owner?: string }): Promise<void> {
+    const params: Params = {
+      appId,
+      authAppId,
+      errorCode: text(failure?.errorCode, 64) ?? 'unknown',
+      nextAttemptAt: msOrNull(failure.nextAttemptAt, 'nextAttemptAt'),
+      now: this.now(),
+    };
+    // lease_until is assigned before lease_owner: MySQL evaluates SET left to right with the new values.
+    let release = '';
+    if (failure.owner !== undefined && failure.owner !== null) {
+      params.owner = failure.owner;
+      release = `, lease_until = CASE WHEN lease_owner = :owner THEN NULL ELSE lease_until END,
+        lease_owner = CASE WHEN lease_owner = :owner THEN NULL ELSE lease_owner END`;
+    }
+    await this.run(
+      `UPDATE ${this.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, next_attempt_at = :nextAttemptAt,
+         updated_at = :now${release}
+       WHERE app_id = :appId AND auth_app_id = :authAppId`,
+      params,
+    );
+  }
+
+  async setStatus(appId: string, authAppId: string, next: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null> {
+    const row = await this.writeOne(
+      `UPDATE ${this.table} SET status = :status, status_reason = :reason, lease_owner = NULL, lease_until = NULL,
+         version = version + 1, updated_at = :now
+       WHERE app_id = :appId AND auth_app_id = :authAppId`,
+      { appId, authAppId, status: status(next), reason: text(reason, 255), now: this.now() },
+    );
+    return row ? this.toDomain(row) : null;
+  }
+
+  async markChecked(appId: string, authAppId: string, at: Date): Promise<void> {
+    await this.run(`UPDATE ${this.table} SET last_checked_at = :at, updated_at = :now WHERE app_id = :appId AND auth_app_id = :authAppId`, {
+      appId,
+      authAppId,
+      at: ms(at, 'at'),
+      now: this.now(),
+    });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async find(appId: string, authAppId: string): Promise<AlipayAuthorization | null> {
+    const row = await this.selectOne(appId, authAppId);
+    return row ? this.toDomain(row) : null;
+  }
+
+  async list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayAuthorization>> {
+    const where = ['app_id = :appId'];
+    const params: Params = { appId };
+    if (filter.status !== undefined) {
+      const statuses = (Array.isArray(filter.status) ? filter.status : [filter.status]).map(status);
+      if (!statuses.length) return { items: [], total: 0 };
+      where.push('status IN (:...statuses)');
+      params.statuses = [...new Set(statuses)];
+    }
+    if (filter.authAppIds !== undefined) {
+      if (!filter.authAppIds.length) return { items: [], total: 0 };
+      where.push('auth_app_id IN (:...authAppIds)');
+      params.authAppIds = [...new Set(filter.authAppIds)];
+    }
+    if (filter.userId !== undefined) {
+      where.push('user_id = :userId');
+      params.userId = filter.userId;
+    }
+    const offset = Number.isFinite(page.offset) ? Math.max(0, Math.floor(page.offset!)) : 0;
+    const limit = Number.isFinite(page.limit) ? Math.min(MAX_PAGE, Math.max(0, Math.floor(page.limit!))) : DEFAULT_PAGE;
+    const cond = where.join(' AND ');
+    const { rows: counted } = await this.run(`SELECT COUNT(*) AS n FROM ${this.table} WHERE ${cond}`, params);
+    const total = Number(counted[0]?.n ?? 0);
+    if (limit === 0 || offset >= total) return { items: [], total };
+    const { rows } = await this.run(
+      `SELECT * FROM ${this.table} WHERE ${cond} ORDER BY authorized_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+      params,
+    );
+    return { items: rows.map((r) => this.toDomain(r)), total };
+  }
+
+  async countByStatus(appId: string): Promise<Record<AlipayAuthorizationStatus, number> & { failing: number }> {
+    const { rows } = await this.run(
+      `SELECT status, COUNT(*) AS n, SUM(CASE WHEN failure_count > 0 THEN 1 ELSE 0 END) AS failing
+       FROM ${this.table} WHERE app_id = :appId GROUP BY status`,
+      { appId },
+    );
+    const counts = { active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0 };
+    for (const r of rows) {
+      const s = String(r.status) as AlipayAuthorizationStatus;
+      if (!STATUSES.includes(s)) continue;
+      counts[s] = Number(r.n ?? 0);
+      if (s === 'active') counts.failing = Number(r.failing ?? 0);
+    }
+    return counts;
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  async claimDue(appId: string, criteria: AlipayDueCriteria, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
+    const params: Params = {
+      appId,
+      now: ms(criteria?.now, 'criteria.now'),
+      expiresBefore: ms(criteria.expiresBefore, 'criteria.expiresBefore'),
+      refreshExpiresBefore: ms(criteria.refreshExpiresBefore, 'criteria.refreshExpiresBefore'),
+    };
+    let age = '';
+    if (criteria.issuedBefore !== null && criteria.issuedBefore !== undefined) {
+      params.issuedBefore = ms(criteria.issuedBefore, 'criteria.issuedBefore');
+      age = ' OR token_issued_at <= :issuedBefore';
+    }
+    return this.claim(
+      `app_id = :appId AND status = 'active'
+       AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
+       AND (lease_until IS NULL OR lease_until <= :now)
+       AND (expires_at <= :expiresBefore OR refresh_expires_at <= :refreshExpiresBefore${age})`,
+      'CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id',
+      byDue,
+      params,
+      lease,
+      limit,
+    );
+  }
+
+  /** Rows never checked (`last_checked_at` null) are due, first. */
+  async claimStatusCheckDue(appId: string, checkedBefore: Date, now: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
+    return this.claim(
+      `app_id = :appId AND status = 'active'
+       AND (last_checked_at IS NULL OR last_checked_at < :checkedBefore)
+       AND (lease_until IS NULL OR lease_until <= :now)`,
+      'CASE WHEN last_checked_at IS NULL THEN 0 ELSE 1 END, last_checked_at, id',
+      byChecked,
+      { appId, checkedBefore: ms(checkedBefore, 'checkedBefore'), now: ms(now, 'now') },
+      lease,
+      limit,
+    );
+  }
+
+  private async claim(due: string, orderBy: string, order: RowOrder, base: Params, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
+    const n = batch(limit);
+    const params = { ...base, owner: owner(lease), until: ms(lease.until, 'lease.until') };
+    if (n === 0) return [];
+    let rows: Row[];
+    if (this.dialect === 'postgres') {
+      // The CTE is MATERIALIZED so the locking subquery runs exactly once; SKIP LOCKED lets concurrent
+      // claimers pass over rows another transaction is leasing, and the row lock re-checks `due`.
+      ({ rows } = await this.run(
+        `WITH picked AS MATERIALIZED (
+           SELECT id FROM ${this.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${n} FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${this.table} AS t SET lease_owner = :owner, lease_until = :until
+         FROM picked WHERE t.id = picked.id
+         RETURNING t.*`,
+        params,
+      ));
+    } else if (this.dialect === 'sqlite') {
+      // One statement under SQLite's database write lock: no other writer can interleave.
+      ({ rows } = await this.run(
+        `UPDATE ${this.table} SET lease_owner = :owner, lease_until = :until
+         WHERE id IN (SELECT id FROM ${this.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${n})
+         RETURNING *`,
+        params,
+      ));
+    } else {
+      rows = await this.claimMysql(due, orderBy, n, params);
+    }
+    return rows.sort(order).map((r) => this.toDomain(r));
+  }
+
+  /**
+   * MariaDB >= 10.6 / MySQL >= 8: lock the due rows with SKIP LOCKED, lease them by id and read them back,
+   * in one READ COMMITTED transaction (no gap locks; locking reads see the latest committed rows).
+   */
+  private async claimMysql(due: string, orderBy: string, n: number, params: Params): Promise<Row[]> {
+    for (let attempt = 0; ; attempt++) {
+      const qr = this.dataSource.createQueryRunner();
+      try {
+        await qr.startTransaction('READ COMMITTED');
+        const { rows: picked } = await this.run(`SELECT id FROM ${this.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${n} FOR UPDATE SKIP LOCKED`, params, qr);
+        let rows: Row[] = [];
+        if (picked.length) {
+          const ids = picked.map((r) => Number(r.id));
+          await this.run(`UPDATE ${this.table} SET lease_owner = :owner, lease_until = :until WHERE id IN (:...ids)`, { ...params, ids }, qr);
+          ({ rows } = await this.run(`SELECT * FROM ${this.table} WHERE id IN (:...ids)`, { ids }, qr));
+        }
+        await qr.commitTransaction();
+        return rows;
+      } catch (e) {
+        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        if (attempt < 3 && isRetryableLock(e)) continue;
+        throw e;
+      } finally {
+        await qr.release();
+      }
+    }
+  }
+
+  async tryLease(appId: string, authAppId: string, lease: AlipayLease, now: Date): Promise<AlipayAuthorization | null> {
+    const leaseOwner = owner(lease);
+    const row = await this.writeOne(
+      `UPDATE ${this.table} SET lease_owner = :owner, lease_until = :until
+       WHERE app_id = :appId AND auth_app_id = :authAppId
+         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= :now OR lease_owner = :owner)`,
+      { appId, authAppId, owner: leaseOwner, until: ms(lease.until, 'lease.until'), now: ms(now, 'now') },
+    );
+    // MariaDB reads the row back in a second statement: make sure the lease is still ours.
+    return row && row.lease_owner === leaseOwner ? this.toDomain(row) : null;
+  }
+
+  async releaseLease(appId: string, authAppId: string, leaseOwner: string): Promise<void> {
+    await this.run(
+      `UPDATE ${this.table} SET lease_owner = NULL, lease_until = NULL WHERE app_id = :appId AND auth_app_id = :authAppId AND lease_owner = :owner`,
+      { appId, authAppId, owner: leaseOwner },
+    );
+  }
+}
+
+/**
+ * The default store for a module configuration: a cipher over `config.tokenEncryptionKeys` and the
+ * module clock. Call `assertTokenEncryptionConfigured(config, logger)` at start-up as well.
+ */
+export function createTypeOrmTokenStore(
+  dataSource: DataSource,
+  config: Pick<ResolvedAlipayAuthConfig, 'tokenEncryptionKeys'> & Partial<Pick<ResolvedAlipayAuthConfig, 'clock'>>,
+): TypeOrmAlipayTokenStore {
+  return new TypeOrmAlipayTokenStore(dataSource, new AlipayTokenCipher(config.tokenEncryptionKeys), config.clock ?? Date.now);
+}
