@@ -15,8 +15,8 @@
  * `test`), MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_PASSWORD/MYSQL_DATABASE (default 127.0.0.1:3306 root,
  * empty password, `test`).
  *
- * Typical use (Jest ESM allows top-level await):
- *   const engines = await testDatabaseEngines();
+ * Typical use:
+ *   const engines = testDatabaseEngines();
  *   describe.each(engines)('%s', (engine) => {
  *     let db: IsolatedDatabase;
  *     beforeAll(async () => { db = await createIsolatedDatabase(engine, 'my-suite'); });
@@ -25,7 +25,7 @@
  *   });
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -70,60 +70,87 @@ export function isEngineRequired(engine: TestEngine): boolean {
   return process.env.CI === 'true' || (requested()?.includes(engine) ?? false);
 }
 
-function probe(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 2000 });
-    s.on('connect', () => (s.destroy(), resolve(true)));
-    s.on('error', () => resolve(false));
-    s.on('timeout', () => (s.destroy(), resolve(false)));
-  });
-}
-
 /** Admin DataSource options (database `test` itself), for creating and dropping namespaces. */
 function adminOptions(engine: Exclude<TestEngine, 'sqlite'>): DataSourceOptions {
   return engine === 'postgres' ? { type: 'postgres', ...pg } : { type: 'mariadb', ...my };
 }
 
-async function canConnect(engine: Exclude<TestEngine, 'sqlite'>): Promise<string | null> {
-  const target = engine === 'postgres' ? pg : my;
-  if (!(await probe(target.host, target.port))) return `nothing listens on ${target.host}:${target.port}`;
-  const ds = new DataSource(adminOptions(engine));
+/**
+ * Connects (TCP, login, `SELECT 1`) to PostgreSQL and MariaDB in a child process, synchronously: Jest
+ * needs the engine list while it collects `describe` blocks, and top-level await does not type-check
+ * under the repository's CommonJS tsconfig. Returns null per reachable engine, else the problem.
+ */
+function probeSync(engines: Array<Exclude<TestEngine, 'sqlite'>>): Record<string, string | null> {
+  if (!engines.length) return {};
+  const script = `
+    const { createRequire } = require('node:module');
+    const req = createRequire(process.env.PROBE_ROOT + '/package.json');
+    const cfg = JSON.parse(process.env.PROBE_CONFIG);
+    const out = {};
+    const timeout = (ms) => new Promise((_, rej) => setTimeout(() => rej(new Error('timed out after ' + ms + ' ms')), ms));
+    async function pgProbe() {
+      const { Client } = req('pg');
+      const c = new Client({ ...cfg.pg, user: cfg.pg.username, connectionTimeoutMillis: 4000 });
+      try { await c.connect(); await c.query('SELECT 1'); } finally { await c.end().catch(() => {}); }
+    }
+    async function myProbe() {
+      const mysql = req('mysql2/promise');
+      const c = await mysql.createConnection({ ...cfg.my, user: cfg.my.username, connectTimeout: 4000 });
+      try { await c.query('SELECT 1'); } finally { await c.end().catch(() => {}); }
+    }
+    (async () => {
+      for (const e of cfg.engines) {
+        try { await Promise.race([e === 'postgres' ? pgProbe() : myProbe(), timeout(6000)]); out[e] = null; }
+        catch (err) { out[e] = String(err && (err.message || err.code) || err); }
+      }
+      process.stdout.write(JSON.stringify(out));
+      process.exit(0);
+    })();
+  `;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    env: { ...process.env, NODE_OPTIONS: '', PROBE_ROOT: process.cwd(), PROBE_CONFIG: JSON.stringify({ engines, pg, my }) },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   try {
-    await ds.initialize();
-    await ds.query('SELECT 1');
-    return null;
-  } catch (e) {
-    return `cannot connect to ${target.host}:${target.port}/${target.database}: ${(e as Error).message}`;
-  } finally {
-    if (ds.isInitialized) await ds.destroy();
+    return JSON.parse(child.stdout);
+  } catch {
+    const why = `probe failed: ${child.error?.message ?? (child.stderr || 'no output').trim().split('\n')[0]}`;
+    return Object.fromEntries(engines.map((e) => [e, why]));
   }
 }
 
+let cached: TestEngine[] | undefined;
+
 /**
- * The engines to run. Throws (failing the suite loudly) when a required engine is unreachable; logs a
- * note for each optional engine that is skipped.
+ * The engines to run, decided synchronously (usable at `describe` time). Throws, failing the suite
+ * loudly, when a required engine is unreachable; logs a note for each optional engine it skips.
  */
-export async function testDatabaseEngines(): Promise<TestEngine[]> {
+export function testDatabaseEngines(): TestEngine[] {
+  if (cached) return cached;
   const list = requested();
+  const tried: Array<Exclude<TestEngine, 'sqlite'>> = [];
+  for (const engine of ['postgres', 'mariadb'] as const) {
+    if (!isEngineRequired(engine) && list) console.log(`[test databases] ${engine} not in ALIPAY_TEST_DATABASES: skipped`);
+    else tried.push(engine);
+  }
+  const problems = probeSync(tried);
   const engines: TestEngine[] = ['sqlite'];
   const failures: string[] = [];
-  for (const engine of ['postgres', 'mariadb'] as const) {
-    const required = isEngineRequired(engine);
-    if (!required && list) {
-      console.log(`[test databases] ${engine} not in ALIPAY_TEST_DATABASES: skipped`);
-      continue;
-    }
-    const problem = await canConnect(engine);
+  for (const engine of tried) {
+    const problem = problems[engine];
+    const target = engine === 'postgres' ? pg : my;
+    const where = `${target.host}:${target.port}/${target.database}`;
     if (!problem) engines.push(engine);
-    else if (required) failures.push(`${engine}: ${problem}`);
-    else console.log(`[test databases] ${engine} skipped (${problem}); set CI=true or ALIPAY_TEST_DATABASES to require it`);
+    else if (isEngineRequired(engine)) failures.push(`${engine} at ${where}: ${problem}`);
+    else console.log(`[test databases] ${engine} at ${where} skipped (${problem}); set CI=true or ALIPAY_TEST_DATABASES to require it`);
   }
   if (failures.length) {
     throw new Error(
       `Required test database(s) unreachable (CI=${process.env.CI ?? ''}, ALIPAY_TEST_DATABASES=${process.env.ALIPAY_TEST_DATABASES ?? ''}):\n  ${failures.join('\n  ')}`,
     );
   }
-  return engines;
+  return (cached = engines);
 }
 
 export interface IsolatedDatabase {

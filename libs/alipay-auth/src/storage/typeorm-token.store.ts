@@ -110,8 +110,8 @@ const byChecked: RowOrder = (a, b) =>
  *   refresh lose its compare-and-set (and with it a token pair Alipay has already rotated).
  * - `saveRefreshed`: one `UPDATE ... WHERE version = :expected AND status = 'active'`.
  * - claiming: PostgreSQL `FOR UPDATE SKIP LOCKED` in a locking CTE feeding one UPDATE ... RETURNING;
- *   MariaDB/MySQL `SELECT ... FOR UPDATE SKIP LOCKED` then UPDATE by id in one READ COMMITTED
- *   transaction; SQLite one `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING *` (SQLite serializes
+ *   MariaDB/MySQL `SELECT ... FOR UPDATE SKIP LOCKED` over a window of candidates, then UPDATE by id, in
+ *   one READ COMMITTED transaction; SQLite one `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING *` (SQLite serializes
  *   writers). Every variant re-checks "lease free or expired" under the row lock.
  * - tokens are encrypted with `cipher` bound to `<appId>:<authAppId>:<field>`; they are never logged and
  *   never part of an error message.
@@ -164,14 +164,29 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return rows[0] ?? null;
   }
 
-  /** UPDATE (or INSERT) of one row identified by (appId, authAppId), returning the row or null when none matched. */
+  /**
+   * UPDATE (or INSERT) of one row identified by (appId, authAppId), returning the row as written, or null
+   * when none matched. PostgreSQL and SQLite use RETURNING; MariaDB/MySQL write and read back inside one
+   * READ COMMITTED transaction, so the row lock keeps other writers out until the read is done.
+   */
   private async writeOne(sql: string, params: Params & { appId: string; authAppId: string }): Promise<Row | null> {
     if (this.returning) {
       const { rows } = await this.run(`${sql} RETURNING *`, params);
       return rows[0] ?? null;
     }
-    const { affected } = await this.run(sql, params);
-    return affected > 0 ? this.selectOne(params.appId, params.authAppId) : null;
+    const qr = this.dataSource.createQueryRunner();
+    try {
+      await qr.startTransaction('READ COMMITTED');
+      const { affected } = await this.run(sql, params, qr);
+      const row = affected > 0 ? await this.selectOne(params.appId, params.authAppId, qr) : null;
+      await qr.commitTransaction();
+      return row;
+    } catch (e) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw e;
+    } finally {
+      await qr.release();
+    }
   }
 
   private toDomain(r: Row): AlipayAuthorization {
@@ -262,7 +277,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
         );
         if (inserted) return this.toDomain(inserted);
       } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
+        // Lost an insert race (or, on MariaDB, a deadlock between the racing inserts): update instead.
+        if (!isUniqueViolation(e) && !isRetryableLock(e)) throw e;
       }
     }
     throw new AlipayAuthError(`Could not save the authorization of merchant app ${authAppId}: concurrent writes kept conflicting`);
@@ -450,18 +466,39 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   }
 
   /**
-   * MariaDB >= 10.6 / MySQL >= 8: lock the due rows with SKIP LOCKED, lease them by id and read them back,
-   * in one READ COMMITTED transaction (no gap locks; locking reads see the latest committed rows).
+   * MariaDB >= 10.6 / MySQL >= 8, in one READ COMMITTED transaction (no gap locks; locking reads see the
+   * latest committed rows):
+   * 1. a plain read picks the most urgent candidates (a window of 4 x limit);
+   * 2. `SELECT id ... WHERE id IN (<next chunk>) AND <due> FOR UPDATE SKIP LOCKED`, in urgency order, each
+   *    chunk as large as the rows still missing: primary-key lookups that re-check `due` on the latest
+   *    committed row and skip rows another claimer is leasing right now;
+   * 3. UPDATE those ids with the lease and read them back.
+   * Locking straight from the urgency ORDER BY ... LIMIT would make InnoDB lock every due row before the
+   * sort (filesort), so concurrent claimers would find nothing while one transaction runs; the chunks lock
+   * only rows that are taken.
    */
   private async claimMysql(due: string, orderBy: string, n: number, params: Params): Promise<Row[]> {
+    const window = Math.min(4 * n, 4 * ALIPAY_MAX_CLAIM_BATCH);
     for (let attempt = 0; ; attempt++) {
       const qr = this.dataSource.createQueryRunner();
       try {
         await qr.startTransaction('READ COMMITTED');
-        const { rows: picked } = await this.run(`SELECT id FROM ${this.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${n} FOR UPDATE SKIP LOCKED`, params, qr);
         let rows: Row[] = [];
-        if (picked.length) {
-          const ids = picked.map((r) => Number(r.id));
+        const { rows: candidates } = await this.run(`SELECT id FROM ${this.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${window}`, params, qr);
+        // Lock the candidates in urgency order, a chunk of exactly the missing count at a time, so every
+        // row locked is a row taken; rows other claimers hold are skipped and the next chunk fills in.
+        const ids: number[] = [];
+        for (let i = 0, rounds = 0; i < candidates.length && ids.length < n && rounds < 8; rounds++) {
+          const chunk = candidates.slice(i, i + (n - ids.length)).map((r) => Number(r.id));
+          i += chunk.length;
+          const { rows: locked } = await this.run(
+            `SELECT id FROM ${this.table} WHERE id IN (:...chunk) AND ${due} FOR UPDATE SKIP LOCKED`,
+            { ...params, chunk },
+            qr,
+          );
+          ids.push(...locked.map((r) => Number(r.id)));
+        }
+        if (ids.length) {
           await this.run(`UPDATE ${this.table} SET lease_owner = :owner, lease_until = :until WHERE id IN (:...ids)`, { ...params, ids }, qr);
           ({ rows } = await this.run(`SELECT * FROM ${this.table} WHERE id IN (:...ids)`, { ids }, qr));
         }
@@ -485,7 +522,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
          AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= :now OR lease_owner = :owner)`,
       { appId, authAppId, owner: leaseOwner, until: ms(lease.until, 'lease.until'), now: ms(now, 'now') },
     );
-    // MariaDB reads the row back in a second statement: make sure the lease is still ours.
+    // The UPDATE matched only if the lease was free, expired or already ours; the row read back must say so.
     return row && row.lease_owner === leaseOwner ? this.toDomain(row) : null;
   }
 

@@ -1,0 +1,562 @@
+/**
+ * The TypeORM token store, the same tests on every engine: SQLite always, PostgreSQL and MariaDB
+ * (required with CI=true, see test/support/databases.ts). The schema comes from the library's migrations.
+ */
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import {
+  ALIPAY_AUTH_ENTITIES,
+  alipayAuthMigrations,
+  alipayAuthorizationsTable,
+  AlipayAuthDatabaseType,
+  AlipayAuthorization,
+  AlipayAuthorizationStatus,
+  AlipayIssuedTokens,
+  AlipayTokenCipher,
+  AlipayTokenDecryptError,
+  createTypeOrmTokenStore,
+  TypeOrmAlipayTokenStore,
+} from 'nestjs-alipay-auth';
+import { createIsolatedDatabase, IsolatedDatabase, TestEngine, testDatabaseEngines } from './support/databases';
+
+const engines = testDatabaseEngines();
+
+const APP = '2021004100000001';
+const OTHER_APP = '2021004100000002';
+const T0 = Date.UTC(2025, 0, 15, 8, 30, 0, 123);
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const at = (offset: number) => new Date(T0 + offset);
+
+const k1 = { id: 'k1', key: randomBytes(32) };
+const k2 = { id: 'k2', key: randomBytes(32) };
+
+let seq = 0;
+/** A token pair whose values are unique and easy to search for in raw rows. */
+function tokens(overrides: Partial<AlipayIssuedTokens> = {}): AlipayIssuedTokens {
+  seq++;
+  return {
+    appAuthToken: `202501BBsecretAccess${seq}x${randomBytes(6).toString('hex')}`,
+    appRefreshToken: `202501BBsecretRefresh${seq}x${randomBytes(6).toString('hex')}`,
+    expiresAt: at(300 * DAY + 7),
+    refreshExpiresAt: at(330 * DAY + 9),
+    issuedAt: at(0),
+    ...overrides,
+  };
+}
+
+const merchant = (i: number) => `20880000${String(i).padStart(8, '0')}`;
+
+describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => {
+  let db: IsolatedDatabase;
+  let ds: DataSource;
+  const extra: DataSource[] = [];
+  let nowMs = T0;
+  const clock = () => nowMs;
+  let store: TypeOrmAlipayTokenStore;
+  let table: string;
+  let type: AlipayAuthDatabaseType;
+
+  async function open(): Promise<DataSource> {
+    const d = new DataSource(db.options({ entities: ALIPAY_AUTH_ENTITIES, logging: false }));
+    await d.initialize();
+    extra.push(d);
+    return d;
+  }
+
+  async function save(authAppId: string, t: AlipayIssuedTokens = tokens(), extras: { userId?: string | null; authorizedAt?: Date; appId?: string } = {}) {
+    return store.saveAuthorization({
+      appId: extras.appId ?? APP,
+      authAppId,
+      userId: extras.userId === undefined ? '2088000000000001' : extras.userId,
+      tokens: t,
+      authorizedAt: extras.authorizedAt ?? at(0),
+    });
+  }
+
+  /** Sets columns directly (test set-up of states the API reaches only through many steps). */
+  async function patch(authAppId: string, columns: Record<string, string | number | null>) {
+    const names = Object.keys(columns);
+    const [sql, params] = ds.driver.escapeQueryWithParameters(
+      `UPDATE ${table} SET ${names.map((n) => `${n} = :${n}`).join(', ')} WHERE app_id = :appId AND auth_app_id = :authAppId`,
+      { ...columns, appId: APP, authAppId },
+    );
+    await ds.query(sql, params);
+  }
+
+  beforeAll(async () => {
+    db = await createIsolatedDatabase(engine, 'storage');
+    const options = db.options({ entities: ALIPAY_AUTH_ENTITIES, logging: false });
+    type = options.type as AlipayAuthDatabaseType;
+    ds = new DataSource({ ...options, migrations: alipayAuthMigrations(type), migrationsTableName: 'alipay_test_migrations' });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    table = alipayAuthorizationsTable(ds);
+    store = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock);
+  });
+
+  afterAll(async () => {
+    for (const d of extra) if (d.isInitialized) await d.destroy();
+    if (ds?.isInitialized) await ds.destroy();
+    await db?.drop();
+  });
+
+  beforeEach(async () => {
+    nowMs = T0;
+    await ds.query(`DELETE FROM ${table}`);
+  });
+
+  it('runs the migrations: the schema matches the entity, and down/up round-trips', async () => {
+    const pending = async () => (await ds.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query);
+    expect(await pending()).toEqual([]);
+    expect(ds.getMetadata(ALIPAY_AUTH_ENTITIES[0]).tableName).toBe('alipay_app_authorizations');
+
+    // The check is not vacuous: a missing index shows up as a pending query.
+    await ds.query(type === 'mariadb' ? `DROP INDEX \`IDX_alipay_auth_authorized\` ON ${table}` : `DROP INDEX "IDX_alipay_auth_authorized"`);
+    expect((await pending()).join('\n')).toContain('IDX_alipay_auth_authorized');
+
+    await ds.undoLastMigration({ transaction: 'each' });
+    const qr = ds.createQueryRunner();
+    try {
+      expect(await qr.hasTable(ds.getMetadata(ALIPAY_AUTH_ENTITIES[0]).tablePath)).toBe(false);
+    } finally {
+      await qr.release();
+    }
+    const ran = await ds.runMigrations({ transaction: 'each' });
+    expect(ran.map((m) => m.name)).toEqual(alipayAuthMigrations(type).map((M) => new M().name));
+    expect(await pending()).toEqual([]);
+  });
+
+  it('saves and finds an authorization, Dates exact to the millisecond', async () => {
+    const t = tokens({ expiresAt: at(DAY + 1), refreshExpiresAt: at(30 * DAY + 999), issuedAt: at(-457) });
+    nowMs = T0 + 5;
+    const saved = await save(merchant(1), t, { authorizedAt: at(-451) });
+    const found = await store.find(APP, merchant(1));
+    const expected: AlipayAuthorization = {
+      appId: APP,
+      authAppId: merchant(1),
+      userId: '2088000000000001',
+      appAuthToken: t.appAuthToken,
+      appRefreshToken: t.appRefreshToken,
+      expiresAt: at(DAY + 1),
+      refreshExpiresAt: at(30 * DAY + 999),
+      tokenIssuedAt: at(-457),
+      status: 'active',
+      statusReason: null,
+      authorizedAt: at(-451),
+      lastRefreshedAt: null,
+      lastCheckedAt: null,
+      failureCount: 0,
+      lastErrorCode: null,
+      nextAttemptAt: null,
+      version: 1,
+      leaseOwner: null,
+      leaseUntil: null,
+      createdAt: at(5),
+      updatedAt: at(5),
+    };
+    expect(saved).toEqual(expected);
+    expect(found).toEqual(expected);
+    expect(found!.expiresAt!.getTime()).toBe(T0 + DAY + 1);
+    expect(await store.find(APP, merchant(2))).toBeNull();
+    expect(await store.find(OTHER_APP, merchant(1))).toBeNull();
+
+    // Null expiries and user id.
+    const open = await save(merchant(2), tokens({ expiresAt: null, refreshExpiresAt: null }), { userId: null });
+    expect(open).toMatchObject({ expiresAt: null, refreshExpiresAt: null, userId: null });
+  });
+
+  it('never stores a token in clear: the raw row holds only v1 ciphertext', async () => {
+    const t = tokens();
+    await save(merchant(1), t);
+    const rows: Array<Record<string, unknown>> = await ds.query(`SELECT * FROM ${table}`);
+    expect(rows).toHaveLength(1);
+    const raw = JSON.stringify(rows);
+    for (const secret of [t.appAuthToken, t.appRefreshToken]) {
+      expect(raw).not.toContain(secret);
+      expect(raw).not.toContain('secret');
+      expect(raw).not.toContain(Buffer.from(secret).toString('base64'));
+      expect(raw).not.toContain(Buffer.from(secret).toString('base64url'));
+      expect(raw).not.toContain(Buffer.from(secret).toString('hex'));
+    }
+    expect(String(rows[0].app_auth_token_enc)).toMatch(/^v1\.k1\./);
+    expect(String(rows[0].app_refresh_token_enc)).toMatch(/^v1\.k1\./);
+    expect(rows[0].app_auth_token_enc).not.toEqual(rows[0].app_refresh_token_enc);
+  });
+
+  it('without a key stores visibly-unencrypted v0 values', async () => {
+    const plain = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([]), clock);
+    const t = tokens();
+    await plain.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: t, authorizedAt: at(0) });
+    const [row] = await ds.query(`SELECT app_auth_token_enc FROM ${table}`);
+    expect(String(row.app_auth_token_enc)).toMatch(/^v0\./);
+    // A keyed store still reads it (and would encrypt on the next write).
+    expect((await store.find(APP, merchant(1)))!.appAuthToken).toBe(t.appAuthToken);
+  });
+
+  it('upserts: a new authorization replaces the tokens and reactivates the row', async () => {
+    const first = await save(merchant(1));
+    await store.recordFailure(APP, merchant(1), { errorCode: 'isp.unknow-error', nextAttemptAt: at(HOUR) });
+    await store.tryLease(APP, merchant(1), { owner: 'node-a', until: at(MIN) }, at(0));
+    await store.markChecked(APP, merchant(1), at(10));
+    const cancelled = await store.setStatus(APP, merchant(1), 'cancelled', 'merchant cancelled');
+    expect(cancelled!.version).toBe(first.version + 1);
+
+    nowMs = T0 + DAY;
+    const t = tokens({ issuedAt: at(DAY) });
+    const again = await save(merchant(1), t, { userId: null, authorizedAt: at(DAY) });
+    expect(again).toMatchObject({
+      appAuthToken: t.appAuthToken,
+      appRefreshToken: t.appRefreshToken,
+      status: 'active',
+      statusReason: null,
+      failureCount: 0,
+      lastErrorCode: null,
+      nextAttemptAt: null,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastCheckedAt: null,
+      lastRefreshedAt: null,
+      tokenIssuedAt: at(DAY),
+      authorizedAt: at(DAY),
+      userId: '2088000000000001', // kept when the new exchange carries none
+      version: cancelled!.version + 1,
+      createdAt: first.createdAt,
+      updatedAt: at(DAY),
+    });
+    const [{ n }] = await ds.query(`SELECT COUNT(*) AS n FROM ${table}`);
+    expect(Number(n)).toBe(1);
+  });
+
+  it('upserts safely when two processes save the same merchant at once', async () => {
+    const [a, b] = [await open(), await open()];
+    const sa = new TypeOrmAlipayTokenStore(a, new AlipayTokenCipher([k1]), clock);
+    const sb = new TypeOrmAlipayTokenStore(b, new AlipayTokenCipher([k1]), clock);
+    for (let i = 0; i < 5; i++) {
+      const id = merchant(100 + i);
+      const [ta, tb] = [tokens(), tokens()];
+      const results = await Promise.all([
+        sa.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: ta, authorizedAt: at(0) }),
+        sb.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: tb, authorizedAt: at(0) }),
+      ]);
+      expect(results.map((r) => r.version).sort()).toEqual([1, 2]);
+      const final = await store.find(APP, id);
+      expect([ta.appAuthToken, tb.appAuthToken]).toContain(final!.appAuthToken);
+      expect(final!.version).toBe(2);
+    }
+    const [{ n }] = await ds.query(`SELECT COUNT(*) AS n FROM ${table}`);
+    expect(Number(n)).toBe(5);
+  });
+
+  it('saveRefreshed is a compare-and-set: of two writers at the same version exactly one wins', async () => {
+    const row = await save(merchant(1));
+    const [a, b] = [await open(), await open()];
+    const sa = new TypeOrmAlipayTokenStore(a, new AlipayTokenCipher([k1]), clock);
+    const sb = new TypeOrmAlipayTokenStore(b, new AlipayTokenCipher([k1]), clock);
+    const [ta, tb] = [tokens({ issuedAt: at(HOUR) }), tokens({ issuedAt: at(HOUR) })];
+    const results = await Promise.all([sa.saveRefreshed(APP, merchant(1), row.version, ta), sb.saveRefreshed(APP, merchant(1), row.version, tb)]);
+    const winners = results.filter((r): r is AlipayAuthorization => r !== null);
+    expect(winners).toHaveLength(1);
+    const final = await store.find(APP, merchant(1));
+    expect(final).toEqual(winners[0]);
+    expect(final!.version).toBe(row.version + 1);
+    expect([ta.appAuthToken, tb.appAuthToken]).toContain(final!.appAuthToken);
+    // The stale version loses again; the current one wins.
+    expect(await store.saveRefreshed(APP, merchant(1), row.version, tokens())).toBeNull();
+    expect(await store.saveRefreshed(APP, merchant(1), final!.version, tokens())).not.toBeNull();
+  });
+
+  it('saveRefreshed replaces tokens, clears failure state and the lease, and needs an active row', async () => {
+    const row = await save(merchant(1));
+    await store.recordFailure(APP, merchant(1), { errorCode: 'isv.code-invalid', nextAttemptAt: at(HOUR) });
+    await store.tryLease(APP, merchant(1), { owner: 'node-a', until: at(MIN) }, at(0));
+    nowMs = T0 + 42;
+    const t = tokens({ expiresAt: at(365 * DAY), refreshExpiresAt: null, issuedAt: at(40) });
+    const refreshed = await store.saveRefreshed(APP, merchant(1), row.version, t);
+    expect(refreshed).toMatchObject({
+      appAuthToken: t.appAuthToken,
+      appRefreshToken: t.appRefreshToken,
+      expiresAt: at(365 * DAY),
+      refreshExpiresAt: null,
+      tokenIssuedAt: at(40),
+      lastRefreshedAt: at(42),
+      updatedAt: at(42),
+      failureCount: 0,
+      lastErrorCode: null,
+      nextAttemptAt: null,
+      leaseOwner: null,
+      leaseUntil: null,
+      version: row.version + 1,
+      authorizedAt: row.authorizedAt,
+    });
+    const revoked = await store.setStatus(APP, merchant(1), 'revoked', null);
+    expect(await store.saveRefreshed(APP, merchant(1), revoked!.version, tokens())).toBeNull();
+    expect(await store.saveRefreshed(APP, merchant(9), 1, tokens())).toBeNull();
+  });
+
+  describe('claimDue', () => {
+    const criteria = (issuedBefore: Date | null = at(-30 * DAY)) => ({
+      now: at(0),
+      expiresBefore: at(10 * DAY),
+      refreshExpiresBefore: at(20 * DAY),
+      issuedBefore,
+    });
+    const far = at(100 * DAY);
+
+    async function claimedIds(c: ReturnType<typeof criteria>, owner = 'node-a', limit = 100) {
+      const rows = await store.claimDue(APP, c, { owner, until: at(2 * MIN) }, limit);
+      for (const r of rows) await store.releaseLease(APP, r.authAppId, owner);
+      return rows.map((r) => r.authAppId);
+    }
+
+    it('selects by each criterion alone', async () => {
+      await save('expires', tokens({ expiresAt: at(5 * DAY), refreshExpiresAt: far }));
+      await save('expires-edge', tokens({ expiresAt: at(10 * DAY), refreshExpiresAt: far }));
+      await save('expires-later', tokens({ expiresAt: at(10 * DAY + 1), refreshExpiresAt: far }));
+      await save('refresh', tokens({ expiresAt: far, refreshExpiresAt: at(15 * DAY) }));
+      await save('refresh-edge', tokens({ expiresAt: far, refreshExpiresAt: at(20 * DAY) }));
+      await save('refresh-later', tokens({ expiresAt: null, refreshExpiresAt: at(20 * DAY + 1) }));
+      await save('old', tokens({ expiresAt: far, refreshExpiresAt: far, issuedAt: at(-40 * DAY) }));
+      await save('old-edge', tokens({ expiresAt: null, refreshExpiresAt: null, issuedAt: at(-30 * DAY) }));
+      await save('young', tokens({ expiresAt: null, refreshExpiresAt: null, issuedAt: at(-30 * DAY + 1) }));
+
+      expect((await claimedIds(criteria())).sort()).toEqual(['expires', 'expires-edge', 'old', 'old-edge', 'refresh', 'refresh-edge'].sort());
+      expect((await claimedIds(criteria(null))).sort()).toEqual(['expires', 'expires-edge', 'refresh', 'refresh-edge'].sort());
+      // Only one criterion in reach at a time.
+      expect(await claimedIds({ ...criteria(null), refreshExpiresBefore: at(-DAY) })).toEqual(['expires', 'expires-edge']);
+      expect((await claimedIds({ ...criteria(null), expiresBefore: at(-DAY) })).sort()).toEqual(['refresh', 'refresh-edge']);
+      expect((await claimedIds({ ...criteria(), expiresBefore: at(-DAY), refreshExpiresBefore: at(-DAY) })).sort()).toEqual(['old', 'old-edge']);
+    });
+
+    it('leases the rows, most urgent first, up to the limit, without moving the version', async () => {
+      for (let i = 0; i < 6; i++) await save(`m${i}`, tokens({ expiresAt: at((6 - i) * DAY), refreshExpiresAt: far }));
+      await save('by-refresh', tokens({ expiresAt: null, refreshExpiresAt: at(DAY) }));
+      const rows = await store.claimDue(APP, criteria(), { owner: 'node-a', until: at(2 * MIN + 7) }, 4);
+      expect(rows.map((r) => r.authAppId)).toEqual(['m5', 'm4', 'm3', 'm2']);
+      for (const r of rows) expect(r).toMatchObject({ leaseOwner: 'node-a', leaseUntil: at(2 * MIN + 7), version: 1 });
+      expect(await store.find(APP, 'm5')).toMatchObject({ leaseOwner: 'node-a', leaseUntil: at(2 * MIN + 7), version: 1 });
+      const rest = await store.claimDue(APP, criteria(), { owner: 'node-b', until: at(2 * MIN) }, 10);
+      expect(rest.map((r) => r.authAppId)).toEqual(['m1', 'm0', 'by-refresh']);
+      expect(await store.claimDue(APP, criteria(), { owner: 'node-c', until: at(2 * MIN) }, 10)).toEqual([]);
+      expect(await store.claimDue(APP, criteria(), { owner: 'node-c', until: at(2 * MIN) }, 0)).toEqual([]);
+    });
+
+    it('respects nextAttemptAt, skips non-active rows, leased rows and other apps', async () => {
+      const due = { expiresAt: at(DAY), refreshExpiresAt: far };
+      await save('backoff', tokens(due));
+      await store.recordFailure(APP, 'backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
+      await save('backoff-over', tokens(due));
+      await store.recordFailure(APP, 'backoff-over', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(0) });
+      for (const s of ['reauthorization_required', 'revoked', 'cancelled'] as AlipayAuthorizationStatus[]) {
+        await save(s, tokens(due));
+        await store.setStatus(APP, s, s, 'test');
+      }
+      await save('leased', tokens(due));
+      await store.tryLease(APP, 'leased', { owner: 'node-x', until: at(1) }, at(0));
+      await save('lease-expired', tokens(due));
+      await store.tryLease(APP, 'lease-expired', { owner: 'node-x', until: at(0) }, at(-MIN));
+      await save('other-app', tokens(due), { appId: OTHER_APP });
+
+      expect((await claimedIds(criteria())).sort()).toEqual(['backoff-over', 'lease-expired']);
+      expect((await claimedIds({ ...criteria(), now: at(1) })).sort()).toEqual(['backoff', 'backoff-over', 'lease-expired', 'leased']);
+    });
+
+    it('lets another owner re-claim a row whose lease expired', async () => {
+      await save('m1', tokens({ expiresAt: at(DAY) }));
+      const a = await store.claimDue(APP, criteria(), { owner: 'node-a', until: at(MIN) }, 10);
+      expect(a).toHaveLength(1);
+      expect(await store.claimDue(APP, { ...criteria(), now: at(MIN - 1) }, { owner: 'node-b', until: at(3 * MIN) }, 10)).toEqual([]);
+      const b = await store.claimDue(APP, { ...criteria(), now: at(MIN) }, { owner: 'node-b', until: at(3 * MIN) }, 10);
+      expect(b.map((r) => [r.authAppId, r.leaseOwner])).toEqual([['m1', 'node-b']]);
+      // node-a's late release and failure must not free node-b's lease.
+      await store.releaseLease(APP, 'm1', 'node-a');
+      await store.recordFailure(APP, 'm1', { errorCode: 'x', nextAttemptAt: null, owner: 'node-a' });
+      expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-b', leaseUntil: at(3 * MIN) });
+    });
+
+    it('never hands a row to two of three concurrent claimers (300 rows, batches of 25)', async () => {
+      const n = 300;
+      await Promise.all(
+        Array.from({ length: 6 }, async (_, w) => {
+          for (let i = w; i < n; i += 6) await save(merchant(i), tokens({ expiresAt: at(((i * 7919) % 1000) * MIN), refreshExpiresAt: far }));
+        }),
+      );
+      const sources = [await open(), await open(), await open()];
+      const started = Date.now();
+      const claimed = await Promise.all(
+        sources.map(async (d, c) => {
+          const s = new TypeOrmAlipayTokenStore(d, new AlipayTokenCipher([k1]), clock);
+          const mine: string[] = [];
+          for (;;) {
+            const batch = await s.claimDue(APP, criteria(), { owner: `claimer-${c}`, until: at(10 * MIN) }, 25);
+            if (!batch.length) break;
+            expect(batch.length).toBeLessThanOrEqual(25);
+            for (const r of batch) expect(r.leaseOwner).toBe(`claimer-${c}`);
+            mine.push(...batch.map((r) => r.authAppId));
+          }
+          return mine;
+        }),
+      );
+      const all = claimed.flat();
+      expect(all).toHaveLength(n);
+      expect(new Set(all).size).toBe(n);
+      const rows: Array<{ auth_app_id: string; lease_owner: string }> = await ds.query(`SELECT auth_app_id, lease_owner FROM ${table}`);
+      const owners = new Map(rows.map((r) => [r.auth_app_id, r.lease_owner]));
+      claimed.forEach((ids, c) => ids.forEach((id) => expect(owners.get(id)).toBe(`claimer-${c}`)));
+      console.log(`[${engine}] 3 claimers over ${n} rows: ${claimed.map((c) => c.length).join(' / ')} in ${Date.now() - started} ms`);
+    });
+  });
+
+  it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {
+    for (const id of ['never', 'long-ago', 'edge', 'recent', 'inactive', 'leased']) await save(id);
+    await store.markChecked(APP, 'long-ago', at(-3 * DAY));
+    await store.markChecked(APP, 'edge', at(-DAY));
+    await store.markChecked(APP, 'recent', at(-HOUR));
+    await store.setStatus(APP, 'inactive', 'cancelled', null);
+    await store.tryLease(APP, 'leased', { owner: 'node-x', until: at(MIN) }, at(0));
+    const rows = await store.claimStatusCheckDue(APP, at(-DAY), at(0), { owner: 'checker', until: at(MIN) }, 10);
+    expect(rows.map((r) => r.authAppId)).toEqual(['never', 'long-ago']);
+    for (const r of rows) expect(r).toMatchObject({ leaseOwner: 'checker', leaseUntil: at(MIN), version: 1 });
+    expect(await store.claimStatusCheckDue(APP, at(-DAY), at(0), { owner: 'other', until: at(MIN) }, 10)).toEqual([]);
+    const later = await store.claimStatusCheckDue(APP, at(-DAY + 1), at(MIN), { owner: 'other', until: at(2 * MIN) }, 1);
+    expect(later.map((r) => r.authAppId)).toEqual(['never']);
+  });
+
+  it('tryLease and releaseLease follow the owner', async () => {
+    const row = await save('m1');
+    const a = await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(MIN) }, at(0));
+    expect(a).toMatchObject({ authAppId: 'm1', leaseOwner: 'node-a', leaseUntil: at(MIN), version: row.version });
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', until: at(MIN) }, at(MIN - 1))).toBeNull();
+    // The holder may extend its own lease.
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(2 * MIN) }, at(10))).toMatchObject({ leaseUntil: at(2 * MIN) });
+    await store.releaseLease(APP, 'm1', 'node-b');
+    expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-a' });
+    await store.releaseLease(APP, 'm1', 'node-a');
+    expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: null, leaseUntil: null });
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', until: at(MIN) }, at(0))).toMatchObject({ leaseOwner: 'node-b' });
+    // Expired: anyone may take it.
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(5 * MIN) }, at(MIN))).toMatchObject({ leaseOwner: 'node-a' });
+    expect(await store.tryLease(APP, 'missing', { owner: 'node-a', until: at(MIN) }, at(0))).toBeNull();
+    expect((await store.find(APP, 'm1'))!.version).toBe(row.version);
+  });
+
+  it('recordFailure counts, keeps the error code and back-off, and releases only the owner\'s lease', async () => {
+    const row = await save('m1');
+    await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(MIN) }, at(0));
+    nowMs = T0 + 3;
+    await store.recordFailure(APP, 'm1', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), owner: 'node-b' });
+    expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 1, lastErrorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), leaseOwner: 'node-a', updatedAt: at(3) });
+    await store.recordFailure(APP, 'm1', { errorCode: 'x'.repeat(80), nextAttemptAt: null });
+    expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 2, lastErrorCode: 'x'.repeat(64), nextAttemptAt: null, leaseOwner: 'node-a' });
+    await store.recordFailure(APP, 'm1', { errorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), owner: 'node-a' });
+    const after = await store.find(APP, 'm1');
+    expect(after).toMatchObject({ failureCount: 3, lastErrorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), leaseOwner: null, leaseUntil: null });
+    // Bookkeeping does not move the version: an in-flight refresh keeps its compare-and-set.
+    expect(after!.version).toBe(row.version);
+    await store.recordFailure(APP, 'missing', { errorCode: 'x', nextAttemptAt: null });
+  });
+
+  it('setStatus keeps the row, sets the reason, releases the lease and bumps the version', async () => {
+    const row = await save('m1');
+    await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(MIN) }, at(0));
+    nowMs = T0 + 9;
+    const r = await store.setStatus(APP, 'm1', 'reauthorization_required', 'Alipay refused the refresh token (isv.refresh-token-invalid)');
+    expect(r).toMatchObject({ status: 'reauthorization_required', statusReason: 'Alipay refused the refresh token (isv.refresh-token-invalid)', leaseOwner: null, leaseUntil: null, version: row.version + 1, updatedAt: at(9) });
+    expect(r!.appAuthToken).toBe(row.appAuthToken);
+    const long = await store.setStatus(APP, 'm1', 'revoked', 'é'.repeat(300));
+    expect(long!.statusReason).toBe('é'.repeat(255));
+    const back = await store.setStatus(APP, 'm1', 'active', null);
+    expect(back).toMatchObject({ status: 'active', statusReason: null, version: row.version + 3 });
+    expect(await store.setStatus(APP, 'missing', 'revoked', null)).toBeNull();
+    await expect(store.setStatus(APP, 'm1', 'bogus' as AlipayAuthorizationStatus, null)).rejects.toThrow(TypeError);
+  });
+
+  it('markChecked records the check without moving the version', async () => {
+    const row = await save('m1');
+    await store.markChecked(APP, 'm1', at(77));
+    expect(await store.find(APP, 'm1')).toMatchObject({ lastCheckedAt: at(77), version: row.version });
+  });
+
+  it('lists with filters and pagination, newest authorization first, with the total', async () => {
+    const statuses: AlipayAuthorizationStatus[] = ['active', 'active', 'cancelled', 'revoked', 'reauthorization_required'];
+    for (let i = 0; i < 120; i++) {
+      await save(merchant(i), tokens(), { authorizedAt: at(i * MIN), userId: `20880000000000${String(i % 3).padStart(2, '0')}` });
+      if (statuses[i % 5] !== 'active') await store.setStatus(APP, merchant(i), statuses[i % 5], null);
+    }
+    await save(merchant(5), tokens(), { appId: OTHER_APP });
+
+    const first = await store.list(APP);
+    expect(first.total).toBe(120);
+    expect(first.items.map((r) => r.authAppId)).toEqual(Array.from({ length: 50 }, (_, k) => merchant(119 - k)));
+    const page = await store.list(APP, {}, { offset: 110, limit: 20 });
+    expect(page.items.map((r) => r.authAppId)).toEqual(Array.from({ length: 10 }, (_, k) => merchant(9 - k)));
+    expect((await store.list(APP, {}, { limit: 5000 })).items).toHaveLength(120);
+    expect(await store.list(APP, {}, { offset: 500 })).toEqual({ items: [], total: 120 });
+
+    const cancelled = await store.list(APP, { status: 'cancelled' }, { limit: 1000 });
+    expect(cancelled.total).toBe(24);
+    expect(cancelled.items.every((r) => r.status === 'cancelled')).toBe(true);
+    const gone = await store.list(APP, { status: ['revoked', 'cancelled'] });
+    expect(gone.total).toBe(48);
+
+    const some = await store.list(APP, { authAppIds: [merchant(1), merchant(2), merchant(3), 'nope'] });
+    expect(some.items.map((r) => r.authAppId)).toEqual([merchant(3), merchant(2), merchant(1)]);
+    expect(await store.list(APP, { authAppIds: [] })).toEqual({ items: [], total: 0 });
+
+    const byUser = await store.list(APP, { userId: '2088000000000001', status: 'active' }, { limit: 1000 });
+    expect(byUser.items.every((r) => r.userId === '2088000000000001' && r.status === 'active')).toBe(true);
+    expect(byUser.total).toBe(Array.from({ length: 120 }, (_, i) => i).filter((i) => i % 3 === 1 && i % 5 < 2).length);
+    expect(byUser.items).toHaveLength(byUser.total);
+
+    expect((await store.list(OTHER_APP)).total).toBe(1);
+  });
+
+  it('counts by status, with failing active rows', async () => {
+    for (let i = 0; i < 7; i++) await save(merchant(i));
+    await store.setStatus(APP, merchant(0), 'cancelled', null);
+    await store.setStatus(APP, merchant(1), 'revoked', null);
+    await store.setStatus(APP, merchant(2), 'reauthorization_required', null);
+    await store.recordFailure(APP, merchant(2), { errorCode: 'x', nextAttemptAt: null });
+    await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
+    await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
+    await store.recordFailure(APP, merchant(4), { errorCode: 'x', nextAttemptAt: null });
+    await save(merchant(9), tokens(), { appId: OTHER_APP });
+    expect(await store.countByStatus(APP)).toEqual({ active: 4, reauthorization_required: 1, revoked: 1, cancelled: 1, failing: 2 });
+    expect(await store.countByStatus('2021004100009999')).toEqual({ active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0 });
+  });
+
+  it('rotates keys: rows written with k1 read under [k2, k1]; new writes use k2; a moved value fails', async () => {
+    const t = tokens();
+    const row = await save('m1', t);
+    const rotated = createTypeOrmTokenStore(ds, { tokenEncryptionKeys: [k2, k1], clock });
+    expect(await rotated.find(APP, 'm1')).toMatchObject({ appAuthToken: t.appAuthToken, appRefreshToken: t.appRefreshToken });
+
+    const t2 = tokens();
+    await rotated.saveRefreshed(APP, 'm1', row.version, t2);
+    const [raw] = await ds.query(`SELECT app_auth_token_enc, app_refresh_token_enc FROM ${table}`);
+    expect(String(raw.app_auth_token_enc)).toMatch(/^v1\.k2\./);
+    expect(String(raw.app_refresh_token_enc)).toMatch(/^v1\.k2\./);
+    expect((await rotated.find(APP, 'm1'))!.appAuthToken).toBe(t2.appAuthToken);
+
+    // A store without k2 names the key id and leaks nothing.
+    const stale = await store.find(APP, 'm1').then(
+      () => null,
+      (e: unknown) => e as AlipayTokenDecryptError,
+    );
+    expect(stale).toBeInstanceOf(AlipayTokenDecryptError);
+    expect(stale!.reason).toBe('unknown-key');
+    expect(stale!.message).toContain('"k2"');
+    expect(stale!.message).not.toContain(t2.appAuthToken);
+    expect(stale!.message).not.toContain(String(raw.app_auth_token_enc).split('.')[3]);
+
+    // Ciphertext copied onto another merchant's row does not decrypt (AAD binds it to its row).
+    await save('m2');
+    await patch('m2', { app_auth_token_enc: String(raw.app_auth_token_enc) });
+    await expect(rotated.find(APP, 'm2')).rejects.toMatchObject({ reason: 'authentication-failed' });
+    // ... nor when swapped between the two columns of the same row.
+    await patch('m1', { app_refresh_token_enc: String(raw.app_auth_token_enc) });
+    await expect(rotated.find(APP, 'm1')).rejects.toMatchObject({ reason: 'authentication-failed' });
+  });
+});
