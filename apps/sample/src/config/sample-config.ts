@@ -1,0 +1,354 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { certPublicKey, certSn, loadAesKey, loadPrivateKey, loadPublicKey, rootCertSn } from 'nestjs-alipay-auth';
+
+/** Injection token of the validated {@link SampleConfig}. */
+export const SAMPLE_CONFIG = Symbol('SAMPLE_CONFIG');
+
+/** Key under which the validated config sits in `ConfigService`. */
+export const SAMPLE_CONFIG_KEY = 'sample';
+
+export type CallbackWithoutStatePolicy = 'accept' | 'reject';
+
+export type SampleDatabaseConfig =
+  | { type: 'better-sqlite3'; database: string }
+  | {
+      type: 'postgres' | 'mysql';
+      url?: string;
+      host?: string;
+      port?: number;
+      username?: string;
+      password?: string;
+      database?: string;
+      ssl: boolean;
+    };
+
+/** Alipay credentials as configured (texts, already read from the *_PATH files and checked). */
+export interface SampleAlipayCredentials {
+  appId: string;
+  privateKey: string;
+  alipayPublicKey?: string;
+  appCert?: string;
+  alipayPublicCert?: string;
+  alipayRootCert?: string;
+  encryptKey?: string;
+}
+
+/** The sample app's configuration, validated once at start-up. */
+export interface SampleConfig {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  /** Origin (and optional path prefix) the merchants' browsers and Alipay reach us at; no trailing slash. */
+  publicBaseUrl: string;
+  /** `alipay`: credentials configured. `simulation`: none, so an in-process simulator stands in for Alipay. */
+  mode: 'alipay' | 'simulation';
+  /** Present in `alipay` mode. */
+  alipay?: SampleAlipayCredentials;
+  /** `production`, `sandbox` or a base URL. */
+  gateway: string;
+  authorizePageBaseUrl?: string;
+  tokenEncryptionKeys?: Array<{ id: string; key: string }>;
+  simulator: { port: number; host: string; dataDir: string };
+  database: SampleDatabaseConfig;
+  migrationsRun: boolean;
+  /** HMAC key of the authorization `state`. Generated in simulation mode when absent. */
+  stateSecret?: string;
+  adminToken?: string;
+  callbackWithoutState: CallbackWithoutStatePolicy;
+  refresh: { enabled: boolean; cron: string };
+  /** `/health` is down when more than this share of active authorizations is failing to refresh. */
+  healthMaxFailingRatio: number;
+}
+
+/** Start-up configuration error; the message names every bad variable and never echoes a secret. */
+export class SampleConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SampleConfigError';
+  }
+}
+
+type Env = Record<string, unknown>;
+
+const APP_ID = /^\d{16}$/;
+const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/**
+ * Validates the environment (the `validate` function given to `ConfigModule.forRoot`). Every problem is
+ * collected and reported at once, each naming its variable; values of secrets are never echoed.
+ */
+export function validateSampleEnv(env: Env): SampleConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    if (v === undefined || v === null) return undefined;
+    const s = String(v).trim();
+    return s === '' ? undefined : s;
+  };
+  const fail = (name: string, message: string) => problems.push(`${name} ${message}`);
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const s = str(name);
+    if (s === undefined) return fallback;
+    const n = Number(s);
+    if (!/^\d+$/.test(s) || n < min || n > max) {
+      fail(name, `must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const s = str(name)?.toLowerCase();
+    if (s === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(s)) return true;
+    if (['false', '0', 'no'].includes(s)) return false;
+    fail(name, 'must be true or false');
+    return fallback;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const s = str(name);
+    if (s === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(s)) {
+      fail(name, `must be one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return s as T;
+  };
+  const httpUrl = (name: string): string | undefined => {
+    const s = str(name);
+    if (s === undefined) return undefined;
+    try {
+      const u = new URL(s);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+      if (u.search || u.hash) throw new Error();
+      return s.replace(/\/+$/, '');
+    } catch {
+      fail(name, 'must be an http(s) URL without query or fragment');
+      return undefined;
+    }
+  };
+  /** Inline value or the file its *_PATH names. */
+  const text = (name: string, pathName: string | null): string | undefined => {
+    const inline = str(name);
+    const path = pathName ? str(pathName) : undefined;
+    if (inline && path) {
+      fail(name, `and ${pathName} are both set; set one`);
+      return undefined;
+    }
+    if (inline) return inline.replace(/\\n/g, '\n');
+    if (!path) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      fail(pathName!, `names a file that cannot be read (${path})`);
+      return undefined;
+    }
+  };
+  /** Runs a library loader that throws on bad material; reports under the variable's name. */
+  const check = (name: string, fn: () => unknown, what: string): boolean => {
+    try {
+      fn();
+      return true;
+    } catch {
+      fail(name, `is not ${what}`);
+      return false;
+    }
+  };
+
+  const nodeEnv = str('NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+  const port = int('PORT', 3000, 0, 65535);
+  const host = str('HOST') ?? '0.0.0.0';
+
+  // --- Alipay credentials, or simulation -------------------------------------------------------
+  const credentialNames = [
+    'ALIPAY_APP_ID',
+    'ALIPAY_PRIVATE_KEY',
+    'ALIPAY_PRIVATE_KEY_PATH',
+    'ALIPAY_PUBLIC_KEY',
+    'ALIPAY_PUBLIC_KEY_PATH',
+    'ALIPAY_APP_CERT',
+    'ALIPAY_APP_CERT_PATH',
+    'ALIPAY_PUBLIC_CERT',
+    'ALIPAY_PUBLIC_CERT_PATH',
+    'ALIPAY_ROOT_CERT',
+    'ALIPAY_ROOT_CERT_PATH',
+  ];
+  const anyCredential = credentialNames.some((n) => str(n) !== undefined);
+  let mode: SampleConfig['mode'] = anyCredential ? 'alipay' : 'simulation';
+  let alipay: SampleAlipayCredentials | undefined;
+  if (mode === 'simulation' && production) {
+    fail('ALIPAY_APP_ID', 'is required when NODE_ENV=production (the local simulation runs only outside production)');
+    mode = 'alipay';
+  } else if (mode === 'alipay') {
+    const appId = str('ALIPAY_APP_ID');
+    if (!appId) fail('ALIPAY_APP_ID', 'is required when Alipay credentials are configured');
+    else if (!APP_ID.test(appId)) fail('ALIPAY_APP_ID', 'must be the 16-digit Alipay app id');
+
+    const privateKey = text('ALIPAY_PRIVATE_KEY', 'ALIPAY_PRIVATE_KEY_PATH');
+    if (!privateKey) fail('ALIPAY_PRIVATE_KEY', '(or ALIPAY_PRIVATE_KEY_PATH) is required when ALIPAY_APP_ID is set');
+    else check(str('ALIPAY_PRIVATE_KEY') ? 'ALIPAY_PRIVATE_KEY' : 'ALIPAY_PRIVATE_KEY_PATH', () => loadPrivateKey(privateKey), 'a readable RSA private key (PEM, or bare base64 PKCS#8/PKCS#1)');
+
+    const alipayPublicKey = text('ALIPAY_PUBLIC_KEY', 'ALIPAY_PUBLIC_KEY_PATH');
+    const certVar = (base: string) => (str(base) ? base : `${base}_PATH`);
+    const appCert = text('ALIPAY_APP_CERT', 'ALIPAY_APP_CERT_PATH');
+    const alipayPublicCert = text('ALIPAY_PUBLIC_CERT', 'ALIPAY_PUBLIC_CERT_PATH');
+    const alipayRootCert = text('ALIPAY_ROOT_CERT', 'ALIPAY_ROOT_CERT_PATH');
+    const certMode = ['ALIPAY_APP_CERT', 'ALIPAY_PUBLIC_CERT', 'ALIPAY_ROOT_CERT'].some((b) => str(b) || str(`${b}_PATH`));
+    if (certMode) {
+      if (alipayPublicKey) fail(str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH', 'and the certificate variables (ALIPAY_*_CERT_PATH) exclude each other; configure one mode');
+      for (const base of ['ALIPAY_APP_CERT', 'ALIPAY_PUBLIC_CERT', 'ALIPAY_ROOT_CERT']) {
+        if (!str(base) && !str(`${base}_PATH`)) fail(`${base}_PATH`, 'is required in certificate mode (the three certificates go together)');
+      }
+      if (appCert) check(certVar('ALIPAY_APP_CERT'), () => certSn(appCert), 'a PEM certificate');
+      if (alipayPublicCert) check(certVar('ALIPAY_PUBLIC_CERT'), () => certPublicKey(alipayPublicCert), 'a PEM certificate holding an RSA key');
+      if (alipayRootCert) check(certVar('ALIPAY_ROOT_CERT'), () => rootCertSn(alipayRootCert), 'a PEM bundle of root certificates');
+    } else if (!alipayPublicKey) {
+      fail('ALIPAY_PUBLIC_KEY', '(or ALIPAY_PUBLIC_KEY_PATH; or ALIPAY_APP_CERT_PATH, ALIPAY_PUBLIC_CERT_PATH and ALIPAY_ROOT_CERT_PATH) is required');
+    } else {
+      check(str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH', () => loadPublicKey(alipayPublicKey), 'a readable RSA public key (PEM or bare base64)');
+    }
+    if (appId && privateKey) {
+      alipay = { appId, privateKey, alipayPublicKey: certMode ? undefined : alipayPublicKey, appCert, alipayPublicCert, alipayRootCert };
+    }
+  }
+  const encryptKey = str('ALIPAY_ENCRYPT_KEY');
+  if (encryptKey) {
+    if (check('ALIPAY_ENCRYPT_KEY', () => loadAesKey(encryptKey), 'a base64 AES key (16, 24 or 32 bytes)') && alipay) alipay.encryptKey = encryptKey;
+  }
+
+  let gateway = str('ALIPAY_GATEWAY') ?? 'production';
+  if (gateway !== 'production' && gateway !== 'sandbox') gateway = httpUrl('ALIPAY_GATEWAY') ?? 'production';
+  if (mode === 'simulation' && str('ALIPAY_GATEWAY')) fail('ALIPAY_GATEWAY', 'is set but no Alipay credentials are (set ALIPAY_APP_ID and the keys, or unset it to run the local simulation)');
+  const authorizePageBaseUrl = httpUrl('ALIPAY_AUTHORIZE_PAGE_URL');
+
+  // --- token encryption at rest ----------------------------------------------------------------
+  let tokenEncryptionKeys: SampleConfig['tokenEncryptionKeys'];
+  const keysText = str('ALIPAY_TOKEN_ENCRYPTION_KEYS');
+  if (keysText) {
+    const seen = new Set<string>();
+    const parsed: Array<{ id: string; key: string }> = [];
+    keysText.split(',').map((s) => s.trim()).filter(Boolean).forEach((entry, i) => {
+      const colon = entry.indexOf(':');
+      const id = colon >= 0 ? entry.slice(0, colon) : `k${i + 1}`;
+      const key = colon >= 0 ? entry.slice(colon + 1) : entry;
+      if (!KEY_ID.test(id) || seen.has(id)) fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} needs a unique id of 1-32 characters [A-Za-z0-9_.-] ("id:base64key")`);
+      else if (Buffer.from(key, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(key)) fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} must be base64 of 32 bytes (openssl rand -base64 32)`);
+      seen.add(id);
+      parsed.push({ id, key });
+    });
+    if (parsed.length) tokenEncryptionKeys = parsed;
+  } else if (production) {
+    fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', 'is required when NODE_ENV=production (tokens must be encrypted at rest)');
+  }
+
+  // --- public URL, state, operators ------------------------------------------------------------
+  const publicBaseUrl = httpUrl('PUBLIC_BASE_URL') ?? `http://localhost:${port || 3000}`;
+  if (!str('PUBLIC_BASE_URL') && production) fail('PUBLIC_BASE_URL', 'is required when NODE_ENV=production (it builds the redirect_uri registered with Alipay)');
+  const stateSecret = str('STATE_SECRET');
+  if (stateSecret && stateSecret.length < 32) fail('STATE_SECRET', 'must be at least 32 characters (openssl rand -base64 32)');
+  if (!stateSecret && mode === 'alipay') fail('STATE_SECRET', 'is required (at least 32 random characters, the same on every instance)');
+  const adminToken = str('ADMIN_TOKEN');
+  if (adminToken && adminToken.length < 16) fail('ADMIN_TOKEN', 'must be at least 16 characters when set');
+  const callbackWithoutState = oneOf('ALIPAY_CALLBACK_WITHOUT_STATE', ['accept', 'reject'] as const, 'accept');
+
+  const refreshCron = str('REFRESH_CRON') ?? '0 */10 * * * *';
+  if (!/^(\S+\s+){4,5}\S+$/.test(refreshCron)) fail('REFRESH_CRON', 'must be a cron expression of 5 or 6 fields');
+  const refreshEnabled = bool('REFRESH_ENABLED', true);
+
+  const ratioText = str('HEALTH_MAX_FAILING_RATIO');
+  let healthMaxFailingRatio = 0.5;
+  if (ratioText !== undefined) {
+    const r = Number(ratioText);
+    if (!Number.isFinite(r) || r < 0 || r > 1) fail('HEALTH_MAX_FAILING_RATIO', 'must be a number from 0 to 1');
+    else healthMaxFailingRatio = r;
+  }
+
+  // --- database ---------------------------------------------------------------------------------
+  const database = databaseConfig(str, fail, int, bool);
+  const migrationsRun = bool('DB_MIGRATIONS_RUN', true);
+
+  const simulator = {
+    port: int('ALIPAY_SIMULATOR_PORT', 9090, 0, 65535),
+    host: str('ALIPAY_SIMULATOR_HOST') ?? '127.0.0.1',
+    dataDir: absolute(str('SIMULATION_DATA_DIR') ?? './data'),
+  };
+
+  if (problems.length) throw new SampleConfigError(problems);
+  return {
+    nodeEnv,
+    port,
+    host,
+    publicBaseUrl,
+    mode,
+    alipay,
+    gateway,
+    authorizePageBaseUrl,
+    tokenEncryptionKeys,
+    simulator,
+    database,
+    migrationsRun,
+    stateSecret,
+    adminToken,
+    callbackWithoutState,
+    refresh: { enabled: refreshEnabled, cron: refreshCron },
+    healthMaxFailingRatio,
+  };
+}
+
+function absolute(p: string): string {
+  return isAbsolute(p) ? p : resolve(process.cwd(), p);
+}
+
+function databaseConfig(
+  str: (n: string) => string | undefined,
+  fail: (n: string, m: string) => void,
+  int: (n: string, f: number, min: number, max: number) => number,
+  bool: (n: string, f: boolean) => boolean,
+): SampleDatabaseConfig {
+  const url = str('DATABASE_URL');
+  let type = str('DB_TYPE')?.toLowerCase();
+  if (type === 'mariadb') type = 'mysql';
+  if (type && !['sqlite', 'postgres', 'mysql'].includes(type)) {
+    fail('DB_TYPE', 'must be one of sqlite, postgres, mysql');
+    type = undefined;
+  }
+  if (url) {
+    const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase();
+    const fromUrl =
+      scheme === 'postgres' || scheme === 'postgresql'
+        ? 'postgres'
+        : scheme === 'mysql' || scheme === 'mariadb'
+          ? 'mysql'
+          : scheme === 'sqlite' || scheme === 'file'
+            ? 'sqlite'
+            : undefined;
+    if (!fromUrl) {
+      fail('DATABASE_URL', 'must start with postgres://, mysql://, mariadb:// or sqlite:');
+      return { type: 'better-sqlite3', database: absolute('./data/sample.sqlite') };
+    }
+    if (type && type !== fromUrl) fail('DB_TYPE', `(${type}) contradicts DATABASE_URL (${fromUrl})`);
+    if (fromUrl === 'sqlite') {
+      const path = url.replace(/^(sqlite|file):(\/\/)?/i, '');
+      if (!path) fail('DATABASE_URL', 'needs a file path after sqlite:');
+      return { type: 'better-sqlite3', database: path === ':memory:' ? path : absolute(path) };
+    }
+    // mariadb:// is not a scheme the mysql2 driver parses; it speaks the same protocol.
+    return { type: fromUrl as 'postgres' | 'mysql', url: url.replace(/^mariadb:/i, 'mysql:'), ssl: bool('DB_SSL', false) };
+  }
+  if (!type || type === 'sqlite') {
+    const path = str('SQLITE_PATH') ?? './data/sample.sqlite';
+    return { type: 'better-sqlite3', database: path === ':memory:' ? path : absolute(path) };
+  }
+  const database = str('DB_NAME');
+  if (!database) fail('DB_NAME', `is required with DB_TYPE=${type} (or set DATABASE_URL)`);
+  return {
+    type: type as 'postgres' | 'mysql',
+    host: str('DB_HOST') ?? 'localhost',
+    port: int('DB_PORT', type === 'postgres' ? 5432 : 3306, 1, 65535),
+    username: str('DB_USERNAME'),
+    password: str('DB_PASSWORD'),
+    database,
+    ssl: bool('DB_SSL', false),
+  };
+}

@@ -1,0 +1,30 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth';
+import type { DataSourceOptions } from 'typeorm';
+import type { SampleConfig } from '../config/sample-config';
+
+/**
+ * The app's TypeORM connection, which also holds the library's table. Schema changes come only from the
+ * library's migrations (never `synchronize`); they run at start-up unless DB_MIGRATIONS_RUN=false.
+ */
+export function databaseOptions(config: Pick<SampleConfig, 'database' | 'migrationsRun'>): DataSourceOptions {
+  const db = config.database;
+  const common = {
+    entities: [...ALIPAY_AUTH_ENTITIES],
+    migrations: alipayAuthMigrations(db.type),
+    migrationsRun: config.migrationsRun,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: ['error' as const, 'migration' as const],
+  };
+  if (db.type === 'better-sqlite3') {
+    if (db.database !== ':memory:') mkdirSync(dirname(db.database), { recursive: true });
+    return { ...common, type: 'better-sqlite3', database: db.database, enableWAL: db.database !== ':memory:', timeout: 5000 };
+  }
+  const ssl = db.ssl ? { rejectUnauthorized: true } : undefined;
+  const connection = db.url
+    ? { url: db.url }
+    : { host: db.host, port: db.port, username: db.username, password: db.password, database: db.database };
+  return { ...common, ...connection, type: db.type, ssl } as DataSourceOptions;
+}

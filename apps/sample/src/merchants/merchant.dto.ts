@@ -1,0 +1,33 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/** An authorization as the operators' API shows it: no secrets, the token masked. */
+export class MerchantDto {
+  @ApiProperty({ example: '2021004100000001' }) appId: string;
+  @ApiProperty({ example: '2021004199990001' }) authAppId: string;
+  @ApiProperty({ nullable: true, type: String, example: '2088000000000001' }) userId: string | null;
+  @ApiProperty({ enum: ['active', 'reauthorization_required', 'revoked', 'cancelled'] }) status: string;
+  @ApiProperty({ nullable: true, type: String }) statusReason: string | null;
+  @ApiProperty({ example: '202611…F12' }) maskedToken: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) expiresAt: Date | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) refreshExpiresAt: Date | null;
+  @ApiProperty({ type: String, format: 'date-time' }) tokenIssuedAt: Date;
+  @ApiProperty({ type: String, format: 'date-time' }) authorizedAt: Date;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastRefreshedAt: Date | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastCheckedAt: Date | null;
+  @ApiProperty() failureCount: number;
+  @ApiProperty({ nullable: true, type: String }) lastErrorCode: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) nextAttemptAt: Date | null;
+}
+
+export class MerchantListDto {
+  @ApiProperty({ type: [MerchantDto] }) items: MerchantDto[];
+  @ApiProperty() total: number;
+  @ApiProperty() offset: number;
+  @ApiProperty() limit: number;
+}
+
+export class RefreshResultDto {
+  @ApiProperty({ enum: ['refreshed', 'failed'] }) result: string;
+  @ApiPropertyOptional({ type: MerchantDto }) authorization?: MerchantDto;
+  @ApiPropertyOptional() error?: { message: string; alipayCode?: string; traceId?: string };
+}

@@ -1,0 +1,69 @@
+import { Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
+import type { RawBodyRequest } from '@nestjs/common';
+import { ApiConsumes, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AlipayAuthError, AlipaySignatureError, AlipayTokenService } from 'nestjs-alipay-auth';
+import { NOTIFY_PATH } from '../routes';
+
+/**
+ * The form parameters exactly as sent (the signature covers the raw values), from the raw body rather
+ * than the parsed one, which would turn `a[b]=` names into objects. A repeated name is refused.
+ */
+export function notificationParams(req: RawBodyRequest<Request>): Record<string, string> | null {
+  if (!req.is('application/x-www-form-urlencoded') || !req.rawBody) return null;
+  const params: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(req.rawBody.toString('utf8'))) {
+    if (Object.prototype.hasOwnProperty.call(params, k)) return null;
+    params[k] = v;
+  }
+  return params;
+}
+
+@ApiTags('alipay')
+@Controller()
+export class NotifyController {
+  private readonly logger = new Logger(NotifyController.name);
+
+  constructor(private readonly tokens: AlipayTokenService) {}
+
+  @Post(NOTIFY_PATH)
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Alipay's notification endpoint (alipay.open.auth.appauth.cancelled)",
+    description: 'Form-urlencoded, signed by Alipay. Answers the text `success` when handled or verified and ignored, `fail` (400) when the signature or the form is bad; Alipay re-sends until it reads `success`.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiProduces('text/plain')
+  @ApiResponse({ status: 200, description: 'success' })
+  @ApiResponse({ status: 400, description: 'fail (bad signature or form)' })
+  async notify(@Req() req: RawBodyRequest<Request>, @Res() res: Response): Promise<void> {
+    const answer = (status: number, text: 'success' | 'fail') => res.status(status).type('text/plain').send(text);
+    const params = notificationParams(req);
+    if (!params) {
+      this.logger.warn('Notification refused: not a form-urlencoded body, or a parameter repeats');
+      answer(400, 'fail');
+      return;
+    }
+    try {
+      const result = await this.tokens.handleNotification(params);
+      this.logger.log(
+        result.handled
+          ? `Notification ${params.msg_method ?? '-'} handled${result.authAppId ? ` for merchant app ${result.authAppId}` : ''}`
+          : `Notification ${params.msg_method ?? '-'} verified and ignored`,
+      );
+      answer(200, 'success');
+    } catch (e) {
+      if (e instanceof AlipaySignatureError) {
+        this.logger.warn(`Notification refused: ${e.code} (notify_id ${params.notify_id ?? '-'})`);
+        answer(400, 'fail');
+      } else if (e instanceof AlipayAuthError) {
+        this.logger.warn(`Notification refused: ${e.message} (notify_id ${params.notify_id ?? '-'})`);
+        answer(400, 'fail');
+      } else {
+        // Our side failed (database): let Alipay try again later.
+        this.logger.error(`Notification failed: ${e instanceof Error ? e.message : String(e)}`);
+        answer(500, 'fail');
+      }
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AlipayAuthModule, AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
+import { ALIPAY_SETUP, AlipaySetup, AlipaySetupModule } from './alipay/alipay-setup';
+import { AuthorizationController } from './auth/authorization.controller';
+import { RecentExchanges } from './auth/recent-exchanges';
+import { SAMPLE_CONFIG, SampleConfig } from './config/sample-config';
+import { SAMPLE_CLOCK, SampleConfigModule, SampleConfigOptions } from './config/sample-config.module';
+import { databaseOptions } from './database/database-options';
+import { HealthController } from './health/health.controller';
+import { AdminGuard } from './merchants/admin.guard';
+import { MerchantCounts } from './merchants/merchant-counts';
+import { MerchantsController } from './merchants/merchants.controller';
+import { NotifyController } from './notify/notify.controller';
+
+export interface SampleAppOptions extends SampleConfigOptions {
+  /** Merged last into AlipayAuthModule's options (tests: refresh off, retries, a clock...). */
+  alipay?: Partial<AlipayAuthModuleOptions>;
+}
+
+/**
+ * The sample app. `SampleAppModule.forRoot()` reads and validates the environment; tests pass `env`
+ * (validated the same way, instead of process.env and .env) and `config`/`alipay` overrides.
+ */
+@Module({})
+export class SampleAppModule {
+  static forRoot(options: SampleAppOptions = {}): DynamicModule {
+    return {
+      module: SampleAppModule,
+      imports: [
+        SampleConfigModule.forRoot(options),
+        EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
+        TypeOrmModule.forRootAsync({ inject: [SAMPLE_CONFIG], useFactory: (config: SampleConfig) => databaseOptions(config) }),
+        AlipaySetupModule,
+        AlipayAuthModule.forRootAsync({
+          imports: [AlipaySetupModule],
+          inject: [ALIPAY_SETUP, SAMPLE_CONFIG],
+          useFactory: (setup: AlipaySetup, config: SampleConfig): AlipayAuthModuleOptions => ({
+            ...setup.moduleOptions,
+            refresh: { enabled: config.refresh.enabled, cron: config.refresh.cron },
+            ...options.alipay,
+          }),
+        }),
+        TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
+      ],
+      controllers: [AuthorizationController, MerchantsController, NotifyController, HealthController],
+      providers: [
+        AdminGuard,
+        MerchantCounts,
+        { provide: RecentExchanges, inject: [SAMPLE_CLOCK], useFactory: (clock: () => number) => new RecentExchanges(clock) },
+      ],
+    };
+  }
+}

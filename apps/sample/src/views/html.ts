@@ -1,0 +1,82 @@
+/** Server-rendered HTML: plain template strings, every dynamic value escaped with {@link esc}. */
+
+export function esc(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Marks a string as already-safe HTML. */
+export class Html {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+/** Tagged template: interpolations are escaped unless they are {@link Html} (or arrays of it). */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
+  let out = strings[0];
+  values.forEach((v, i) => {
+    out += render(v) + strings[i + 1];
+  });
+  return new Html(out);
+}
+
+function render(v: unknown): string {
+  if (v instanceof Html) return v.value;
+  if (Array.isArray(v)) return v.map(render).join('');
+  if (v === null || v === undefined || v === false) return '';
+  return esc(v);
+}
+
+const STYLE = `
+*{box-sizing:border-box}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;color:#1f2329;background:#f5f6f8}
+header{background:#1677ff;color:#fff;padding:.9rem 1.5rem;display:flex;align-items:center;gap:1rem}
+header h1{font-size:1.15rem;margin:0;font-weight:600}
+header .mode{margin-left:auto;font-size:.8rem;padding:.15rem .6rem;border-radius:1rem;background:rgba(255,255,255,.2)}
+header .mode.sim{background:#faad14;color:#1f2329;font-weight:600}
+main{max-width:72rem;margin:1.5rem auto;padding:0 1.5rem}
+.card{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:1.25rem 1.5rem;margin-bottom:1.25rem}
+.card h2{font-size:1.05rem;margin:0 0 .8rem}
+.center{max-width:40rem;margin:3rem auto;text-align:center}
+.ok{color:#389e0d}.err{color:#cf1322}
+.big{font-size:3rem;line-height:1}
+.link-row{display:flex;gap:1.5rem;align-items:center;flex-wrap:wrap}
+.qr svg{width:168px;height:168px;display:block}
+.btn{display:inline-block;background:#1677ff;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;font-size:.95rem;text-decoration:none;cursor:pointer}
+.btn.small{padding:.25rem .7rem;font-size:.82rem}
+.btn.secondary{background:#fff;color:#1677ff;border:1px solid #1677ff}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
+.url{word-break:break-all;background:#f0f5ff;padding:.35rem .5rem;border-radius:4px;display:block;margin:.4rem 0 .8rem}
+table{width:100%;border-collapse:collapse;font-size:.88rem}
+th,td{text-align:left;padding:.5rem .45rem;border-bottom:1px solid #eef0f3;vertical-align:top}
+th{color:#646a73;font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.02em}
+.status{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.78rem;font-weight:600}
+.status.active{background:#f6ffed;color:#389e0d}
+.status.reauthorization_required{background:#fff7e6;color:#d46b08}
+.status.revoked,.status.cancelled{background:#f5f5f5;color:#8c8c8c}
+.muted{color:#8f959e;font-size:.82rem}
+.notice{padding:.6rem 1rem;border-radius:6px;margin-bottom:1rem}
+.notice.ok{background:#f6ffed;border:1px solid #b7eb8f;color:#1f2329}
+.notice.err{background:#fff1f0;border:1px solid #ffa39e;color:#1f2329}
+.counts{display:flex;gap:1.5rem;flex-wrap:wrap;margin-bottom:.6rem}
+.counts div{font-size:.85rem;color:#646a73}.counts b{font-size:1.2rem;color:#1f2329;display:block}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;text-align:left;margin:1rem auto;max-width:30rem}
+dl.kv dt{color:#646a73}dl.kv dd{margin:0}
+footer{color:#8f959e;font-size:.8rem;text-align:center;margin:2rem 0}
+`;
+
+export function layout(title: string, body: Html, opts: { mode?: 'alipay' | 'simulation' } = {}): string {
+  const badge =
+    opts.mode === 'simulation'
+      ? html`<span class="mode sim" id="mode">LOCAL SIMULATION — not Alipay</span>`
+      : opts.mode === 'alipay'
+        ? html`<span class="mode" id="mode">Alipay</span>`
+        : html``;
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title><style>${STYLE}</style></head>
+<body><header><h1>Alipay app authorization — sample</h1>${badge}</header>
+<main>${body.value}</main>
+<footer>nestjs-alipay-auth sample app</footer></body></html>`;
+}
