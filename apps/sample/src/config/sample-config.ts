@@ -63,9 +63,14 @@ export interface SampleConfig {
 
 /** Start-up configuration error; the message names every bad variable and never echoes a secret. */
 export class SampleConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  declare readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'SampleConfigError';
+    Object.defineProperty(this, 'problems', { value: problems, enumerable: false });
+    // The message says it all; a stack trace only hides it in the start-up log.
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 

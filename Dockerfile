@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+# The sample app (apps/sample) as a production image.
+#   docker build -t alipay-auth-sample .
+#   docker run -p 3000:3000 --env-file .env alipay-auth-sample
+# NODE_ENV=production: Alipay credentials, ALIPAY_TOKEN_ENCRYPTION_KEYS, STATE_SECRET and PUBLIC_BASE_URL
+# are required (see .env.example); the local simulation does not run in this image unless
+# NODE_ENV=development is passed. See docs/production.md.
+
+ARG NODE_IMAGE=node:20-slim
+
+# --- build: all dependencies, compile the app -------------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# better-sqlite3 falls back to compiling when no prebuilt binary matches.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json nest-cli.json ./
+COPY libs/alipay-auth ./libs/alipay-auth
+COPY apps ./apps
+RUN npx nest build sample
+
+# --- production dependencies only (same toolchain, nothing of it reaches the final image) -----------
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- runtime ---------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    PORT=3000 \
+    HOST=0.0.0.0
+WORKDIR /app
+# Code and dependencies stay owned by root (read-only for the app); only ./data is writable.
+COPY package.json package-lock.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/apps/sample ./dist/apps/sample
+COPY scripts/start-sample.js ./scripts/start-sample.js
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/apps/sample/apps/sample/src/main.js"]
