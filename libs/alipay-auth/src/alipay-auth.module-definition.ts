@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { AlipayAuthModuleOptions } from './alipay-auth.options';
+import { alipayTokenStoreProvider } from './storage/alipay-token-store.provider';
 
 /** Options known when the module is declared (not from a factory), like `isGlobal`. */
 export interface AlipayAuthModuleExtras {
@@ -19,5 +20,6 @@ export const {
   .setExtras<AlipayAuthModuleExtras>({ isGlobal: true, dataSource: undefined }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
+    providers: [...(definition.providers ?? []), alipayTokenStoreProvider(extras.dataSource)],
   }))
   .build();

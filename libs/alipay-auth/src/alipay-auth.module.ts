@@ -25,7 +25,10 @@ import { AlipayTokenService } from './tokens/alipay-token.service';
     },
     alipaySignerProvider,
     AlipayOpenApiClient,
+    AlipayAuthEventPublisher,
+    AlipayTokenService,
+    AlipayTokenRefreshScheduler,
   ],
-  exports: [ALIPAY_AUTH_CONFIG, AlipaySigner, AlipayOpenApiClient],
+  exports: [ALIPAY_AUTH_CONFIG, AlipaySigner, AlipayOpenApiClient, AlipayTokenStore, AlipayTokenService, AlipayTokenRefreshScheduler],
 })
 export class AlipayAuthModule extends AlipayAuthConfigurableModule {}

@@ -274,7 +274,8 @@ export class AlipayTokenService implements OnModuleInit {
 
   private async refreshAcrossProcesses(authAppId: string, force: boolean): Promise<AlipayAuthorization> {
     const owner = this.config.instanceId;
-    const deadline = this.now() + this.config.timeoutMs * (this.config.retries + 1) + 5_000;
+    const deadline = Date.now() + this.config.timeoutMs * (this.config.retries + 1) + 5_000;
+    let seenVersion: number | undefined;
     for (;;) {
       const now = this.now();
       const leased = await this.store.tryLease(this.appId, authAppId, { owner, until: new Date(now + this.config.refresh.leaseMs) }, new Date(now));
@@ -284,24 +285,28 @@ export class AlipayTokenService implements OnModuleInit {
           throw new AlipayAuthorizationRequiredError(authAppId, `authorization is ${leased.status}`);
         }
         // Another process may have refreshed while we waited for the lease.
-        if (!force && !isDue(leased, now, this.config.refresh)) {
+        if ((!force && !isDue(leased, now, this.config.refresh)) || (seenVersion !== undefined && leased.version !== seenVersion)) {
           await this.store.releaseLease(this.appId, authAppId, owner);
           this.remember(leased);
           return leased;
         }
         return this.callRefresh(leased, owner);
       }
-      // Someone else holds the lease: wait for their write (or for the lease to lapse).
+      // Another instance holds the lease and is refreshing: wait for its write rather than hand out
+      // a token that its refresh is about to replace.
       const row = await this.store.find(this.appId, authAppId);
       if (!row) throw new AlipayAuthorizationRequiredError(authAppId, 'no authorization is stored');
       if (row.status !== 'active') throw new AlipayAuthorizationRequiredError(authAppId, `authorization is ${row.status}`);
-      if (!force && !isDue(row, now, this.config.refresh)) {
+      seenVersion ??= row.version;
+      if (row.version !== seenVersion || (!force && !isDue(row, now, this.config.refresh))) {
         this.remember(row);
         return row;
       }
-      if (!force && !isExpired(row, now)) return row; // still usable while the other holder refreshes
-      if (this.now() > deadline) throw new AlipayAuthError(`Timed out waiting for another instance to refresh ${authAppId}`);
-      await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() > deadline) {
+        if (!isExpired(row, now)) return row;
+        throw new AlipayAuthError(`Timed out waiting for another instance to refresh ${authAppId}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 

@@ -1,0 +1,244 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import {
+  ALIPAY_AUTH_ENTITIES,
+  alipayAuthMigrations,
+  AlipayApiError,
+  AlipayAuthEvent,
+  AlipayAuthModule,
+  AlipayAuthorizationRequiredError,
+  AlipayOpenApiClient,
+  AlipayTokenService,
+  TOKEN_QUERY_PATH,
+} from 'nestjs-alipay-auth';
+import { startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { vectors } from './fixtures/vectors';
+
+const APP_ID = '2021004100000001';
+const DAY = 24 * 3600 * 1000;
+const TOKEN_KEY = randomBytes(32).toString('base64');
+
+type Sim = Awaited<ReturnType<typeof startAlipaySimulator>>;
+
+describe('Token lifecycle against the simulator', () => {
+  let sim: Sim;
+  let dbFile: string;
+  let offset = 0; // the service's clock, moved together with the simulator's
+  const apps: INestApplicationContext[] = [];
+
+  async function instance(): Promise<INestApplicationContext> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventEmitterModule.forRoot(),
+        TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: dbFile,
+          entities: ALIPAY_AUTH_ENTITIES,
+          migrations: alipayAuthMigrations('better-sqlite3'),
+          migrationsRun: true,
+        }),
+        AlipayAuthModule.forRoot({
+          appId: APP_ID,
+          privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+          alipayPublicKey: sim.alipayPublicKeyPem,
+          gateway: sim.url,
+          retries: 0,
+          tokenEncryptionKeys: TOKEN_KEY,
+          clock: () => Date.now() + offset,
+          refresh: { enabled: false },
+        }),
+      ],
+    }).compile();
+    const app = await moduleRef.init();
+    apps.push(app);
+    return app;
+  }
+
+  async function advance(ms: number) {
+    offset += ms;
+    sim.controls.advanceClock(ms);
+  }
+
+  async function authorize(authAppId: string): Promise<string> {
+    const { app_auth_code } = sim.controls.authorize(APP_ID, { authAppId });
+    return app_auth_code;
+  }
+
+  let svc: AlipayTokenService;
+  let client: AlipayOpenApiClient;
+  const events: Array<[string, unknown]> = [];
+
+  beforeAll(async () => {
+    sim = await startAlipaySimulator({ port: 0 });
+    sim.controls.registerApp({ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem });
+    dbFile = join(mkdtempSync(join(tmpdir(), 'alipay-auth-')), 'tokens.sqlite');
+    const app = await instance();
+    svc = app.get(AlipayTokenService);
+    client = app.get(AlipayOpenApiClient);
+    const emitter = app.get(EventEmitter2);
+    for (const e of Object.values(AlipayAuthEvent)) emitter.on(e, (payload: unknown) => events.push([e, payload]));
+  });
+
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+    await sim?.close();
+  });
+
+  async function queryStatus(token: string): Promise<string | undefined> {
+    const res = await client.request<{ status?: string }>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: token } });
+    return res.status;
+  }
+
+  it('authorize → exchange → token → a year later refresh-ahead gives a new token', async () => {
+    const code = await authorize('2021004100000101');
+    const [info, ...rest] = await svc.exchangeCode(code);
+    expect(rest).toHaveLength(0);
+    expect(info).toMatchObject({ appId: APP_ID, authAppId: '2021004100000101', status: 'active' });
+    expect(JSON.stringify(info)).not.toMatch(/app_auth_token|appRefreshToken|appAuthToken/);
+    expect(events.some(([e]) => e === AlipayAuthEvent.Authorized)).toBe(true);
+
+    const token = await svc.getAppAuthToken('2021004100000101');
+    expect(await queryStatus(token)).toBe('valid');
+    expect(info.maskedToken.startsWith(token.slice(0, 6))).toBe(true);
+    expect(await svc.getAppAuthToken('2021004100000101')).toBe(token);
+
+    await advance(300 * DAY); // not yet inside the 30-day window of a one-year token
+    expect(await svc.getAppAuthToken('2021004100000101')).toBe(token);
+    expect(sim.controls.stats().refreshesByMerchant['2021004100000101'] ?? 0).toBe(0);
+
+    await advance(40 * DAY); // 340 days: inside the window
+    const fresh = await svc.getAppAuthToken('2021004100000101');
+    expect(fresh).not.toBe(token);
+    expect(sim.controls.stats().refreshesByMerchant['2021004100000101']).toBe(1);
+    expect(await queryStatus(fresh)).toBe('valid');
+    expect(await queryStatus(token)).toBe('invalid');
+    const after = await svc.get('2021004100000101');
+    expect(after!.lastRefreshedAt!.getTime()).toBeGreaterThan(info.authorizedAt.getTime());
+    expect(events.some(([e]) => e === AlipayAuthEvent.Refreshed)).toBe(true);
+  });
+
+  it('rejects a reused code and stores nothing new', async () => {
+    const code = await authorize('2021004100000102');
+    await svc.exchangeCode(code);
+    const before = (await svc.list()).total;
+    const err = await svc.exchangeCode(code).catch((e) => e);
+    expect(err).toBeInstanceOf(AlipayApiError);
+    expect(err).toMatchObject({ code: 'AUTH_CODE_NOT_VALID' });
+    expect((await svc.list()).total).toBe(before);
+  });
+
+  it('stores every authorization of a batch (tokens[])', async () => {
+    const { app_auth_code } = sim.controls.authorize(APP_ID, { authAppIds: ['2021004100000201', '2021004100000202', '2021004100000203'] });
+    const infos = await svc.exchangeCode(app_auth_code);
+    expect(infos.map((i) => i.authAppId).sort()).toEqual(['2021004100000201', '2021004100000202', '2021004100000203']);
+    const tokens = await Promise.all(infos.map((i) => svc.getAppAuthToken(i.authAppId)));
+    expect(new Set(tokens).size).toBe(3);
+    for (const t of tokens) expect(await queryStatus(t)).toBe('valid');
+  });
+
+  it('stops serving a revoked authorization', async () => {
+    await svc.exchangeCode(await authorize('2021004100000103'));
+    await svc.getAppAuthToken('2021004100000103'); // cached
+    await svc.revoke('2021004100000103');
+    const err = await svc.getAppAuthToken('2021004100000103').catch((e) => e);
+    expect(err).toBeInstanceOf(AlipayAuthorizationRequiredError);
+    expect(err.message).toContain('revoked');
+    expect((await svc.get('2021004100000103'))!.status).toBe('revoked');
+    await expect(svc.getAppAuthToken('2021004100000999')).rejects.toBeInstanceOf(AlipayAuthorizationRequiredError);
+  });
+
+  it('50 concurrent callers over two instances cause exactly one refresh', async () => {
+    const id = '2021004100000104';
+    await svc.exchangeCode(await authorize(id));
+    const other = (await instance()).get(AlipayTokenService);
+    await other.getAppAuthToken(id); // both instances have it cached
+    await advance(340 * DAY);
+    const before = sim.controls.stats().refreshesByMerchant[id] ?? 0;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? svc : other).getAppAuthToken(id)));
+    expect(sim.controls.stats().refreshesByMerchant[id]).toBe(before + 1);
+    const stored = await svc.getAppAuthToken(id);
+    expect(new Set(results)).toEqual(new Set([stored]));
+    expect(await queryStatus(stored)).toBe('valid');
+  });
+
+  it('marks a dead refresh token as needing re-authorization, keeping the row', async () => {
+    const id = '2021004100000105';
+    await svc.exchangeCode(await authorize(id));
+    await sim.controls.cancelAuthorization(APP_ID, id); // no notify URL: the message is "missed"
+    await advance(340 * DAY);
+    const err = await svc.getAppAuthToken(id).catch((e) => e);
+    expect(err).toBeInstanceOf(AlipayAuthorizationRequiredError);
+    const row = await svc.get(id);
+    expect(row).toMatchObject({ status: 'reauthorization_required', lastErrorCode: 'REFRESH_TOKEN_NOT_VALID' });
+    expect(row!.statusReason).toContain('REFRESH_TOKEN_NOT_VALID');
+    expect(events.some(([e, p]) => e === AlipayAuthEvent.ReauthorizationRequired && (p as { authorization: { authAppId: string } }).authorization.authAppId === id)).toBe(true);
+  });
+
+  it('finds a cancellation through the token query API', async () => {
+    const id = '2021004100000106';
+    await svc.exchangeCode(await authorize(id));
+    expect((await svc.checkStatus(id)).alipayStatus).toBe('valid');
+    await sim.controls.cancelAuthorization(APP_ID, id);
+    const res = await svc.checkStatus(id);
+    expect(res.alipayStatus).toBe('invalid');
+    expect(res.authorization).toMatchObject({ status: 'cancelled' });
+    await expect(svc.getAppAuthToken(id)).rejects.toBeInstanceOf(AlipayAuthorizationRequiredError);
+  });
+
+  it('handles the signed cancellation notification and refuses a forged one', async () => {
+    const id = '2021004100000107';
+    const received: Array<Record<string, string>> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(Object.fromEntries(new URLSearchParams(body)));
+        res.end('success');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      sim.controls.registerApp({ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem, notifyUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify` });
+      await svc.exchangeCode(await authorize(id));
+      await sim.controls.cancelAuthorization(APP_ID, id);
+      expect(received).toHaveLength(1);
+      const forged = { ...received[0], biz_content: received[0].biz_content.replace(id, '2021004100000101') };
+      await expect(svc.handleNotification(forged)).rejects.toMatchObject({ name: 'AlipaySignatureError' });
+      expect((await svc.get('2021004100000101'))!.status).toBe('active');
+      await expect(svc.handleNotification(received[0])).resolves.toEqual({ handled: true, authAppId: id });
+      expect((await svc.get(id))!.status).toBe('cancelled');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('lets callers pass authAppId instead of a raw token', async () => {
+    const id = '2021004100000108';
+    await svc.exchangeCode(await authorize(id));
+    const token = await svc.getAppAuthToken(id);
+    const res = await client.request<{ auth_app_id: string; status: string }>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: token }, authAppId: id });
+    expect(res).toMatchObject({ auth_app_id: id, status: 'valid' });
+  });
+
+  it('keeps no plaintext token in the database', async () => {
+    const id = '2021004100000109';
+    await svc.exchangeCode(await authorize(id));
+    const token = await svc.getAppAuthToken(id);
+    const ds = apps[0].get<DataSource>(getDataSourceToken());
+    const rows: Array<Record<string, unknown>> = await ds.query('SELECT * FROM alipay_app_authorizations');
+    const dump = JSON.stringify(rows);
+    expect(dump).toContain(id);
+    expect(dump).not.toContain(token);
+    expect(dump).not.toContain(token.slice(8, 40));
+  });
+});
