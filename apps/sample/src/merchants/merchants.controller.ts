@@ -152,7 +152,7 @@ export class MerchantsController {
     const json = wantsJson(req);
     try {
       const authorization = await this.tokens.refresh(authAppId);
-      if (json) res.json({ result: 'refreshed', authorization });
+      if (json) res.status(200).json({ result: 'refreshed', authorization });
       else res.redirect(303, `/?refreshed=${encodeURIComponent(authAppId)}`);
     } catch (e) {
       const error = this.describe(e);

@@ -1,0 +1,393 @@
+/**
+ * The sample app end to end, against the Alipay simulator started in this process: authorization link,
+ * the simulator's consent page, the callback (state, cookie, replays, bad input), the operators' pages,
+ * the notification endpoint, health, and configuration validation.
+ */
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth';
+import request from 'supertest';
+import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from '../apps/alipay-simulator/src';
+import { SIMULATION_APP_ID } from '../apps/sample/src/alipay/alipay-setup';
+import { createSampleApp } from '../apps/sample/src/sample-app';
+import { vectors } from './fixtures/vectors';
+
+const APP_ID = '2021004100000001';
+const ADMIN_TOKEN = 'operator-token-0123456789';
+const appPrivatePem: string = vectors.keys.app.privateKeyPkcs8Pem;
+const appPublicPem: string = vectors.keys.app.publicKeySpkiPem;
+const alipayPrivatePem: string = vectors.keys.alipay.privateKeyPkcs1Pem;
+
+let sim: AlipaySimulator;
+let app: NestExpressApplication;
+let base: string;
+let dir: string;
+const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: new URL(base).port,
+    PUBLIC_BASE_URL: base,
+    ALIPAY_APP_ID: APP_ID,
+    ALIPAY_PRIVATE_KEY: appPrivatePem,
+    ALIPAY_PUBLIC_KEY: sim.alipayPublicKeyPem,
+    ALIPAY_GATEWAY: sim.url,
+    ALIPAY_TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    SQLITE_PATH: join(dir, 'sample.sqlite'),
+    STATE_SECRET: randomBytes(32).toString('base64url'),
+    ADMIN_TOKEN,
+    ...extra,
+  };
+}
+
+/** Path and query of a URL, for supertest against another origin. */
+function pathOf(url: string): string {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+}
+
+function cookieFrom(res: request.Response, name: string): string {
+  const raw = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${name}=`));
+  if (!raw) throw new Error(`no ${name} cookie`);
+  return raw;
+}
+
+async function merchants(): Promise<{ items: any[]; total: number }> {
+  const res = await request(base).get('/alipay/merchants?limit=1000').set(bearer).expect(200);
+  return res.body;
+}
+
+async function exchanges(): Promise<number> {
+  return sim.controls.stats().exchanges;
+}
+
+/** Authorize link -> simulator page -> approve: the callback URL Alipay sends the browser to, and the cookie. */
+async function approveInSimulator(authAppId: string, userId = '2088000000000001'): Promise<{ callback: string; cookie: string; state: string }> {
+  const start = await request(base).get('/alipay/auth/authorize').expect(302);
+  const cookie = cookieFrom(start, 'alipay_auth_nonce').split(';')[0];
+  const page = new URL(start.headers.location);
+  const consent = await request(sim.url).get(pathOf(page.toString())).expect(200);
+  expect(consent.text).toContain('id="authorize"');
+  const approved = await request(sim.url)
+    .post(page.pathname)
+    .type('form')
+    .send({
+      app_id: page.searchParams.get('app_id'),
+      redirect_uri: page.searchParams.get('redirect_uri'),
+      state: page.searchParams.get('state'),
+      auth_app_id: authAppId,
+      user_id: userId,
+      action: 'authorize',
+    })
+    .expect(302);
+  return { callback: approved.headers.location, cookie, state: page.searchParams.get('state')! };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sample-e2e-'));
+  base = `http://127.0.0.1:${await freePort()}`;
+  sim = await startAlipaySimulator({
+    alipayPrivateKey: alipayPrivatePem,
+    apps: [{ appId: APP_ID, publicKey: appPublicPem, redirectUris: [`${base}/alipay/auth/callback`], notifyUrl: `${base}/alipay/notify` }],
+  });
+  app = await createSampleApp({ logger: false, env: env(), alipay: { refresh: { enabled: false }, retries: 0 } });
+  await app.listen(Number(new URL(base).port), '127.0.0.1');
+});
+
+afterAll(async () => {
+  await app?.close();
+  await sim?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('authorization flow', () => {
+  const MERCHANT = '2021004199990001';
+  let flow: { callback: string; cookie: string; state: string };
+
+  it('redirects to the authorization page with app_id, redirect_uri and a signed state bound to an HttpOnly cookie', async () => {
+    const res = await request(base).get('/alipay/auth/authorize').expect(302);
+    const location = new URL(res.headers.location);
+    expect(`${location.origin}${location.pathname}`).toBe(`${sim.url}/oauth2/appToAppAuth.htm`);
+    expect(location.searchParams.get('app_id')).toBe(APP_ID);
+    expect(location.searchParams.get('redirect_uri')).toBe(`${base}/alipay/auth/callback`);
+    const state = location.searchParams.get('state')!;
+    expect(state).toMatch(/^v1\.[0-9a-z]+\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    const cookie = cookieFrom(res, 'alipay_auth_nonce');
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).toMatch(/Max-Age=600/);
+    expect(cookie.split(';')[0]).toBe(`alipay_auth_nonce=${state.split('.')[2]}`);
+  });
+
+  it('approve on the simulator, callback with code + state + cookie: success, merchant listed', async () => {
+    flow = await approveInSimulator(MERCHANT);
+    const cb = new URL(flow.callback);
+    expect(cb.searchParams.get('source')).toBe('alipay_app_auth');
+    expect(cb.searchParams.get('state')).toBe(flow.state);
+
+    const res = await request(base).get(pathOf(flow.callback)).set('cookie', flow.cookie).expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.text).toContain('Authorization complete');
+    expect(res.text).toContain(MERCHANT);
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+
+    const list = await merchants();
+    const m = list.items.find((i) => i.authAppId === MERCHANT);
+    expect(m).toMatchObject({ status: 'active', userId: '2088000000000001', appId: APP_ID });
+    expect(m.maskedToken).toContain('…');
+    expect(JSON.stringify(list)).not.toMatch(/appAuthToken|appRefreshToken|app_refresh_token/);
+
+    const home = await request(base).get('/').set(bearer).expect(200);
+    expect(home.text).toContain(MERCHANT);
+    expect(home.text).toContain('Refresh now');
+    expect(home.text).toContain('<svg');
+    expect(home.text).toContain(`${base}/alipay/auth/authorize`);
+  });
+
+  it('a replayed callback shows the same success (200), not an error, and does not call Alipay again', async () => {
+    const before = await exchanges();
+    // reload in the same browser
+    const again = await request(base).get(pathOf(flow.callback)).set('cookie', flow.cookie).expect(200);
+    expect(again.text).toContain('Authorization complete');
+    // the same URL opened elsewhere (no cookie), as JSON
+    const json = await request(base).get(pathOf(flow.callback)).set('accept', 'application/json').expect(200);
+    expect(json.body).toMatchObject({ status: 'authorized', replayed: true });
+    expect(json.body.authorizations[0].authAppId).toBe(MERCHANT);
+    expect(await exchanges()).toBe(before);
+  });
+
+  it("a replay Alipay refuses with AUTH_CODE_NOT_VALID still shows success for a code we exchanged", async () => {
+    const cb = new URL(flow.callback);
+    cb.searchParams.delete('state'); // not the remembered request: it reaches Alipay, which refuses the used code
+    const notValidBefore = sim.controls.stats().errorsByCode.AUTH_CODE_NOT_VALID ?? 0;
+    const res = await request(base).get(pathOf(cb.toString())).expect(200);
+    expect(res.text).toContain('Authorization complete');
+    expect(sim.controls.stats().errorsByCode.AUTH_CODE_NOT_VALID).toBe(notValidBefore + 1);
+  });
+
+  it('operator routes need ADMIN_TOKEN (Bearer or Basic password)', async () => {
+    const res = await request(base).get('/').expect(401);
+    expect(res.headers['www-authenticate']).toMatch(/^Basic/);
+    await request(base).get('/alipay/merchants').set('authorization', 'Bearer wrong-token-wrong-token').expect(401);
+    await request(base).get('/').auth('operator', ADMIN_TOKEN).expect(200);
+  });
+
+  it('"Refresh now": form with csrf redirects back; without csrf 403; JSON with Bearer', async () => {
+    const home = await request(base).get('/').auth('ops', ADMIN_TOKEN).expect(200);
+    const csrf = new RegExp(`action="/alipay/merchants/${MERCHANT}/refresh">\\s*<input type="hidden" name="csrf" value="([^"]+)"`).exec(home.text)?.[1];
+    expect(csrf).toBeDefined();
+    await request(base).post(`/alipay/merchants/${MERCHANT}/refresh`).auth('ops', ADMIN_TOKEN).type('form').send({}).expect(403);
+    const done = await request(base).post(`/alipay/merchants/${MERCHANT}/refresh`).auth('ops', ADMIN_TOKEN).type('form').send({ csrf }).expect(303);
+    expect(done.headers.location).toBe(`/?refreshed=${MERCHANT}`);
+    const json = await request(base).post(`/alipay/merchants/${MERCHANT}/refresh`).set(bearer).set('accept', 'application/json').expect(200);
+    expect(json.body.result).toBe('refreshed');
+    expect(json.body.authorization.lastRefreshedAt).toBeTruthy();
+    expect(sim.controls.stats().refreshesByMerchant[MERCHANT]).toBe(2);
+  });
+});
+
+describe('callback input', () => {
+  async function expectNothingStored(run: () => Promise<unknown>): Promise<void> {
+    const [total, calls] = [(await merchants()).total, await exchanges()];
+    await run();
+    expect((await merchants()).total).toBe(total);
+    expect(await exchanges()).toBe(calls);
+  }
+
+  it('a forged state -> 400, nothing stored', async () => {
+    const flow = await approveInSimulator('2021004199990002');
+    const cb = new URL(flow.callback);
+    const parts = flow.state.split('.');
+    const forgedMac = (parts[3][0] === 'A' ? 'B' : 'A') + parts[3].slice(1);
+    await expectNothingStored(async () => {
+      cb.searchParams.set('state', [...parts.slice(0, 3), forgedMac].join('.'));
+      const res = await request(base).get(pathOf(cb.toString())).set('cookie', flow.cookie).expect(400);
+      expect(res.text).toContain('not issued by this application');
+      // A well-signed state from another browser (other cookie).
+      cb.searchParams.set('state', flow.state);
+      const other = await request(base).get(pathOf(cb.toString())).set('cookie', 'alipay_auth_nonce=AAAAAAAAAAAAAAAAAAAAAA').expect(400);
+      expect(other.text).toContain('another browser');
+      // The right state without its cookie.
+      await request(base).get(pathOf(cb.toString())).expect(400);
+    });
+    expect((await merchants()).items.map((i) => i.authAppId)).not.toContain('2021004199990002');
+  });
+
+  it('missing or malformed app_auth_code, wrong app_id or source -> 400, nothing stored', async () => {
+    const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990003' });
+    await expectNothingStored(async () => {
+      const missing = await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth`).set('accept', 'application/json').expect(400);
+      expect(missing.body.error.message).toContain('"app_auth_code" parameter is missing');
+      const wrongApp = await request(base).get(`/alipay/auth/callback?app_id=2021004100000009&source=alipay_app_auth&app_auth_code=${code}`).expect(400);
+      expect(wrongApp.text).toContain('"app_id" parameter does not name this application');
+      await request(base).get(`/alipay/auth/callback?app_auth_code=${code}`).expect(400);
+      await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=evil&app_auth_code=${code}`).expect(400);
+      await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${encodeURIComponent('<script>x</script>')}`).expect(400);
+      await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&app_id=${APP_ID}&app_auth_code=${code}`).expect(400);
+    });
+  });
+
+  it('without state (console-started authorization): accepted by default', async () => {
+    const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990004' });
+    const res = await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth&app_auth_code=${code}`).set('accept', 'application/json').expect(200);
+    expect(res.body).toMatchObject({ status: 'authorized', replayed: false });
+    expect((await merchants()).items.map((i) => i.authAppId)).toContain('2021004199990004');
+  });
+
+  it('without state: ALIPAY_CALLBACK_WITHOUT_STATE=reject answers 400 and stores nothing', async () => {
+    const strict = await createSampleApp({
+      logger: false,
+      env: env({ ALIPAY_CALLBACK_WITHOUT_STATE: 'reject', SQLITE_PATH: join(dir, 'strict.sqlite') }),
+      alipay: { refresh: { enabled: false } },
+    });
+    await strict.init();
+    try {
+      const before = await exchanges();
+      const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990005' });
+      const res = await request(strict.getHttpServer()).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth&app_auth_code=${code}`).expect(400);
+      expect(res.text).toContain('has no &quot;state&quot;');
+      expect(await exchanges()).toBe(before);
+      const list = await request(strict.getHttpServer()).get('/alipay/merchants').set(bearer).expect(200);
+      expect(list.body.total).toBe(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("Alipay's refusal -> 502 page with Alipay's code and trace id", async () => {
+    const res = await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=0123456789abcdef0123456789abcdef`).expect(502);
+    expect(res.text).toContain('AUTH_CODE_NOT_EXIST');
+    expect(res.text).toMatch(/id="trace-id">0b[0-9a-f]+</);
+  });
+});
+
+describe('notifications', () => {
+  const MERCHANT = '2021004199990010';
+
+  function signed(params: Record<string, string>): Record<string, string> {
+    const sign = rsaSign(loadPrivateKey(alipayPrivatePem), buildNotifySignContent(params));
+    return { ...params, sign_type: 'RSA2', sign };
+  }
+
+  beforeAll(async () => {
+    const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: MERCHANT });
+    await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${code}`).expect(200);
+  });
+
+  it('a tampered cancellation gets 400 "fail" and changes nothing', async () => {
+    const good = signed({
+      msg_method: 'alipay.open.auth.appauth.cancelled',
+      app_id: APP_ID,
+      notify_id: 'n-1',
+      utc_timestamp: String(Date.now()),
+      version: '1.1',
+      charset: 'UTF-8',
+      biz_content: JSON.stringify({ detail: { auth_app_id: '2021004199990001' } }),
+    });
+    const tampered = { ...good, biz_content: JSON.stringify({ detail: { auth_app_id: MERCHANT } }) };
+    const res = await request(base).post('/alipay/notify').type('form').send(tampered).expect(400);
+    expect(res.text).toBe('fail');
+    await request(base).post('/alipay/notify').type('form').send({ ...good, sign: undefined }).expect(400);
+    const m = await request(base).get(`/alipay/merchants/${MERCHANT}`).set(bearer).expect(200);
+    expect(m.body.status).toBe('active');
+  });
+
+  it('a verified message of another kind is acknowledged with "success"', async () => {
+    const other = signed({ msg_method: 'alipay.open.some.other.message', app_id: APP_ID, notify_id: 'n-2', utc_timestamp: String(Date.now()), biz_content: '{}' });
+    const res = await request(base).post('/alipay/notify').type('form').send(other).expect(200);
+    expect(res.text).toBe('success');
+  });
+
+  it("the simulator's signed cancellation marks the merchant cancelled", async () => {
+    const result = await sim.controls.cancelAuthorization(APP_ID, MERCHANT);
+    expect(result.notification).toMatchObject({ status: 200, body: 'success' });
+    const m = await request(base).get(`/alipay/merchants/${MERCHANT}`).set(bearer).expect(200);
+    expect(m.body.status).toBe('cancelled');
+    const home = await request(base).get('/').set(bearer).expect(200);
+    expect(home.text).toMatch(new RegExp(`data-auth-app-id="${MERCHANT}"[\\s\\S]*?status cancelled`));
+  });
+});
+
+describe('health and docs', () => {
+  it('GET /health: database up, token refresh up', async () => {
+    const res = await request(base).get('/health').expect(200);
+    expect(res.body.status).toBe('ok');
+    expect(res.body.details.database.status).toBe('up');
+    expect(res.body.details.token_refresh).toMatchObject({ status: 'up', failing: 0 });
+    await request(base).get('/health/live').expect(200);
+  });
+
+  it('GET /health is down when the share of failing refreshes passes the threshold', async () => {
+    sim.controls.addFault({ route: TOKEN_PATH, kind: 'http-503', grantType: 'refresh_token' });
+    try {
+      const list = (await merchants()).items.filter((i) => i.status === 'active');
+      for (const m of list) {
+        const res = await request(base).post(`/alipay/merchants/${m.authAppId}/refresh`).set(bearer).set('accept', 'application/json').expect(502);
+        expect(res.body.error).toMatchObject({ alipayCode: 'unknow-error' });
+        expect(res.body.error.traceId).toBeTruthy();
+      }
+      const res = await request(base).get('/health').expect(503);
+      expect(res.body.details.token_refresh).toMatchObject({ status: 'down', failing: list.length, active: list.length });
+    } finally {
+      sim.controls.clearFaults();
+    }
+  });
+
+  it('OpenAPI at /docs', async () => {
+    const res = await request(base).get('/docs-json').expect(200);
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/alipay/auth/authorize', '/alipay/auth/callback', '/alipay/notify', '/alipay/merchants', '/health']),
+    );
+    await request(base).get('/docs').expect(200);
+  });
+});
+
+describe('configuration', () => {
+  it('a bad value stops the boot with a message naming the variable', async () => {
+    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_APP_ID: '12345' }) })).rejects.toThrow(/ALIPAY_APP_ID must be the 16-digit Alipay app id/);
+    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_CALLBACK_WITHOUT_STATE: 'maybe' }) })).rejects.toThrow(/ALIPAY_CALLBACK_WITHOUT_STATE must be one of accept, reject/);
+    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_PRIVATE_KEY: 'not a key' }) })).rejects.toThrow(/ALIPAY_PRIVATE_KEY is not a readable RSA private key/);
+    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_TOKEN_ENCRYPTION_KEYS: 'k1:short' }) })).rejects.toThrow(/ALIPAY_TOKEN_ENCRYPTION_KEYS entry 1 must be base64 of 32 bytes/);
+    const missing = env();
+    delete missing.STATE_SECRET;
+    await expect(createSampleApp({ logger: false, env: missing })).rejects.toThrow(/STATE_SECRET is required/);
+    await expect(createSampleApp({ logger: false, env: { NODE_ENV: 'production' } })).rejects.toThrow(/ALIPAY_APP_ID is required when NODE_ENV=production/);
+  });
+
+  it('without credentials: simulation mode with the simulator in process', async () => {
+    const simDir = join(dir, 'simulation');
+    const local = await createSampleApp({
+      logger: false,
+      env: { PORT: '3999', ALIPAY_SIMULATOR_PORT: '0', SIMULATION_DATA_DIR: simDir, SQLITE_PATH: join(simDir, 'sample.sqlite') },
+    });
+    await local.init();
+    try {
+      const res = await request(local.getHttpServer()).get('/alipay/auth/authorize').expect(302);
+      const page = new URL(res.headers.location);
+      expect(page.searchParams.get('app_id')).toBe(SIMULATION_APP_ID);
+      expect(page.searchParams.get('redirect_uri')).toBe('http://localhost:3999/alipay/auth/callback');
+      // The simulator knows our app and our callback.
+      const consent = await request(page.origin).get(pathOf(page.toString())).expect(200);
+      expect(consent.text).toContain(SIMULATION_APP_ID);
+      const home = await request(local.getHttpServer()).get('/').expect(200);
+      expect(home.text).toContain('LOCAL SIMULATION');
+    } finally {
+      await local.close();
+    }
+  });
+});
