@@ -234,7 +234,7 @@ describe('callback input', () => {
       const missing = await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth`).set('accept', 'application/json').expect(400);
       expect(missing.body.error.message).toContain('"app_auth_code" parameter is missing');
       const wrongApp = await request(base).get(`/alipay/auth/callback?app_id=2021004100000009&source=alipay_app_auth&app_auth_code=${code}`).expect(400);
-      expect(wrongApp.text).toContain('"app_id" parameter does not name this application');
+      expect(wrongApp.text).toContain('&quot;app_id&quot; parameter does not name this application');
       await request(base).get(`/alipay/auth/callback?app_auth_code=${code}`).expect(400);
       await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=evil&app_auth_code=${code}`).expect(400);
       await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${encodeURIComponent('<script>x</script>')}`).expect(400);
