@@ -343,6 +343,17 @@ describe('health and docs', () => {
       }
       const res = await request(base).get('/health').expect(503);
       expect(res.body.details.token_refresh).toMatchObject({ status: 'down', failing: list.length, active: list.length });
+
+      // From the page: back to it with Alipay's code and trace id, no token.
+      const id = list[0].authAppId;
+      const home = await request(base).get('/').set(bearer).expect(200);
+      const csrf = new RegExp(`action="/alipay/merchants/${id}/refresh">\\s*<input type="hidden" name="csrf" value="([^"]+)"`).exec(home.text)![1];
+      const back = await request(base).post(`/alipay/merchants/${id}/refresh`).set(bearer).type('form').send({ csrf }).expect(303);
+      expect(back.headers.location).toMatch(new RegExp(`^/\\?refresh_failed=${id}&code=unknow-error&trace=0b[0-9a-f]+$`));
+      const shown = await request(base).get(back.headers.location).set(bearer).expect(200);
+      expect(shown.text).toMatch(/Refresh of merchant app \d+ failed: unknow-error \(trace id 0b[0-9a-f]+\)/);
+      const forged = await request(base).get(`/?refresh_failed=${id}&code=${encodeURIComponent('Call +86 555 now')}`).set(bearer).expect(200);
+      expect(forged.text).not.toContain('555');
     } finally {
       sim.controls.clearFaults();
     }

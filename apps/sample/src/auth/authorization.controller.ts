@@ -133,14 +133,16 @@ export class AuthorizationController {
     const appId = single(query.app_id);
     const source = single(query.source);
     const code = single(query.app_auth_code);
-    const state = single(query.state);
+    const stateParam = single(query.state);
+    // An empty state is no state (the policy for console-started authorizations applies).
+    const state = stateParam === '' ? undefined : stateParam;
     if (appId === null || source === null || code === null || state === null) throw bad('Each callback parameter must be given once.');
     if (!appId) throw bad('The "app_id" parameter is missing.');
     if (appId !== this.alipay.appId) throw bad(`The "app_id" parameter does not name this application (${this.alipay.appId}).`);
     if (source !== undefined && source !== 'alipay_app_auth') throw bad('The "source" parameter must be "alipay_app_auth".');
     if (!code) throw bad('The "app_auth_code" parameter is missing.');
     if (!CODE.test(code)) throw bad('The "app_auth_code" parameter is malformed (8-128 letters, digits, "_" or "-").');
-    if (state !== undefined && (state === '' || state.length > MAX_STATE_LENGTH)) throw bad('The "state" parameter is malformed.');
+    if (state !== undefined && state.length > MAX_STATE_LENGTH) throw bad('The "state" parameter is malformed.');
     return { code, state: state ?? null };
   }
 

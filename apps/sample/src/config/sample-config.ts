@@ -163,7 +163,6 @@ export function validateSampleEnv(env: Env): SampleConfig {
   const nodeEnv = str('NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
   const port = int('PORT', 3000, 0, 65535);
-  const host = str('HOST') ?? '0.0.0.0';
 
   // --- Alipay credentials, or simulation -------------------------------------------------------
   const credentialNames = [
@@ -278,6 +277,9 @@ export function validateSampleEnv(env: Env): SampleConfig {
     host: str('ALIPAY_SIMULATOR_HOST') ?? '127.0.0.1',
     dataDir: absolute(str('SIMULATION_DATA_DIR') ?? './data'),
   };
+
+  // The simulation has no operator protection by default: keep it on this machine unless HOST says otherwise.
+  const host = str('HOST') ?? (mode === 'simulation' ? '127.0.0.1' : '0.0.0.0');
 
   if (problems.length) throw new SampleConfigError(problems);
   return {

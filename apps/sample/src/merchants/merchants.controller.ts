@@ -69,12 +69,18 @@ export class MerchantsController {
     ]);
     const refreshed = single(query.refreshed);
     const failed = single(query.refresh_failed);
-    const reason = single(query.reason);
+    // Only codes and ids, never free text: a crafted link cannot put words on this page.
+    const token = (v: unknown) => {
+      const t = single(v);
+      return t && /^[A-Za-z0-9_.-]{1,64}$/.test(t) ? t : undefined;
+    };
+    const [code, trace] = [token(query.code), token(query.trace)];
+    const reason = code ? `${code}${trace ? ` (trace id ${trace})` : ''}` : undefined;
     const notice =
       refreshed && AUTH_APP_ID.test(refreshed)
         ? { kind: 'ok' as const, text: `Refreshed the token of merchant app ${refreshed}.` }
         : failed && AUTH_APP_ID.test(failed)
-          ? { kind: 'err' as const, text: `Refresh of merchant app ${failed} failed${reason ? `: ${reason.slice(0, 200)}` : ''}.` }
+          ? { kind: 'err' as const, text: `Refresh of merchant app ${failed} failed${reason ? `: ${reason}` : ''}.` }
           : undefined;
     sendHtml(
       res,
@@ -157,17 +163,21 @@ export class MerchantsController {
     } catch (e) {
       const error = this.describe(e);
       if (!error) throw e;
-      this.logger.warn(`Refresh now of ${authAppId} failed: ${error.alipayCode ?? error.message}${error.traceId ? ` (traceId ${error.traceId})` : ''}`);
+      this.logger.warn(`Refresh now of ${authAppId} failed: ${error.code}${error.traceId ? ` (traceId ${error.traceId})` : ''}`);
       if (json) res.status(error.status).json({ result: 'failed', error: { message: error.message, alipayCode: error.alipayCode, traceId: error.traceId } });
-      else res.redirect(303, `/?refresh_failed=${encodeURIComponent(authAppId)}&reason=${encodeURIComponent(error.alipayCode ? `${error.alipayCode}${error.traceId ? ` (trace ${error.traceId})` : ''}` : error.message)}`);
+      else {
+        const q = new URLSearchParams({ refresh_failed: authAppId, code: error.code });
+        if (error.traceId) q.set('trace', error.traceId);
+        res.redirect(303, `/?${q.toString()}`);
+      }
     }
   }
 
-  private describe(e: unknown): { status: number; message: string; alipayCode?: string; traceId?: string } | undefined {
-    if (e instanceof AlipayAuthorizationRequiredError) return { status: 409, message: e.reason };
-    if (e instanceof AlipayApiError) return { status: 502, message: e.alipayMessage, alipayCode: e.code, traceId: e.traceId };
-    if (e instanceof AlipaySignatureError) return { status: 502, message: 'Alipay answer could not be verified', alipayCode: e.code, traceId: e.traceId };
-    if (e instanceof AlipayNetworkError) return { status: 502, message: `Alipay could not be reached (${e.kind})` };
+  private describe(e: unknown): { status: number; code: string; message: string; alipayCode?: string; traceId?: string } | undefined {
+    if (e instanceof AlipayAuthorizationRequiredError) return { status: 409, code: 'authorization-required', message: e.reason };
+    if (e instanceof AlipayApiError) return { status: 502, code: e.code, message: e.alipayMessage, alipayCode: e.code, traceId: e.traceId };
+    if (e instanceof AlipaySignatureError) return { status: 502, code: e.code, message: 'Alipay answer could not be verified', alipayCode: e.code, traceId: e.traceId };
+    if (e instanceof AlipayNetworkError) return { status: 502, code: `network-${e.kind}`, message: `Alipay could not be reached (${e.kind})` };
     return undefined;
   }
 }
