@@ -1,0 +1,204 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import {
+  ALIPAY_AUTH_CONFIG,
+  ALIPAY_AUTH_ENTITIES,
+  AlipayAuthorizationEntity,
+  alipayAuthMigrations,
+  AlipayAuthModule,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+  AlipayTokenStore,
+  dueCriteria,
+  ResolvedAlipayAuthConfig,
+  TOKEN_APP_PATH,
+} from 'nestjs-alipay-auth';
+import { startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { vectors } from './fixtures/vectors';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
+
+const APP_ID = '2021004100000001';
+const DAY = 86_400_000;
+const LEASE_MS = 60_000;
+const TOKEN_KEY = randomBytes(32).toString('base64');
+
+type Sim = Awaited<ReturnType<typeof startAlipaySimulator>>;
+
+/**
+ * Several instances of an app (separate Nest contexts with their own connection pools) share one
+ * database and refresh at once, against the simulator, whose counters say what really happened at "Alipay".
+ */
+describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', (engine) => {
+  let sim: Sim;
+  let db: IsolatedDatabase;
+  let offset = 0;
+  let seq = 0;
+  const contexts: INestApplicationContext[] = [];
+
+  async function instance(name: string, migrate = false): Promise<INestApplicationContext> {
+    const options = db.options();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({
+          ...options,
+          entities: ALIPAY_AUTH_ENTITIES,
+          migrations: alipayAuthMigrations(options.type as 'postgres'),
+          migrationsRun: migrate,
+          extra: engine === 'postgres' ? { max: 10 } : engine === 'mariadb' ? { connectionLimit: 10 } : undefined,
+        } as never),
+        AlipayAuthModule.forRoot({
+          appId: APP_ID,
+          privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+          alipayPublicKey: sim.alipayPublicKeyPem,
+          gateway: sim.url,
+          retries: 0,
+          tokenEncryptionKeys: TOKEN_KEY,
+          instanceId: name,
+          clock: () => Date.now() + offset,
+          refresh: { enabled: false, batchSize: 50, concurrency: 8, ratePerSecond: 100_000, leaseMs: LEASE_MS, backoffBaseMs: 30_000, backoffMaxMs: 60_000, statusCheckIntervalMs: 0 },
+        }),
+      ],
+    }).compile();
+    const ctx = await moduleRef.init();
+    contexts.push(ctx);
+    return ctx;
+  }
+
+  async function advance(ms: number) {
+    offset += ms;
+    sim.controls.advanceClock(ms);
+  }
+
+  /** Authorizes `n` merchant apps through batch codes (100 per code) and returns their ids. */
+  async function seed(svc: AlipayTokenService, n: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i += 100) {
+      const batch = Array.from({ length: Math.min(100, n - i) }, () => `20210099${String(++seq).padStart(8, '0')}`);
+      const { app_auth_code } = sim.controls.authorize(APP_ID, { authAppIds: batch });
+      const infos = await svc.exchangeCode(app_auth_code);
+      expect(infos).toHaveLength(batch.length);
+      ids.push(...batch);
+    }
+    return ids;
+  }
+
+  function refreshCounts(ids: string[]): number[] {
+    const by = sim.controls.stats().refreshesByMerchant;
+    return ids.map((id) => by[id] ?? 0);
+  }
+
+  async function dueLeft(ctx: INestApplicationContext): Promise<number> {
+    const store = ctx.get<AlipayTokenStore>(AlipayTokenStore);
+    const config = ctx.get<ResolvedAlipayAuthConfig>(ALIPAY_AUTH_CONFIG);
+    const now = config.clock();
+    const probe = { owner: `probe-${Date.now()}`, until: new Date(now + 1) };
+    const rows = await store.claimDue(APP_ID, dueCriteria(now + 1, config.refresh), probe, 1000);
+    for (const r of rows) await store.releaseLease(APP_ID, r.authAppId, probe.owner);
+    return rows.length;
+  }
+
+  let a: INestApplicationContext, b: INestApplicationContext, c: INestApplicationContext;
+
+  beforeAll(async () => {
+    sim = await startAlipaySimulator({ port: 0 });
+    sim.controls.registerApp({ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem });
+    db = await createIsolatedDatabase(engine, 'refresh-cluster');
+    a = await instance('instance-a', true);
+    b = await instance('instance-b');
+    c = await instance('instance-c');
+  });
+
+  beforeEach(async () => {
+    // Each scenario starts from an empty table (the clock only moves forward, so old rows would be due again).
+    await a.get(DataSource).getRepository(AlipayAuthorizationEntity).clear();
+  });
+
+  afterAll(async () => {
+    for (const ctx of contexts) await ctx.close();
+    await sim?.close();
+    await db?.drop();
+  });
+
+  it('three instances refresh 2,000 due authorizations exactly once each', async () => {
+    const ids = await seed(a.get(AlipayTokenService), 2000);
+    await advance(340 * DAY);
+    const started = Date.now();
+    const summaries = await Promise.all([a, b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+    const seconds = (Date.now() - started) / 1000;
+    const refreshed = summaries.reduce((n, s) => n + s.refreshed, 0);
+    console.log(`[${engine}] 3 instances refreshed ${refreshed} in ${seconds.toFixed(2)} s (${(refreshed / seconds).toFixed(0)}/s); per instance ${summaries.map((s) => s.refreshed).join(' / ')}`);
+    expect(refreshed).toBe(2000);
+    expect(summaries.reduce((n, s) => n + s.failed, 0)).toBe(0);
+    const counts = refreshCounts(ids);
+    expect(counts.filter((n) => n !== 1)).toEqual([]); // none lost, none twice
+    expect(await dueLeft(a)).toBe(0);
+    // The stored tokens are the live ones at "Alipay".
+    const svc = b.get(AlipayTokenService);
+    for (const id of ids.slice(0, 5)) {
+      expect((await svc.checkStatus(id)).alipayStatus).toBe('valid');
+    }
+  });
+
+  it("takes over a crashed instance's rows after its lease runs out, refreshing each once", async () => {
+    const ids = await seed(a.get(AlipayTokenService), 200);
+    await advance(340 * DAY);
+    // A crashed instance: it claimed a batch and died before refreshing any of it.
+    const store = a.get<AlipayTokenStore>(AlipayTokenStore);
+    const now = Date.now() + offset;
+    const config = a.get<ResolvedAlipayAuthConfig>(ALIPAY_AUTH_CONFIG);
+    const orphaned = await store.claimDue(APP_ID, dueCriteria(now, config.refresh), { owner: 'crashed-instance', until: new Date(now + LEASE_MS) }, 50);
+    expect(orphaned).toHaveLength(50);
+    const orphanIds = new Set(orphaned.map((r) => r.authAppId));
+
+    const first = await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+    expect(first.reduce((n, s) => n + s.refreshed, 0)).toBe(150);
+    expect(refreshCounts([...orphanIds]).every((n) => n === 0)).toBe(true); // the lease held
+
+    await advance(LEASE_MS + 1);
+    const second = await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+    expect(second.reduce((n, s) => n + s.refreshed, 0)).toBe(50);
+    expect(refreshCounts(ids).filter((n) => n !== 1)).toEqual([]);
+    expect(await dueLeft(b)).toBe(0);
+  });
+
+  it('recovers from 30% failing refresh calls with recorded back-off', async () => {
+    const ids = await seed(a.get(AlipayTokenService), 300);
+    await advance(340 * DAY);
+    sim.controls.addFault({ route: TOKEN_APP_PATH, kind: 'http-500', rate: 0.3, grantType: 'refresh_token' });
+    try {
+      const round1 = await Promise.all([a, b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+      const failed1 = round1.reduce((n, s) => n + s.failed, 0);
+      expect(failed1).toBeGreaterThan(30);
+      expect(round1.reduce((n, s) => n + s.refreshed, 0) + failed1).toBe(300);
+
+      const svc = a.get(AlipayTokenService);
+      const failing = (await svc.list({ status: 'active' }, { limit: 1000 })).items.filter((i) => ids.includes(i.authAppId) && i.failureCount > 0);
+      expect(failing).toHaveLength(failed1);
+      for (const f of failing) {
+        expect(f.lastErrorCode).toBe('unknow-error');
+        expect(f.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() + offset);
+      }
+      // Back-off is respected: an immediate rerun leaves the failed rows alone.
+      const before = refreshCounts(ids).reduce((x, y) => x + y, 0);
+      const rerun = await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+      expect(rerun.reduce((n, s) => n + s.claimed, 0)).toBe(0);
+      expect(refreshCounts(ids).reduce((x, y) => x + y, 0)).toBe(before);
+
+      // Later runs, once each back-off has passed, pick the failed rows up again.
+      for (let round = 0; round < 12 && refreshCounts(ids).some((n) => n === 0); round++) {
+        await advance(60_000 * 1.2 + 1);
+        await Promise.all([a, b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+      }
+    } finally {
+      sim.controls.clearFaults();
+    }
+    expect(await dueLeft(a)).toBe(0);
+    expect(refreshCounts(ids).filter((n) => n !== 1)).toEqual([]);
+    const after = (await a.get(AlipayTokenService).list({ status: 'active' }, { limit: 1000 })).items.filter((i) => ids.includes(i.authAppId));
+    expect(after).toHaveLength(300);
+    expect(after.every((i) => i.failureCount === 0 && i.nextAttemptAt === null)).toBe(true);
+  });
+});
