@@ -17,6 +17,7 @@ import {
   parseAuthorizationHeader,
   rsaSign,
   rsaVerify,
+  RsaAlipaySigner,
 } from 'nestjs-alipay-auth';
 import { vectors } from './fixtures/vectors';
 import { startWireServer, WireHandler, WireRequest } from './support/wire-server';
@@ -157,6 +158,25 @@ describe('AlipayOpenApiClient on the wire', () => {
 
     handler = (_req, res) => reply(res, 200, '{}', { sn: '0'.repeat(32) });
     await expect(client.request({ method: 'GET', path: '/v3/x' })).rejects.toMatchObject({ code: 'response-alipay-sn-verify-error' });
+  });
+
+  it('signs through a replacement (KMS-style) signer that never hands the module a private key', async () => {
+    const kmsKey = loadPrivateKey(vectors.keys.app.privateKeyPkcs1Pem); // stands in for a key inside a KMS
+    const calls: string[] = [];
+    class KmsSigner extends RsaAlipaySigner {
+      protected async signContent(content: string): Promise<string> {
+        calls.push(content);
+        return rsaSign(kmsKey, content);
+      }
+    }
+    handler = (_req, res) => reply(res, 200, '{"ok":true}');
+    const client = await clientFor(srv.url, { privateKey: undefined, signer: { useFactory: (config) => KmsSigner.fromConfig(config) } });
+    await expect(client.request({ method: 'POST', path: '/v3/x', body: { a: 1 } })).resolves.toEqual({ ok: true });
+    expect(calls).toHaveLength(1);
+    expect(signatureMatchesWire(srv.requests[0])).toBe(true);
+    // Responses are still verified with the configured Alipay key.
+    handler = (_req, res) => reply(res, 200, '{"ok":true}', { signature: rsaSign(kmsKey, 'x') });
+    await expect(client.request({ method: 'GET', path: '/v3/x' })).rejects.toBeInstanceOf(AlipaySignatureError);
   });
 
   it('rejects a tampered response', async () => {

@@ -155,17 +155,19 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
   };
   if (options.clock !== undefined && typeof options.clock !== 'function') throw new AlipayConfigError('Option "clock" must be a function');
 
-  if (options.signer) return { ...base, mode: 'custom-signer', signer: options.signer };
-
+  const custom = options.signer;
   const privateKeyText = text(options, 'privateKey');
-  if (!privateKeyText) throw new AlipayConfigError('Option "privateKey" (or "privateKeyPath", or "signer") is required');
-  const privateKey = loadPrivateKey(privateKeyText, 'privateKey');
+  if (!privateKeyText && !custom) throw new AlipayConfigError('Option "privateKey" (or "privateKeyPath", or "signer") is required');
+  // With a custom signer (KMS/HSM) the private key stays out of the process; the verification material is still read here.
+  const privateKey = privateKeyText ? loadPrivateKey(privateKeyText, 'privateKey') : undefined;
+  const withSigner = custom ? { signer: custom } : {};
 
   const appCert = text(options, 'appCert');
   const alipayPublicCert = text(options, 'alipayPublicCert');
   const alipayRootCert = text(options, 'alipayRootCert');
   const alipayPublicKeyText = text(options, 'alipayPublicKey');
   const certMode = !!(appCert || alipayPublicCert || alipayRootCert);
+  const mode = (m: 'key' | 'certificate') => (custom ? 'custom-signer' : m);
   if (certMode) {
     if (alipayPublicKeyText) throw new AlipayConfigError('Options "alipayPublicKey" and the certificate options exclude each other; configure one mode');
     for (const [name, v] of [['appCert', appCert], ['alipayPublicCert', alipayPublicCert], ['alipayRootCert', alipayRootCert]] as const) {
@@ -173,7 +175,8 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     }
     return {
       ...base,
-      mode: 'certificate',
+      ...withSigner,
+      mode: mode('certificate'),
       privateKey,
       alipayPublicKey: certPublicKey(alipayPublicCert!, 'alipayPublicCert'),
       appCertSn: certSn(appCert!, 'appCert'),
@@ -182,7 +185,8 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     };
   }
   if (!alipayPublicKeyText) {
+    if (custom) return { ...base, ...withSigner, mode: 'custom-signer', privateKey };
     throw new AlipayConfigError('Option "alipayPublicKey" (key mode) or "appCert"/"alipayPublicCert"/"alipayRootCert" (certificate mode) is required');
   }
-  return { ...base, mode: 'key', privateKey, alipayPublicKey: loadPublicKey(alipayPublicKeyText, 'alipayPublicKey') };
+  return { ...base, ...withSigner, mode: mode('key'), privateKey, alipayPublicKey: loadPublicKey(alipayPublicKeyText, 'alipayPublicKey') };
 }

@@ -10,18 +10,7 @@ export const alipaySignerProvider: Provider = {
   inject: [ALIPAY_AUTH_CONFIG, ModuleRef],
   useFactory: async (config: ResolvedAlipayAuthConfig, moduleRef: ModuleRef): Promise<AlipaySigner> => {
     const custom = config.signer;
-    if (!custom) {
-      return new RsaAlipaySigner({
-        appId: config.appId,
-        privateKey: config.privateKey!,
-        alipayPublicKey: config.alipayPublicKey!,
-        appCertSn: config.appCertSn,
-        alipayRootCertSn: config.alipayRootCertSn,
-        alipayCertSn: config.alipayCertSn,
-        encryptKey: config.encryptKey,
-        clock: config.clock,
-      });
-    }
+    if (!custom) return RsaAlipaySigner.fromConfig(config);
     if (custom instanceof AlipaySigner) return custom;
     if (typeof custom === 'function') return moduleRef.create(custom);
     return custom.useFactory(config);

@@ -1,4 +1,5 @@
 import { KeyObject, randomUUID } from 'node:crypto';
+import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayConfigError, AlipaySignatureError } from '../errors/alipay-auth.errors';
 import { aesDecrypt, aesEncrypt } from './alipay-aes';
 import { rsaSign, rsaVerify } from './alipay-keys';
@@ -19,7 +20,8 @@ import {
 /** Keys parsed once at start-up; nothing here is parsed per request. */
 export interface RsaSignerMaterial {
   appId: string;
-  privateKey: KeyObject;
+  /** Omit when a subclass signs elsewhere (override `signContent`). */
+  privateKey?: KeyObject;
   alipayPublicKey: KeyObject;
   /** Certificate mode: SN of the app certificate (goes into the auth string). */
   appCertSn?: string;
@@ -44,8 +46,24 @@ export class RsaAlipaySigner extends AlipaySigner {
     this.canEncrypt = !!material.encryptKey;
   }
 
+  /** Builds the signer from the module's resolved options; `MyKmsSigner.fromConfig(config)` works for subclasses. */
+  static fromConfig<T extends RsaAlipaySigner>(this: new (m: RsaSignerMaterial) => T, config: ResolvedAlipayAuthConfig): T {
+    if (!config.alipayPublicKey) throw new AlipayConfigError('Option "alipayPublicKey" (or the certificate options) is required to verify responses');
+    return new this({
+      appId: config.appId,
+      privateKey: config.privateKey,
+      alipayPublicKey: config.alipayPublicKey,
+      appCertSn: config.appCertSn,
+      alipayRootCertSn: config.alipayRootCertSn,
+      alipayCertSn: config.alipayCertSn,
+      encryptKey: config.encryptKey,
+      clock: config.clock,
+    });
+  }
+
   /** Override to sign elsewhere (KMS/HSM); must return base64 SHA256withRSA over the UTF-8 content. */
   protected async signContent(content: string): Promise<string> {
+    if (!this.material.privateKey) throw new AlipayConfigError('Option "privateKey" is required by the built-in signer (or override signContent)');
     return rsaSign(this.material.privateKey, content);
   }
 

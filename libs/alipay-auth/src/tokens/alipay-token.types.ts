@@ -1,4 +1,4 @@
-import type { AlipayAuthorization, AlipayAuthorizationStatus } from '../storage/alipay-token-store';
+import type { AlipayAuthorization } from '../storage/alipay-token-store';
 
 /** One element of the token/app response (`tokens[]`, or the top-level fields). Numbers may be strings. */
 export interface AlipayTokenAppElement {
@@ -27,25 +27,11 @@ export interface AlipayTokenQueryResponse {
   is_by_app_auth?: boolean;
 }
 
-/** What the library shows of an authorization: everything but the secrets (tokens are masked). */
-export interface AlipayAuthorizationInfo {
-  appId: string;
-  authAppId: string;
-  userId: string | null;
-  status: AlipayAuthorizationStatus;
-  statusReason: string | null;
+/** What the library shows of an authorization: everything but the secrets and the bookkeeping; the token masked. */
+export type AlipayAuthorizationInfo = Omit<AlipayAuthorization, 'appAuthToken' | 'appRefreshToken' | 'version' | 'leaseOwner' | 'leaseUntil' | 'createdAt' | 'updatedAt'> & {
   /** `2026…F12` style: first 6 and last 3 characters. */
   maskedToken: string;
-  expiresAt: Date | null;
-  refreshExpiresAt: Date | null;
-  tokenIssuedAt: Date;
-  authorizedAt: Date;
-  lastRefreshedAt: Date | null;
-  lastCheckedAt: Date | null;
-  failureCount: number;
-  lastErrorCode: string | null;
-  nextAttemptAt: Date | null;
-}
+};
 
 export function maskToken(token: string): string {
   if (!token) return '';
@@ -54,23 +40,8 @@ export function maskToken(token: string): string {
 }
 
 export function toAuthorizationInfo(a: AlipayAuthorization): AlipayAuthorizationInfo {
-  return {
-    appId: a.appId,
-    authAppId: a.authAppId,
-    userId: a.userId,
-    status: a.status,
-    statusReason: a.statusReason,
-    maskedToken: maskToken(a.appAuthToken),
-    expiresAt: a.expiresAt,
-    refreshExpiresAt: a.refreshExpiresAt,
-    tokenIssuedAt: a.tokenIssuedAt,
-    authorizedAt: a.authorizedAt,
-    lastRefreshedAt: a.lastRefreshedAt,
-    lastCheckedAt: a.lastCheckedAt,
-    failureCount: a.failureCount,
-    lastErrorCode: a.lastErrorCode,
-    nextAttemptAt: a.nextAttemptAt,
-  };
+  const { appAuthToken, appRefreshToken: _r, version: _v, leaseOwner: _o, leaseUntil: _u, createdAt: _c, updatedAt: _p, ...rest } = a;
+  return { ...rest, maskedToken: maskToken(appAuthToken) };
 }
 
 /** Parses `expires_in`/`re_expires_in` leniently (string or number); null when absent or not a positive number. */
