@@ -164,6 +164,37 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     expect(await dueLeft(b)).toBe(0);
   });
 
+  it('on shutdown stops claiming, finishes what is in flight and releases the rest', async () => {
+    const ids = await seed(a.get(AlipayTokenService), 100);
+    await advance(340 * DAY);
+    const d = await instance('instance-d');
+    sim.controls.addFault({ route: TOKEN_APP_PATH, kind: 'latency', latencyMs: 300, grantType: 'refresh_token' });
+    try {
+      const sent = () => sim.controls.stats().requests.byGrantType.refresh_token;
+      const before = sent();
+      const run = d.get(AlipayTokenRefreshScheduler).refreshDue();
+      // Wait until a batch is claimed and refresh calls are in flight (held 300 ms by the simulator).
+      for (let i = 0; i < 100 && sent() === before; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(sent()).toBeGreaterThan(before);
+      await d.close();
+      const summary = await run;
+      expect(summary.claimed).toBeGreaterThan(0);
+      expect(summary.refreshed).toBeGreaterThan(0);
+      expect(summary.refreshed).toBeLessThan(summary.claimed);
+      expect(summary.refreshed + summary.skipped).toBe(summary.claimed);
+      const store = a.get<AlipayTokenStore>(AlipayTokenStore);
+      const rows = await Promise.all(ids.map((id) => store.find(APP_ID, id)));
+      expect(rows.filter((r) => r!.leaseOwner === 'instance-d')).toEqual([]);
+      expect(refreshCounts(ids).reduce((x, y) => x + y, 0)).toBe(summary.refreshed);
+    } finally {
+      sim.controls.clearFaults();
+    }
+    // Nothing waits for a lease to lapse: another instance takes the released rows at once.
+    const rest = await b.get(AlipayTokenRefreshScheduler).refreshDue();
+    expect(refreshCounts(ids).filter((n) => n !== 1)).toEqual([]);
+    expect(rest.refreshed).toBeGreaterThan(0);
+  });
+
   it('recovers from 30% failing refresh calls with recorded back-off', async () => {
     const ids = await seed(a.get(AlipayTokenService), 300);
     await advance(340 * DAY);
