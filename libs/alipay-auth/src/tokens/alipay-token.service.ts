@@ -168,6 +168,11 @@ export class AlipayTokenService implements OnModuleInit {
     return { total: res.total, items: res.items.map(toAuthorizationInfo) };
   }
 
+  /** Authorizations by status, plus `failing` (active, with failed refreshes): for health checks and dashboards. */
+  stats(): ReturnType<AlipayTokenStore['countByStatus']> {
+    return this.store.countByStatus(this.appId);
+  }
+
   /** Stops serving the merchant (kept, with status `revoked`). */
   async revoke(authAppId: string, reason = 'revoked by the ISV'): Promise<AlipayAuthorizationInfo | null> {
     this.checkAuthAppId(authAppId);
