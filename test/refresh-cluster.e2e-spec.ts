@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import {
@@ -193,6 +194,64 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     const rest = await b.get(AlipayTokenRefreshScheduler).refreshDue();
     expect(refreshCounts(ids).filter((n) => n !== 1)).toEqual([]);
     expect(rest.refreshed).toBeGreaterThan(0);
+  });
+
+  it('a killed instance process (SIGKILL mid-batch) loses nothing and nothing is refreshed twice', async () => {
+    const ids = await seed(a.get(AlipayTokenService), 120);
+    await advance(340 * DAY);
+    const store = a.get<AlipayTokenStore>(AlipayTokenStore);
+    // A real second process. It refreshes one row per second, so between two calls nothing is in
+    // flight: killed there, it dies holding a leased batch it has only started.
+    const worker = spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'], {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        TS_NODE_PROJECT: 'tsconfig.node.json',
+        TS_NODE_TRANSPILE_ONLY: 'true',
+        WORKER_CONFIG: JSON.stringify({
+          dataSource: db.options(),
+          appId: APP_ID,
+          privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+          alipayPublicKey: sim.alipayPublicKeyPem,
+          gateway: sim.url,
+          tokenEncryptionKeys: TOKEN_KEY,
+          instanceId: 'worker-process',
+          offsetMs: offset,
+          refresh: { enabled: false, batchSize: 50, concurrency: 1, ratePerSecond: 1, leaseMs: LEASE_MS, statusCheckIntervalMs: 0 },
+        }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    worker.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<void>((r) => worker.on('exit', () => r()));
+    try {
+      // Wait until the worker has stored its second refresh, then kill it in the pause before the third.
+      const refreshedByWorker = async () => (await Promise.all(ids.map((id) => store.find(APP_ID, id)))).filter((r) => r!.lastRefreshedAt !== null).length;
+      const deadline = Date.now() + 60_000;
+      while ((await refreshedByWorker()) < 2) {
+        if (Date.now() > deadline || worker.exitCode !== null) throw new Error(`worker did not start refreshing: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      worker.kill('SIGKILL');
+      await exited;
+    } finally {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    }
+    const rows = await Promise.all(ids.map((id) => store.find(APP_ID, id)));
+    const orphaned = rows.filter((r) => r!.leaseOwner === 'worker-process' && r!.lastRefreshedAt === null);
+    expect(orphaned.length).toBeGreaterThan(40); // the rest of its batch, still leased to the dead process
+    const doneByWorker = refreshCounts(ids).filter((n) => n === 1).length;
+    expect(doneByWorker).toBeGreaterThanOrEqual(2);
+
+    // The live instances leave the dead one's rows alone while its lease holds...
+    await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+    expect(refreshCounts(orphaned.map((r) => r!.authAppId)).every((n) => n === 0)).toBe(true);
+    // ...and take them over once it has run out.
+    await advance(LEASE_MS + 1);
+    await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
+    expect(refreshCounts(ids).filter((n) => n !== 1)).toEqual([]);
+    expect(await dueLeft(b)).toBe(0);
   });
 
   it('recovers from 30% failing refresh calls with recorded back-off', async () => {

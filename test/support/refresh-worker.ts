@@ -1,0 +1,59 @@
+/*
+ * A separate app instance for the crash test: boots the library on the given database and gateway and
+ * runs one scheduled refresh. The test kills it with SIGKILL part-way. Config comes as JSON in WORKER_CONFIG.
+ */
+import 'reflect-metadata';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ALIPAY_AUTH_ENTITIES, AlipayAuthModule, AlipayRefreshOptions, AlipayTokenRefreshScheduler } from '../../libs/alipay-auth/src';
+
+interface WorkerConfig {
+  dataSource: Record<string, unknown>;
+  appId: string;
+  privateKey: string;
+  alipayPublicKey: string;
+  gateway: string;
+  tokenEncryptionKeys: string;
+  instanceId: string;
+  offsetMs: number;
+  refresh: AlipayRefreshOptions;
+}
+
+const config: WorkerConfig = JSON.parse(process.env.WORKER_CONFIG ?? '{}');
+
+@Module({})
+class WorkerModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        TypeOrmModule.forRoot({ ...config.dataSource, entities: ALIPAY_AUTH_ENTITIES } as never),
+        AlipayAuthModule.forRoot({
+          appId: config.appId,
+          privateKey: config.privateKey,
+          alipayPublicKey: config.alipayPublicKey,
+          gateway: config.gateway,
+          retries: 0,
+          tokenEncryptionKeys: config.tokenEncryptionKeys,
+          instanceId: config.instanceId,
+          clock: () => Date.now() + config.offsetMs,
+          refresh: config.refresh,
+        }),
+      ],
+    };
+  }
+}
+
+async function main() {
+  const ctx = await NestFactory.createApplicationContext(WorkerModule.forRoot(), { logger: ['error'] });
+  process.stdout.write('ready\n');
+  const summary = await ctx.get(AlipayTokenRefreshScheduler).refreshDue();
+  process.stdout.write(`done ${JSON.stringify(summary)}\n`);
+  await ctx.close();
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
