@@ -2,7 +2,6 @@ import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import {
   ALIPAY_AUTH_CONFIG,
@@ -17,16 +16,14 @@ import {
   ResolvedAlipayAuthConfig,
   TOKEN_APP_PATH,
 } from 'nestjs-alipay-auth';
-import { startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 
-const APP_ID = '2021004100000001';
 const DAY = 86_400_000;
 const LEASE_MS = 60_000;
-const TOKEN_KEY = randomBytes(32).toString('base64');
 
-type Sim = Awaited<ReturnType<typeof startAlipaySimulator>>;
+type Sim = SimulatedAlipay['sim'];
 
 /**
  * Several instances of an app (separate Nest contexts with their own connection pools) share one
@@ -35,7 +32,7 @@ type Sim = Awaited<ReturnType<typeof startAlipaySimulator>>;
 describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', (engine) => {
   let sim: Sim;
   let db: IsolatedDatabase;
-  let offset = 0;
+  let alipay: SimulatedAlipay;
   let seq = 0;
   const contexts: INestApplicationContext[] = [];
 
@@ -50,17 +47,12 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
           migrationsRun: migrate,
           extra: engine === 'postgres' ? { max: 10 } : engine === 'mariadb' ? { connectionLimit: 10 } : undefined,
         } as never),
-        AlipayAuthModule.forRoot({
-          appId: APP_ID,
-          privateKey: vectors.keys.app.privateKeyPkcs8Pem,
-          alipayPublicKey: sim.alipayPublicKeyPem,
-          gateway: sim.url,
-          retries: 0,
-          tokenEncryptionKeys: TOKEN_KEY,
-          instanceId: name,
-          clock: () => Date.now() + offset,
-          refresh: { enabled: false, batchSize: 50, concurrency: 8, ratePerSecond: 100_000, leaseMs: LEASE_MS, backoffBaseMs: 30_000, backoffMaxMs: 60_000, statusCheckIntervalMs: 0 },
-        }),
+        AlipayAuthModule.forRoot(
+          alipay.moduleOptions({
+            instanceId: name,
+            refresh: { batchSize: 50, concurrency: 8, ratePerSecond: 100_000, leaseMs: LEASE_MS, backoffBaseMs: 30_000, backoffMaxMs: 60_000, statusCheckIntervalMs: 0 },
+          }),
+        ),
       ],
     }).compile();
     const ctx = await moduleRef.init();
@@ -69,8 +61,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
   }
 
   async function advance(ms: number) {
-    offset += ms;
-    sim.controls.advanceClock(ms);
+    alipay.advance(ms);
   }
 
   /** Authorizes `n` merchant apps through batch codes (100 per code) and returns their ids. */
@@ -104,8 +95,8 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
   let a: INestApplicationContext, b: INestApplicationContext, c: INestApplicationContext;
 
   beforeAll(async () => {
-    sim = await startAlipaySimulator({ port: 0 });
-    sim.controls.registerApp({ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem });
+    alipay = await SimulatedAlipay.start();
+    sim = alipay.sim;
     db = await createIsolatedDatabase(engine, 'refresh-cluster');
     a = await instance('instance-a', true);
     b = await instance('instance-b');
@@ -119,7 +110,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
 
   afterAll(async () => {
     for (const ctx of contexts) await ctx.close();
-    await sim?.close();
+    await alipay?.close();
     await db?.drop();
   });
 
@@ -148,7 +139,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     await advance(340 * DAY);
     // A crashed instance: it claimed a batch and died before refreshing any of it.
     const store = a.get<AlipayTokenStore>(AlipayTokenStore);
-    const now = Date.now() + offset;
+    const now = alipay.clock();
     const config = a.get<ResolvedAlipayAuthConfig>(ALIPAY_AUTH_CONFIG);
     const orphaned = await store.claimDue(APP_ID, dueCriteria(now, config.refresh), { owner: 'crashed-instance', until: new Date(now + LEASE_MS) }, 50);
     expect(orphaned).toHaveLength(50);
@@ -214,9 +205,9 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
           privateKey: vectors.keys.app.privateKeyPkcs8Pem,
           alipayPublicKey: sim.alipayPublicKeyPem,
           gateway: sim.url,
-          tokenEncryptionKeys: TOKEN_KEY,
+          tokenEncryptionKeys: alipay.tokenKey,
           instanceId: 'worker-process',
-          offsetMs: offset,
+          offsetMs: alipay.offset,
           refresh: { enabled: false, batchSize: 50, concurrency: 1, ratePerSecond: 1, leaseMs: LEASE_MS, statusCheckIntervalMs: 0 },
         }),
       },
@@ -269,7 +260,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
       expect(failing).toHaveLength(failed1);
       for (const f of failing) {
         expect(f.lastErrorCode).toBe('unknow-error');
-        expect(f.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() + offset);
+        expect(f.nextAttemptAt!.getTime()).toBeGreaterThan(alipay.clock());
       }
       // Back-off is respected: an immediate rerun leaves the failed rows alone.
       const before = refreshCounts(ids).reduce((x, y) => x + y, 0);

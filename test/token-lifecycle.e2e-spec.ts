@@ -3,7 +3,6 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
@@ -21,19 +20,17 @@ import {
   AlipayTokenService,
   TOKEN_QUERY_PATH,
 } from 'nestjs-alipay-auth';
-import { startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';
 
-const APP_ID = '2021004100000001';
 const DAY = 24 * 3600 * 1000;
-const TOKEN_KEY = randomBytes(32).toString('base64');
 
-type Sim = Awaited<ReturnType<typeof startAlipaySimulator>>;
+type Sim = SimulatedAlipay['sim'];
 
 describe('Token lifecycle against the simulator', () => {
   let sim: Sim;
   let dbFile: string;
-  let offset = 0; // the service's clock, moved together with the simulator's
+  let alipay: SimulatedAlipay;
   const apps: INestApplicationContext[] = [];
 
   async function instance(): Promise<INestApplicationContext> {
@@ -47,16 +44,7 @@ describe('Token lifecycle against the simulator', () => {
           migrations: alipayAuthMigrations('better-sqlite3'),
           migrationsRun: true,
         }),
-        AlipayAuthModule.forRoot({
-          appId: APP_ID,
-          privateKey: vectors.keys.app.privateKeyPkcs8Pem,
-          alipayPublicKey: sim.alipayPublicKeyPem,
-          gateway: sim.url,
-          retries: 0,
-          tokenEncryptionKeys: TOKEN_KEY,
-          clock: () => Date.now() + offset,
-          refresh: { enabled: false },
-        }),
+        AlipayAuthModule.forRoot(alipay.moduleOptions()),
       ],
     }).compile();
     const app = await moduleRef.init();
@@ -65,8 +53,7 @@ describe('Token lifecycle against the simulator', () => {
   }
 
   async function advance(ms: number) {
-    offset += ms;
-    sim.controls.advanceClock(ms);
+    alipay.advance(ms);
   }
 
   async function authorize(authAppId: string): Promise<string> {
@@ -79,8 +66,8 @@ describe('Token lifecycle against the simulator', () => {
   const events: Array<[string, unknown]> = [];
 
   beforeAll(async () => {
-    sim = await startAlipaySimulator({ port: 0 });
-    sim.controls.registerApp({ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem });
+    alipay = await SimulatedAlipay.start();
+    sim = alipay.sim;
     dbFile = join(mkdtempSync(join(tmpdir(), 'alipay-auth-')), 'tokens.sqlite');
     const app = await instance();
     svc = app.get(AlipayTokenService);
@@ -91,7 +78,7 @@ describe('Token lifecycle against the simulator', () => {
 
   afterAll(async () => {
     for (const a of apps) await a.close();
-    await sim?.close();
+    await alipay?.close();
   });
 
   async function queryStatus(token: string): Promise<string | undefined> {
