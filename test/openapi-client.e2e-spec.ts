@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import {
   aesDecrypt,
   aesEncrypt,
@@ -242,6 +243,9 @@ describe('AlipayOpenApiClient on the wire', () => {
     expect(err).toBeInstanceOf(AlipayNetworkError);
     expect(err).toMatchObject({ kind: 'reset', sent: true });
     expect(srv.requests).toHaveLength(1);
+    // Nothing reachable from the error (cause included) carries the signature or a token.
+    const seen = inspect(err, { depth: 10, showHidden: true });
+    expect(seen).not.toContain(String(srv.requests[0].headers.authorization).slice(-40));
     srv.requests.length = 0;
     await expect(client.request({ method: 'GET', path: '/v3/x' })).rejects.toMatchObject({ kind: 'reset' });
     expect(srv.requests).toHaveLength(3);

@@ -220,6 +220,8 @@ function toNetworkError(e: unknown, method: string, path: string): AlipayNetwork
   const err = e as AxiosError;
   const code = err?.code ?? (err?.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
   const where = `${method} ${path}`;
+  // Never chain the axios error itself: its config holds the Authorization and merchant-token headers.
+  e = Object.assign(new Error(err?.message ?? String(e)), { code });
   if (NOT_SENT_CODES.has(code)) return new AlipayNetworkError('connect', `Could not connect to Alipay for ${where} (${code})`, false, { cause: e });
   if (TIMEOUT_CODES.has(code)) return new AlipayNetworkError('timeout', `Alipay did not answer ${where} in time (${code})`, true, { cause: e });
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(err?.message ?? '')) {
