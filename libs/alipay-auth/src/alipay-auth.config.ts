@@ -20,7 +20,7 @@ export const ALIPAY_AUTHORIZE_PAGES = {
   sandbox: 'https://openauth-sandbox.dl.alipaydev.com',
 } as const;
 
-export type ResolvedRefreshConfig = Required<AlipayRefreshOptions> & { maxTokenAgeMs: number };
+export type ResolvedRefreshConfig = Required<Omit<AlipayRefreshOptions, 'rateLimiter'>> & Pick<AlipayRefreshOptions, 'rateLimiter'>;
 
 /** Options checked and parsed once at start-up: keys are KeyObjects, every default filled in. */
 export interface ResolvedAlipayAuthConfig {
@@ -119,6 +119,7 @@ function refresh(r: AlipayRefreshOptions | undefined): ResolvedRefreshConfig {
     backoffBaseMs: positive(o.backoffBaseMs, 'refresh.backoffBaseMs', 60_000),
     backoffMaxMs: positive(o.backoffMaxMs, 'refresh.backoffMaxMs', 6 * 3600_000),
     statusCheckIntervalMs: positive(o.statusCheckIntervalMs, 'refresh.statusCheckIntervalMs', DAY, true),
+    rateLimiter: o.rateLimiter,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Type } from '@nestjs/common';
 import type { AlipaySigner } from './signer/alipay-signer';
 import type { AlipayTokenStore } from './storage/alipay-token-store';
+import type { AlipayRateLimiter } from './refresh/rate-limiter';
 import type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
 
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
@@ -27,6 +28,8 @@ export interface AlipayRefreshOptions {
   concurrency?: number;
   /** Calls to Alipay per second per instance (token bucket). Default 20. */
   ratePerSecond?: number;
+  /** Replaces the per-instance token bucket, e.g. with one shared by all instances (Redis). */
+  rateLimiter?: AlipayRateLimiter;
   /** How long a claimed row stays leased before another instance may take it. Default 2 minutes. */
   leaseMs?: number;
   /** First retry delay after a failed refresh; doubles each failure. Default 1 minute. */

@@ -32,3 +32,4 @@ export {
   AlipayAuthMysql1700000000000,
 } from './storage/migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from './storage/typeorm-token.store';
+export { AlipayRateLimiter, TokenBucketRateLimiter } from './refresh/rate-limiter';

@@ -1,10 +1,20 @@
+/**
+ * Paces the scheduler's calls to Alipay. The default is a token bucket per instance; pass your own
+ * (`refresh.rateLimiter`, e.g. backed by Redis) for one limit shared by every instance.
+ */
+export abstract class AlipayRateLimiter {
+  /** Resolves when one more call may start. */
+  abstract acquire(): Promise<void>;
+}
+
 /** A token bucket: at most `ratePerSecond` acquisitions per second, bursts up to one second's worth. */
-export class RateLimiter {
+export class TokenBucketRateLimiter extends AlipayRateLimiter {
   private tokens: number;
   private last = Date.now();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly ratePerSecond: number) {
+    super();
     this.tokens = Math.max(1, ratePerSecond);
   }
 

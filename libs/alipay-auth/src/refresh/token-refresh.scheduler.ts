@@ -5,7 +5,7 @@ import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.con
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayTokenService } from '../tokens/alipay-token.service';
 import { dueCriteria } from '../tokens/refresh-policy';
-import { RateLimiter, runPool } from './rate-limiter';
+import { AlipayRateLimiter, runPool, TokenBucketRateLimiter } from './rate-limiter';
 
 export const ALIPAY_REFRESH_CRON_JOB = 'alipay-auth-token-refresh';
 
@@ -28,7 +28,7 @@ export interface AlipayRefreshRunSummary {
 @Injectable()
 export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AlipayTokenRefreshScheduler.name);
-  private readonly limiter: RateLimiter;
+  private readonly limiter: AlipayRateLimiter;
   private job?: CronJob;
   private running?: Promise<AlipayRefreshRunSummary>;
   private stopping = false;
@@ -39,7 +39,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     @Optional() private readonly registry?: SchedulerRegistry,
   ) {
-    this.limiter = new RateLimiter(config.refresh.ratePerSecond);
+    this.limiter = config.refresh.rateLimiter ?? new TokenBucketRateLimiter(config.refresh.ratePerSecond);
   }
 
   onApplicationBootstrap(): void {
