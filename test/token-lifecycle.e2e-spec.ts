@@ -17,6 +17,7 @@ import {
   AlipayAuthModule,
   AlipayAuthorizationRequiredError,
   AlipayOpenApiClient,
+  AlipayTokenRefreshScheduler,
   AlipayTokenService,
   TOKEN_QUERY_PATH,
 } from 'nestjs-alipay-auth';
@@ -215,6 +216,19 @@ describe('Token lifecycle against the simulator', () => {
     const token = await svc.getAppAuthToken(id);
     const res = await client.request<{ auth_app_id: string; status: string }>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: token }, authAppId: id });
     expect(res).toMatchObject({ auth_app_id: id, status: 'valid' });
+  });
+
+  it('the scheduled run finds a cancellation whose message was missed (status check duty)', async () => {
+    const id = '2021004100000110';
+    await svc.exchangeCode(await authorize(id));
+    await sim.controls.cancelAuthorization(APP_ID, id); // no notify URL registered for this check
+    const summary = await apps[0].get(AlipayTokenRefreshScheduler).refreshDue();
+    expect(summary.statusChecked).toBeGreaterThan(0);
+    expect(summary.cancelledFound).toBeGreaterThanOrEqual(1);
+    expect((await svc.get(id))!.status).toBe('cancelled');
+    // Checked rows are not asked again until the interval has passed.
+    const again = await apps[0].get(AlipayTokenRefreshScheduler).refreshDue();
+    expect(again.statusChecked).toBe(0);
   });
 
   it('keeps no plaintext token in the database', async () => {
