@@ -231,6 +231,37 @@ describe('Token lifecycle against the simulator', () => {
     expect(again.statusChecked).toBe(0);
   });
 
+  it("reloads a token another instance rotated when Alipay rejects the cached one, and resends", async () => {
+    const id = '2021004100000111';
+    await svc.exchangeCode(await authorize(id));
+    const other = await instance();
+    const otherClient = other.get(AlipayOpenApiClient);
+    const stale = await other.get(AlipayTokenService).getAppAuthToken(id); // cached in the other instance
+    await svc.refresh(id); // this instance rotates it; Alipay drops the old token
+    const fresh = await svc.getAppAuthToken(id);
+    expect(fresh).not.toBe(stale);
+    const before = sim.controls.stats().errorsByCode['invalid-app-auth-token'] ?? 0;
+    const res = await otherClient.request<{ status: string }>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: fresh }, authAppId: id });
+    expect(res.status).toBe('valid');
+    expect(sim.controls.stats().errorsByCode['invalid-app-auth-token']).toBe(before + 1); // the stale send was refused once
+  });
+
+  it('refuses to start in production without a token encryption key', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      const build = Test.createTestingModule({
+        imports: [
+          TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: ALIPAY_AUTH_ENTITIES }),
+          AlipayAuthModule.forRoot(alipay.moduleOptions({ tokenEncryptionKeys: undefined })),
+        ],
+      }).compile();
+      await expect(build).rejects.toThrow(/tokenEncryptionKeys/);
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+
   it('keeps no plaintext token in the database', async () => {
     const id = '2021004100000109';
     await svc.exchangeCode(await authorize(id));
