@@ -19,6 +19,7 @@ import {
   AlipayOpenApiClient,
   AlipayTokenRefreshScheduler,
   AlipayTokenService,
+  TOKEN_APP_PATH,
   TOKEN_QUERY_PATH,
 } from 'nestjs-alipay-auth';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
@@ -260,6 +261,29 @@ describe('Token lifecycle against the simulator', () => {
     } finally {
       process.env.NODE_ENV = previous;
     }
+  });
+
+  it('during an Alipay outage serves the unexpired token without a refresh storm, then refreshes after the back-off', async () => {
+    const id = '2021004100000112';
+    await svc.exchangeCode(await authorize(id));
+    const token = await svc.getAppAuthToken(id);
+    await advance(340 * DAY);
+    const refreshCalls = () => sim.controls.stats().requests.byGrantType.refresh_token;
+    const before = refreshCalls();
+    sim.controls.addFault({ route: TOKEN_APP_PATH, kind: 'http-500', grantType: 'refresh_token' });
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, () => svc.getAppAuthToken(id)));
+      for (let i = 0; i < 50; i++) results.push(await svc.getAppAuthToken(id));
+      expect(new Set(results)).toEqual(new Set([token]));
+      expect(refreshCalls()).toBe(before + 1);
+      expect(await svc.get(id)).toMatchObject({ status: 'active', failureCount: 1, lastErrorCode: 'unknow-error' });
+    } finally {
+      sim.controls.clearFaults();
+    }
+    await advance(2 * 60_000); // past the first back-off (1 min ± 20 %)
+    const fresh = await svc.getAppAuthToken(id);
+    expect(fresh).not.toBe(token);
+    expect(await svc.get(id)).toMatchObject({ failureCount: 0, lastErrorCode: null });
   });
 
   it('keeps no plaintext token in the database', async () => {

@@ -37,6 +37,8 @@ const AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
 interface CacheEntry {
   row: AlipayAuthorization;
   until: number;
+  /** Serve it although it is due: a refresh failed and is backing off (never past expiry). */
+  holdWhileDue?: boolean;
 }
 
 export interface AlipayStatusCheck {
@@ -124,7 +126,9 @@ export class AlipayTokenService implements OnModuleInit {
     this.checkAuthAppId(authAppId);
     const now = this.now();
     const cached = this.cache.get(authAppId);
-    if (cached && cached.until > now && !isDue(cached.row, now, this.config.refresh)) return cached.row.appAuthToken;
+    if (cached && cached.until > now && (cached.holdWhileDue ? !isExpired(cached.row, now) : !isDue(cached.row, now, this.config.refresh))) {
+      return cached.row.appAuthToken;
+    }
 
     const row = await this.store.find(this.appId, authAppId);
     if (!row) throw new AlipayAuthorizationRequiredError(authAppId, 'no authorization is stored');
@@ -135,6 +139,7 @@ export class AlipayTokenService implements OnModuleInit {
     }
     if (row.nextAttemptAt && row.nextAttemptAt.getTime() > now && !isExpired(row, now)) {
       // Backing off after a failed refresh; the current token still works.
+      this.hold(row, row.nextAttemptAt.getTime());
       return row.appAuthToken;
     }
     try {
@@ -142,6 +147,8 @@ export class AlipayTokenService implements OnModuleInit {
     } catch (e) {
       if (e instanceof AlipayAuthorizationRequiredError || isExpired(row, this.now())) throw e;
       this.logger.warn(`Refresh of ${authAppId} failed (${errorCode(e)}); serving the current token, which has not expired`);
+      // Spare the database while Alipay is failing: callers get this token until the back-off ends.
+      this.hold(row, this.now() + this.config.refresh.backoffBaseMs);
       return row.appAuthToken;
     }
   }
@@ -394,6 +401,11 @@ export class AlipayTokenService implements OnModuleInit {
     this.cache.delete(row.authAppId);
     if (this.cache.size >= AlipayTokenService.CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(row.authAppId, { row, until: this.now() + this.config.cacheTtlMs });
+  }
+
+  private hold(row: AlipayAuthorization, until: number): void {
+    if (this.config.cacheTtlMs <= 0) return;
+    this.cache.set(row.authAppId, { row, until: Math.min(until, this.now() + this.config.cacheTtlMs), holdWhileDue: true });
   }
 
   private checkAuthAppId(authAppId: string): void {
