@@ -18,8 +18,8 @@ export class SimulatedAlipay {
 
   private constructor(readonly sim: Simulator) {}
 
-  static async start(): Promise<SimulatedAlipay> {
-    const sim = await startAlipaySimulator({ port: 0 });
+  static async start(options: Parameters<typeof startAlipaySimulator>[0] = {}): Promise<SimulatedAlipay> {
+    const sim = await startAlipaySimulator({ port: 0, ...options });
     sim.controls.registerApp({ appId: TEST_APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem });
     return new SimulatedAlipay(sim);
   }

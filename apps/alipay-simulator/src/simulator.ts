@@ -65,6 +65,7 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
 
   const settings = {
     refreshGraceMs: positiveNumber(options.refreshGraceMs, 'refreshGraceMs', 24 * 3600_000),
+    tokenOverlapMs: positiveNumber(options.tokenOverlapMs, 'tokenOverlapMs', 0),
     tokenTtlSec: positiveNumber(options.tokenTtlSec, 'tokenTtlSec', 31_536_000),
     refreshTtlSec: positiveNumber(options.refreshTtlSec, 'refreshTtlSec', 32_140_800),
   };

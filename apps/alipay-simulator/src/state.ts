@@ -8,6 +8,8 @@ export const CODE_TTL_MS = DAY_MS;
 
 export interface StateSettings {
   refreshGraceMs: number;
+  /** How long a superseded app_auth_token (after a refresh or a re-authorization) keeps working. 0: stops at once. */
+  tokenOverlapMs: number;
   tokenTtlSec: number;
   refreshTtlSec: number;
 }
@@ -40,6 +42,8 @@ export interface TokenRecord {
   grant: Grant;
   issuedAt: number;
   expiresAt: number;
+  /** Set when a newer pair was issued: the token keeps working until supersededAt + tokenOverlapMs. */
+  supersededAt?: number;
 }
 
 export interface RefreshRecord {
@@ -110,8 +114,8 @@ export class AuthorizationState {
   }
 
   /**
-   * grant_type=refresh_token. Issues a new pair; the old app_auth_token stops working at once, the old
-   * refresh token keeps working for refreshGraceMs.
+   * grant_type=refresh_token. Issues a new pair; the old app_auth_token keeps working for tokenOverlapMs
+   * (0: stops at once), the old refresh token for refreshGraceMs.
    */
   refresh(appId: string, refreshToken: string): Grant {
     const record = this.refreshTokens.get(refreshToken);
@@ -136,16 +140,23 @@ export class AuthorizationState {
     return grant;
   }
 
+  /** Current token of an active grant, or a superseded one inside the overlap; never after a cancellation. */
   tokenValid(t: TokenRecord): boolean {
-    return t.grant.status === 'active' && t.grant.token === t && this.now() < t.expiresAt;
+    const now = this.now();
+    if (now >= t.expiresAt || t.grant.status === 'cancelled') return false;
+    if (t.grant.status === 'active' && t.grant.token === t) return true;
+    return t.supersededAt !== undefined && now - t.supersededAt < this.settings.tokenOverlapMs;
   }
 
   private openGrant(appId: string, authAppId: string, userId: string): Grant {
     const key = grantKey(appId, authAppId);
     const previous = this.grants.get(key);
     // UNSURE: what Alipay does when a merchant authorizes again; here the new pair replaces the old one outright.
-    if (previous && previous.status === 'active') previous.status = 'replaced';
     const now = this.now();
+    if (previous && previous.status === 'active') {
+      previous.status = 'replaced';
+      previous.token.supersededAt ??= now;
+    }
     const grant = { appId, authAppId, userId, startedAt: now, status: 'active' } as Grant;
     this.issuePair(grant, now);
     this.grants.set(key, grant);
@@ -154,6 +165,7 @@ export class AuthorizationState {
 
   private issuePair(grant: Grant, now: number): void {
     if (grant.refresh && grant.refresh.supersededAt === undefined) grant.refresh.supersededAt = now;
+    if (grant.token && grant.token.supersededAt === undefined) grant.token.supersededAt = now;
     const token: TokenRecord = { token: newToken(now), grant, issuedAt: now, expiresAt: now + this.settings.tokenTtlSec * 1000 };
     const refresh: RefreshRecord = { token: newToken(now), grant, issuedAt: now, expiresAt: now + this.settings.refreshTtlSec * 1000 };
     grant.token = token;

@@ -36,6 +36,11 @@ export interface AlipaySimulatorOptions {
   certificate?: { alipayCertPem: string; alipayRootCertPem: string };
   /** How long the previous refresh token keeps working after a refresh. Default 24 h. */
   refreshGraceMs?: number;
+  /**
+   * How long the previous app_auth_token keeps working after a refresh or a re-authorization (Alipay:
+   * "within a certain time"; the length is not published). Default 0: it stops at once (the strict variant).
+   */
+  tokenOverlapMs?: number;
   /** `expires_in` of issued tokens, seconds. Default 31536000 (365 days). */
   tokenTtlSec?: number;
   /** `re_expires_in` of issued refresh tokens, seconds. Default 32140800 (372 days). */
