@@ -37,7 +37,8 @@ const appPrivate = loadPrivateKey(appPrivatePem);
 const appPublicPem: string = vectors.keys.app.publicKeySpkiPem;
 const otherPrivatePem: string = vectors.keys.alipay.privateKeyPkcs1Pem; // any key that is not the app's
 const gen = vectors.certificates.generated;
-const TOKEN_RE = /^\d{6}BB[0-9a-f]{32}[A-Z0-9]{3}$/;
+const TOKEN_RE = /^\d{6}BB[0-9a-f]{29}[A-Z]\d{2}$/; // 40 characters, the shape of real tokens
+const CODE_RE = /^[0-9a-f]{29}[A-Z]\d{2}$/; // 32 characters
 
 let sim: AlipaySimulator;
 
@@ -110,10 +111,14 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => sim.controls.reset());
 
-describe('official alipay-sdk against the simulator', () => {
+// Both forms occur on the wire (protocol doc §9.1): the official SDK must accept either.
+describe.each(['number', 'string'] as const)('official alipay-sdk against the simulator (durations as %s)', (durationsAs) => {
+  beforeEach(() => sim.controls.configure({ durationsAs }));
+  const duration = (sec: number) => (durationsAs === 'number' ? sec : String(sec));
+
   it('exchanges a batch code for one token per authorized app, then refreshes and queries', async () => {
     const { app_auth_code } = sim.controls.authorize(APP, { authAppIds: ['2021000000000011', '2021000000000012'], userId: '2088000000000001' });
-    expect(app_auth_code).toMatch(/^[0-9a-f]{32}$/);
+    expect(app_auth_code).toMatch(CODE_RE);
     const res = await sdk().curl<any>('POST', TOKEN_PATH, exchangeBody(app_auth_code));
     expect(res.responseHttpStatus).toBe(200);
     expect(res.traceId).toMatch(/^0b[0-9a-f]{30}$/);
@@ -122,7 +127,7 @@ describe('official alipay-sdk against the simulator', () => {
     expect(data.tokens.map((t: any) => t.auth_app_id)).toEqual(['2021000000000011', '2021000000000012']);
     for (const t of data.tokens) {
       expect(Object.keys(t).sort()).toEqual(['app_auth_token', 'app_refresh_token', 'auth_app_id', 'expires_in', 're_expires_in', 'user_id']);
-      expect(t).toMatchObject({ user_id: '2088000000000001', expires_in: '31536000', re_expires_in: '32140800' });
+      expect(t).toMatchObject({ user_id: '2088000000000001', expires_in: duration(31_536_000), re_expires_in: duration(32_140_800) });
       expect(t.app_auth_token).toMatch(TOKEN_RE);
       expect(t.app_refresh_token).toMatch(TOKEN_RE);
     }
@@ -137,8 +142,7 @@ describe('official alipay-sdk against the simulator', () => {
 
     const now = await sdk().curl<any>('GET', QUERY_PATH, { query: { app_auth_token: refreshed.app_auth_token } });
     expect(now.data).toMatchObject({ auth_app_id: '2021000000000011', user_id: '2088000000000001', status: 'valid', is_by_app_auth: true });
-    expect(Number.isInteger(now.data.expires_in)).toBe(true);
-    expect(now.data.expires_in).toBeGreaterThan(31_535_000);
+    expect(now.data.expires_in).toBe(31_536_000); // an integer in the query, whatever the token call sends
     expect(now.data.auth_start).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(now.data.auth_end).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(Array.isArray(now.data.auth_methods)).toBe(true);
@@ -228,7 +232,7 @@ describe('our AlipayOpenApiClient against the simulator', () => {
     try {
       const { app_auth_code } = sim.controls.authorize(APP, { authAppId: '2021000000000041' });
       const data = await client.request<any>({ method: 'POST', path: TOKEN_PATH, body: { grant_type: 'authorization_code', code: app_auth_code } });
-      expect(data).toMatchObject({ auth_app_id: '2021000000000041', expires_in: '31536000' });
+      expect(data).toMatchObject({ auth_app_id: '2021000000000041', expires_in: 31_536_000 });
       expect(data.tokens).toHaveLength(1);
       const next = await client.request<any>({ method: 'POST', path: TOKEN_PATH, body: { grant_type: 'refresh_token', refresh_token: data.app_refresh_token } });
       expect(next.app_auth_token).not.toBe(data.app_auth_token);
@@ -407,7 +411,8 @@ describe('gateway rules', () => {
     expect([r.status, json(r).code]).toEqual([400, 'AUTH_CODE_NOT_VALID']);
   });
 
-  it('keeps the previous refresh token usable for the grace period only', async () => {
+  it('keeps the previous refresh token usable for the grace period only (refreshGraceMs, the strict variant)', async () => {
+    sim.controls.configure({ refreshGraceMs: DAY });
     const { app_auth_code } = sim.controls.authorize(APP, { authAppId: '2021000000000051' });
     const first = json(await call({ body: { grant_type: 'authorization_code', code: app_auth_code } }));
     const refresh = async (rt: string) => call({ body: { grant_type: 'refresh_token', refresh_token: rt } });
@@ -424,7 +429,7 @@ describe('gateway rules', () => {
     // `second` was superseded when `third` was issued (at 23 h), so its own grace runs until 47 h.
     sim.controls.advanceClock(23 * HOUR);
     expect(json(await refresh(second.app_refresh_token)).code).toBe('REFRESH_TOKEN_NOT_VALID');
-    expect(json(await refresh('202601BB' + '0'.repeat(32) + 'A00')).code).toBe('REFRESH_TOKEN_NOT_EXIST');
+    expect(json(await refresh('202601BB' + '0'.repeat(29) + 'A00')).code).toBe('REFRESH_TOKEN_NOT_EXIST');
     expect(sim.controls.stats().refreshesByMerchant).toEqual({ '2021000000000051': 3 });
   });
 
@@ -465,7 +470,7 @@ describe('merchant authorization page', () => {
     expect(loc.searchParams.get('source')).toBe('alipay_app_auth');
     expect(loc.searchParams.get('state')).toBe('xyz 1');
     const code = loc.searchParams.get('app_auth_code')!;
-    expect(code).toMatch(/^[0-9a-f]{32}$/);
+    expect(code).toMatch(CODE_RE);
     const data = (await sdk().curl<any>('POST', TOKEN_PATH, exchangeBody(code))).data;
     expect(data).toMatchObject({ auth_app_id: '2021000000000061', user_id: '2088000000000061' });
   });
@@ -514,7 +519,7 @@ describe('cancellation', () => {
       const { app_auth_code } = sim.controls.authorize(APP, { authAppId: '2021000000000081', userId: '2088000000000081' });
       const t = (await sdk().curl<any>('POST', TOKEN_PATH, exchangeBody(app_auth_code))).data;
       const result = await sim.controls.cancelAuthorization(APP, '2021000000000081');
-      expect(result).toEqual({ cancelled: true, notification: { status: 200, body: 'success' } });
+      expect(result).toEqual({ cancelled: true, notification: { status: 200, body: 'success', notifyId: expect.stringMatching(/^[1-9]\d{33}$/) } });
       expect(receiver.received).toHaveLength(1);
       const got = receiver.received[0];
       expect(got.method).toBe('POST');
@@ -557,7 +562,7 @@ describe('faults and counters', () => {
 
     // The official SDK (urllib 4, socketErrorRetry: 1) silently re-sends a POST once when the socket dies,
     // with the same Authorization header. A dropped refresh is re-sent with the now-superseded refresh token,
-    // which succeeds only because of the grace period: two refreshes happen for one call.
+    // which still works until its own re_expires_in: two refreshes happen for one call.
     sim.controls.addFault({ route: TOKEN_PATH, kind: 'drop-after-issue', grantType: 'refresh_token', count: 1 });
     const afterDrop = (await s.curl<any>('POST', TOKEN_PATH, refreshBody(latest.app_refresh_token))).data;
     expect(afterDrop.app_auth_token).toMatch(TOKEN_RE);
@@ -606,7 +611,7 @@ describe('admin HTTP API', () => {
 
     const auth = await api.post('/__simulator/authorizations').send({ appId: APP, authAppIds: ['2021000000000101', '2021000000000102'], userId: '2088000000000101' });
     expect(auth.status).toBe(200);
-    expect(auth.body.app_auth_code).toMatch(/^[0-9a-f]{32}$/);
+    expect(auth.body.app_auth_code).toMatch(CODE_RE);
     expect((await api.post('/__simulator/authorizations').send({ appId: '2021009999999999' })).status).toBe(400);
 
     const s = new AlipaySdk({ appId: APP, privateKey: appPrivatePem, alipayPublicKey: reg.body.alipayPublicKey, endpoint: own.url, keyType: 'PKCS8' });

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { SimulatorInputError } from './errors';
 import { sendJson } from './responses';
-import type { SimulatorControls } from './types';
+import type { AuthorizeInput, SimulatorBehaviour, SimulatorControls } from './types';
 
 export const ADMIN_PREFIX = '/__simulator/';
 
@@ -22,6 +22,19 @@ const finite = (v: unknown, name: string): number => {
   return v;
 };
 
+const authorizeInput = (b: Record<string, any>): AuthorizeInput => ({
+  authAppId: b.authAppId,
+  authAppIds: b.authAppIds,
+  userId: b.userId,
+  applicationType: b.applicationType,
+  batch: b.batch,
+  authMethods: b.authMethods,
+});
+
+/** JSON has no Infinity (it would print null): show it as the string the API also accepts. */
+const jsonSettings = (s: SimulatorBehaviour): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v === Infinity ? 'Infinity' : v]));
+
 /** The admin API: plain JSON, unsigned, mirrors `controls`. */
 export async function handleAdmin(method: string, path: string, body: string, res: ServerResponse, controls: SimulatorControls): Promise<void> {
   try {
@@ -33,8 +46,20 @@ export async function handleAdmin(method: string, path: string, body: string, re
         return sendJson(res, 200, controls.registerApp(object(body) as any));
       case 'POST /__simulator/authorizations': {
         const b = object(body);
-        return sendJson(res, 200, controls.authorize(b.appId, { authAppId: b.authAppId, authAppIds: b.authAppIds, userId: b.userId }));
+        return sendJson(res, 200, controls.authorize(b.appId, authorizeInput(b)));
       }
+      case 'POST /__simulator/notifications/authorized': {
+        const b = object(body);
+        return sendJson(res, 200, await controls.notifyAuthorized(b.appId, { ...authorizeInput(b), trigger: b.trigger, triggerContext: b.triggerContext }));
+      }
+      case 'GET /__simulator/notifications':
+        return sendJson(res, 200, controls.notifications());
+      case 'POST /__simulator/notifications/redeliver':
+        return sendJson(res, 200, await controls.redeliver(object(body).notifyId));
+      case 'GET /__simulator/settings':
+        return sendJson(res, 200, jsonSettings(controls.configure({})));
+      case 'POST /__simulator/settings':
+        return sendJson(res, 200, jsonSettings(controls.configure(object(body))));
       case 'POST /__simulator/authorizations/cancel': {
         const b = object(body);
         return sendJson(res, 200, await controls.cancelAuthorization(b.appId, b.authAppId));

@@ -7,6 +7,8 @@ import type { SimulatorAppInput } from './types';
 export interface AppRecord {
   appId: string;
   mode: 'key' | 'certificate';
+  /** A third-party (ISV) app; false for a self-developed app (token calls answer APP_NOT_ISV). */
+  isv: boolean;
   publicKey: KeyObject;
   /** Certificate mode: the SN the auth string's `app_cert_sn` must carry. */
   appCertSn?: string;
@@ -33,7 +35,8 @@ export function toAppRecord(input: SimulatorAppInput, certMode: boolean): AppRec
   if (!input || typeof input !== 'object') throw new SimulatorInputError('app must be an object');
   if (typeof input.appId !== 'string' || !APP_ID.test(input.appId)) throw new SimulatorInputError('"appId" must be 1-32 letters or digits');
   if (!!input.publicKey === !!input.appCert) throw new SimulatorInputError('give exactly one of "publicKey" (key mode) or "appCert" (certificate mode)');
-  const record: AppRecord = { appId: input.appId, mode: input.appCert ? 'certificate' : 'key' } as AppRecord;
+  if (input.isv !== undefined && typeof input.isv !== 'boolean') throw new SimulatorInputError('"isv" must be a boolean');
+  const record: AppRecord = { appId: input.appId, mode: input.appCert ? 'certificate' : 'key', isv: input.isv ?? true } as AppRecord;
   try {
     if (input.appCert) {
       if (!certMode) throw new SimulatorInputError('"appCert" needs the simulator to be started with the "certificate" option');

@@ -27,7 +27,8 @@ export interface GatewayAuthContext {
   apps: Map<string, AppRecord>;
   state: AuthorizationState;
   now: () => number;
-  timestampWindowMs: number;
+  /** Read on every request, so `configure` takes effect at once. */
+  settings: { timestampWindowMs: number };
   /** Certificate mode: the `alipay-root-cert-sn` requests must carry. */
   alipayRootCertSn?: string;
 }
@@ -63,7 +64,7 @@ export function verifyGatewayRequest(req: RawGatewayRequest, ctx: GatewayAuthCon
   if (!app) throw new GatewayError(401, 'invalid-app-id', `app_id ${appId} 不存在`);
 
   if (!/^\d{1,16}$/.test(timestamp)) throw new GatewayError(401, 'illegal-timestamp', 'timestamp 格式错误，应为毫秒时间戳');
-  if (Math.abs(Number(timestamp) - ctx.now()) > ctx.timestampWindowMs) {
+  if (Math.abs(Number(timestamp) - ctx.now()) > ctx.settings.timestampWindowMs) {
     throw new GatewayError(401, 'invalid-timestamp', 'timestamp 与服务器时间相差过大');
   }
 

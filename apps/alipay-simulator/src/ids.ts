@@ -6,19 +6,25 @@ const digits = (n: number): string => Array.from({ length: n }, () => randomInt(
 /** China Standard Time: Alipay renders its dates in UTC+8. */
 const CST_OFFSET_MS = 8 * 3600_000;
 
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+/** One upper-case letter + 2 digits: the tail of real tokens and codes (e.g. `X09`, `D11`). */
+const tail = (): string => LETTERS[randomInt(LETTERS.length)] + digits(2);
+
 /**
- * Token shape seen in Alipay responses: `YYYYMM` + `BB` + 32 hex + 3 chars (e.g. `202611BB7f2c…F12`).
- * Used for both app_auth_token and app_refresh_token.
+ * The 40-character token shape of real captures (protocol doc §9.1): `YYYYMM` + `BB` + 29 hex + one
+ * letter + 2 digits (e.g. `202007BB…X09`). Used for both app_auth_token and app_refresh_token.
  */
 export function newToken(nowMs: number): string {
   const d = new Date(nowMs + CST_OFFSET_MS);
   const ym = `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
-  const tail = 'ABCDEF'[randomInt(6)] + digits(2);
-  return `${ym}BB${hex(16)}${tail}`;
+  return `${ym}BB${hex(15).slice(0, 29)}${tail()}`;
 }
 
-/** app_auth_code: 32 lower-case hex characters. */
-export const newAuthCode = (): string => hex(16);
+/** app_auth_code: 32 characters, 29 hex + one letter + 2 digits (e.g. `ca34ea49…c4cD11`). */
+export const newAuthCode = (): string => `${hex(15).slice(0, 29)}${tail()}`;
+
+/** Message-service notify_id: a long digit string (34 digits in captures), never a leading zero. */
+export const newNotifyId = (): string => `${1 + randomInt(9)}${digits(33)}`;
 
 /** Merchant app id: 16 digits starting with 2021. */
 export const newAuthAppId = (): string => `2021${digits(12)}`;

@@ -12,16 +12,11 @@ import { GatewayContext, handleGateway } from './gateway';
 import { errorBody, GatewayResponder } from './responses';
 import { AuthorizationState } from './state';
 import { SimulatorCounters } from './stats';
-import { cancelledNotification, postForm } from './notify';
-import type { AlipaySimulator, AlipaySimulatorOptions, SimulatorControls } from './types';
+import { authorizedNotification, cancelledNotification, NotificationOutbox } from './notify';
+import { checkBehaviour, DEFAULT_BEHAVIOUR } from './behaviour';
+import type { AlipaySimulator, AlipaySimulatorOptions, SimulatorBehaviour, SimulatorControls } from './types';
 
 const MAX_BODY_BYTES = 1 << 20;
-
-function positiveNumber(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new SimulatorInputError(`option "${name}" must be a non-negative number`);
-  return value;
-}
 
 function alipayKeyFrom(options: AlipaySimulatorOptions): KeyObject {
   if (options.alipayPrivateKey) return loadPrivateKey(options.alipayPrivateKey, 'alipayPrivateKey');
@@ -63,13 +58,9 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
     alipayRootCertSn = rootCertSn(cert.alipayRootCertPem, 'certificate.alipayRootCertPem');
   }
 
-  const settings = {
-    refreshGraceMs: positiveNumber(options.refreshGraceMs, 'refreshGraceMs', 24 * 3600_000),
-    tokenOverlapMs: positiveNumber(options.tokenOverlapMs, 'tokenOverlapMs', 0),
-    tokenTtlSec: positiveNumber(options.tokenTtlSec, 'tokenTtlSec', 31_536_000),
-    refreshTtlSec: positiveNumber(options.refreshTtlSec, 'refreshTtlSec', 32_140_800),
-  };
-  const timestampWindowMs = positiveNumber(options.timestampWindowMs, 'timestampWindowMs', 15 * 60_000);
+  // One mutable settings object, read by every part on every use, so configure() takes effect at once.
+  const startBehaviour: SimulatorBehaviour = { ...DEFAULT_BEHAVIOUR, ...checkBehaviour(options) };
+  const settings: SimulatorBehaviour = { ...startBehaviour };
 
   const clock = new SimulatorClock();
   const now = () => clock.now();
@@ -77,6 +68,7 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
   const state = new AuthorizationState(settings, now);
   const counters = new SimulatorCounters();
   const faults = new FaultTable();
+  const outbox = new NotificationOutbox(settings, now);
 
   const requireApp = (appId: unknown): AppRecord => {
     const app = apps.get(String(appId));
@@ -95,7 +87,6 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
     },
     authorize(appId, input = {}) {
       const app = requireApp(appId);
-      if (input.authAppIds !== undefined && !Array.isArray(input.authAppIds)) throw new SimulatorInputError('"authAppIds" must be an array');
       const code = state.mintCode(app.appId, input);
       return { app_auth_code: code.code, user_id: code.userId, auth_app_ids: code.authAppIds };
     },
@@ -105,8 +96,36 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
       if (!grant) return { cancelled: false };
       counters.cancellations++;
       if (!app.notifyUrl) return { cancelled: true };
-      const notification = await postForm(app.notifyUrl, cancelledNotification(grant, alipayKey, clock.now()));
-      return { cancelled: true, notification };
+      const { notifyId, result } = await outbox.send(app.appId, app.notifyUrl, cancelledNotification(grant, alipayKey, clock.now()));
+      return { cancelled: true, notification: { ...result, notifyId } };
+    },
+    async notifyAuthorized(appId, input = {}) {
+      const app = requireApp(appId);
+      const code = state.mintCode(app.appId, input);
+      const grants = state.executeCode(code);
+      const result = { app_auth_code: code.code, user_id: code.userId, auth_app_ids: code.authAppIds };
+      if (!app.notifyUrl) return result;
+      const notifications = [];
+      for (const grant of grants) {
+        const params = authorizedNotification(code, grant, {
+          alipayKey,
+          nowMs: now(),
+          tokenTtlSec: settings.tokenTtlSec,
+          refreshTtlSec: settings.refreshTtlSec,
+          trigger: input.trigger ?? 'service_market',
+          triggerContext: input.triggerContext ?? {},
+        });
+        const sent = await outbox.send(app.appId, app.notifyUrl, params);
+        notifications.push({ ...sent.result, notifyId: sent.notifyId });
+      }
+      return { ...result, notifications };
+    },
+    notifications: () => outbox.list(),
+    redeliver: (notifyId) => outbox.redeliver(String(notifyId)),
+    notificationSettled: (notifyId) => outbox.settled(String(notifyId)),
+    configure(patch) {
+      Object.assign(settings, checkBehaviour(patch));
+      return { ...settings };
     },
     setClock: (nowMs) => clock.set(nowMs),
     advanceClock: (ms) => clock.advance(ms),
@@ -116,6 +135,8 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
     stats: () => counters.snapshot(),
     reset(opts = {}) {
       state.clear();
+      outbox.clear();
+      Object.assign(settings, startBehaviour);
       counters.reset();
       faults.clear();
       clock.reset();
@@ -127,8 +148,8 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
 
   const gateway: GatewayContext = {
     apps,
-    auth: { apps, state, now, timestampWindowMs, alipayRootCertSn },
-    routes: { state, counters, now, tokenTtlSec: settings.tokenTtlSec, refreshTtlSec: settings.refreshTtlSec },
+    auth: { apps, state, now, settings, alipayRootCertSn },
+    routes: { state, counters, now, settings },
     counters,
     faults,
     responder: new GatewayResponder(alipayKey, alipayCertSn, now),
@@ -181,6 +202,7 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
     controls,
     close: () =>
       new Promise<void>((resolve) => {
+        outbox.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

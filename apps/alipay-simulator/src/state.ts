@@ -3,15 +3,20 @@ import { newAuthAppId, newAuthCode, newToken, newUserId } from './ids';
 import type { AuthorizeInput } from './types';
 
 const DAY_MS = 24 * 3600_000;
-/** An app_auth_code expires 24 h after it is issued (protocol doc §5.1). */
+/** A single authorization's app_auth_code expires 24 h after it is issued (protocol doc §9.1). */
 export const CODE_TTL_MS = DAY_MS;
+/** A batch authorization's app_auth_code lives 10 minutes (protocol doc §9.1). */
+export const BATCH_CODE_TTL_MS = 10 * 60_000;
 
 export interface StateSettings {
+  /** How long a superseded refresh token keeps working, on top of its own re_expires_in. Infinity: until re_expires_in. */
   refreshGraceMs: number;
   /** How long a superseded app_auth_token (after a refresh or a re-authorization) keeps working. 0: stops at once. */
   tokenOverlapMs: number;
   tokenTtlSec: number;
   refreshTtlSec: number;
+  codeTtlMs: number;
+  batchCodeTtlMs: number;
 }
 
 export interface CodeRecord {
@@ -19,8 +24,13 @@ export interface CodeRecord {
   appId: string;
   userId: string;
   authAppIds: string[];
+  /** From the batch page (or a batch authorize call): the code lives batchCodeTtlMs instead of codeTtlMs. */
+  batch: boolean;
+  authMethods: string[];
   issuedAt: number;
   used: boolean;
+  /** Grants Alipay already opened for this code (an authorization announced by open_app_auth_notify). */
+  grants?: Grant[];
 }
 
 /**
@@ -31,6 +41,8 @@ export interface Grant {
   appId: string;
   authAppId: string;
   userId: string;
+  /** API methods the merchant granted (the query's auth_methods; merchant calls outside it get invalid-app-auth-token-no-api). */
+  authMethods: string[];
   startedAt: number;
   status: 'active' | 'cancelled' | 'replaced';
   token: TokenRecord;
@@ -51,11 +63,11 @@ export interface RefreshRecord {
   grant: Grant;
   issuedAt: number;
   expiresAt: number;
-  /** Set when a newer pair was issued: the token keeps working until supersededAt + refreshGraceMs. */
+  /** Set when a newer pair was issued: the token keeps working until expiresAt, or supersededAt + refreshGraceMs when sooner. */
   supersededAt?: number;
 }
 
-/** Methods reported by the query API's `auth_methods` (illustrative). */
+/** Methods granted by default, reported by the query API's `auth_methods` (illustrative). */
 export const AUTH_METHODS = [
   'alipay.trade.create',
   'alipay.trade.pay',
@@ -90,6 +102,7 @@ export class AuthorizationState {
   }
 
   mintCode(appId: string, input: AuthorizeInput = {}): CodeRecord {
+    if (input.authAppIds !== undefined && !Array.isArray(input.authAppIds)) throw new SimulatorInputError('"authAppIds" must be an array');
     const authAppIds = input.authAppIds?.length ? [...input.authAppIds] : [input.authAppId ?? newAuthAppId()];
     for (const id of authAppIds) {
       if (typeof id !== 'string' || !MERCHANT_ID.test(id)) throw new SimulatorInputError('auth app ids must be 1-32 letters or digits');
@@ -97,7 +110,11 @@ export class AuthorizationState {
     if (new Set(authAppIds).size !== authAppIds.length) throw new SimulatorInputError('auth app ids must be distinct');
     const userId = input.userId ?? newUserId();
     if (typeof userId !== 'string' || !MERCHANT_ID.test(userId)) throw new SimulatorInputError('"userId" must be 1-32 letters or digits');
-    const record: CodeRecord = { code: newAuthCode(), appId, userId, authAppIds, issuedAt: this.now(), used: false };
+    const authMethods = input.authMethods ?? AUTH_METHODS;
+    if (!Array.isArray(authMethods) || authMethods.some((m) => typeof m !== 'string')) throw new SimulatorInputError('"authMethods" must be an array of method names');
+    // A batch authorization is one from the batch page, or one naming several apps or an application type.
+    const batch = input.batch ?? (input.authAppIds !== undefined || input.applicationType !== undefined);
+    const record: CodeRecord = { code: newAuthCode(), appId, userId, authAppIds, batch: !!batch, authMethods: [...authMethods], issuedAt: this.now(), used: false };
     this.codes.set(record.code, record);
     return record;
   }
@@ -108,20 +125,31 @@ export class AuthorizationState {
     if (!record) throw new GatewayError(400, 'AUTH_CODE_NOT_EXIST', '授权码不存在');
     if (record.appId !== appId) throw new GatewayError(400, 'APP_ID_NOT_CONSISTENT', '授权码不属于当前应用');
     if (record.used) throw new GatewayError(400, 'AUTH_CODE_NOT_VALID', '授权码已使用');
-    if (this.now() - record.issuedAt > CODE_TTL_MS) throw new GatewayError(400, 'AUTH_CODE_NOT_VALID', '授权码已过期');
+    // UNCONFIRMED: an expired code may answer AUTH_CODE_NOT_EXIST on the real gateway.
+    const ttl = record.batch ? this.settings.batchCodeTtlMs : this.settings.codeTtlMs;
+    if (this.now() - record.issuedAt > ttl) throw new GatewayError(400, 'AUTH_CODE_NOT_VALID', '授权码已过期');
     record.used = true;
-    return record.authAppIds.map((authAppId) => this.openGrant(appId, authAppId, record.userId));
+    // An authorization Alipay already executed (and announced) answers its existing pair: both ways give one token.
+    if (record.grants) return record.grants;
+    return record.authAppIds.map((authAppId) => this.openGrant(appId, authAppId, record.userId, record.authMethods));
+  }
+
+  /** Opens the grants of a code without consuming it (Alipay executed the authorization itself, e.g. service market). */
+  executeCode(record: CodeRecord): Grant[] {
+    record.grants ??= record.authAppIds.map((authAppId) => this.openGrant(record.appId, authAppId, record.userId, record.authMethods));
+    return record.grants;
   }
 
   /**
    * grant_type=refresh_token. Issues a new pair; the old app_auth_token keeps working for tokenOverlapMs
-   * (0: stops at once), the old refresh token for refreshGraceMs.
+   * (0: stops at once), the old refresh token until its own re_expires_in (or refreshGraceMs, when shorter).
+   * A refresh token superseded by a re-authorization refreshes the merchant's current authorization.
    */
   refresh(appId: string, refreshToken: string): Grant {
     const record = this.refreshTokens.get(refreshToken);
     if (!record) throw new GatewayError(400, 'REFRESH_TOKEN_NOT_EXIST', '刷新令牌不存在');
-    const grant = record.grant;
-    if (grant.appId !== appId) throw new GatewayError(400, 'APP_ID_NOT_CONSISTENT', '刷新令牌不属于当前应用');
+    if (record.grant.appId !== appId) throw new GatewayError(400, 'APP_ID_NOT_CONSISTENT', '刷新令牌不属于当前应用');
+    const grant = record.grant.status === 'replaced' ? this.grants.get(grantKey(appId, record.grant.authAppId))! : record.grant;
     if (grant.status !== 'active') throw new GatewayError(400, 'REFRESH_TOKEN_NOT_VALID', '授权已失效');
     const now = this.now();
     if (now >= record.expiresAt) throw new GatewayError(400, 'REFRESH_TOKEN_TIME_OUT', '刷新令牌已过期');
@@ -148,16 +176,17 @@ export class AuthorizationState {
     return t.supersededAt !== undefined && now - t.supersededAt < this.settings.tokenOverlapMs;
   }
 
-  private openGrant(appId: string, authAppId: string, userId: string): Grant {
+  private openGrant(appId: string, authAppId: string, userId: string, authMethods: string[]): Grant {
     const key = grantKey(appId, authAppId);
     const previous = this.grants.get(key);
-    // UNSURE: what Alipay does when a merchant authorizes again; here the new pair replaces the old one outright.
+    // Alipay's FAQ: a re-authorization issues a new pair; the old token dies "within a certain time" (tokenOverlapMs).
     const now = this.now();
     if (previous && previous.status === 'active') {
       previous.status = 'replaced';
       previous.token.supersededAt ??= now;
+      previous.refresh.supersededAt ??= now;
     }
-    const grant = { appId, authAppId, userId, startedAt: now, status: 'active' } as Grant;
+    const grant = { appId, authAppId, userId, authMethods, startedAt: now, status: 'active' } as Grant;
     this.issuePair(grant, now);
     this.grants.set(key, grant);
     return grant;

@@ -13,6 +13,8 @@ export interface SimulatorAppInput {
   notifyUrl?: string;
   /** When given, the authorization page accepts only these redirect_uri values (exact match). */
   redirectUris?: string[];
+  /** Default true: a third-party (ISV) app. false: a self-developed app, whose token calls answer APP_NOT_ISV. */
+  isv?: boolean;
 }
 
 /** What registering an app answers: the material the ISV configures in its SDK. */
@@ -25,7 +27,7 @@ export interface SimulatorAppRegistration {
   alipayRootCert?: string;
 }
 
-export interface AlipaySimulatorOptions {
+export interface AlipaySimulatorStartOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -34,22 +36,43 @@ export interface AlipaySimulatorOptions {
   alipayPrivateKey?: string | KeyObject;
   /** Certificate mode material: the Alipay public cert (its key must be `alipayPrivateKey`) and the root bundle. */
   certificate?: { alipayCertPem: string; alipayRootCertPem: string };
-  /** How long the previous refresh token keeps working after a refresh. Default 24 h. */
-  refreshGraceMs?: number;
+  /** Apps registered at start. */
+  apps?: SimulatorAppInput[];
+}
+
+/** Behaviour that `controls.configure` can change at runtime (all also start options). */
+export interface SimulatorBehaviour {
+  /**
+   * How long a superseded refresh token keeps working, at most (it always stops at its own re_expires_in).
+   * Default Infinity: until its own re_expires_in, as Alipay says. A finite value is the stricter variant.
+   */
+  refreshGraceMs: number;
   /**
    * How long the previous app_auth_token keeps working after a refresh or a re-authorization (Alipay:
    * "within a certain time"; the length is not published). Default 0: it stops at once (the strict variant).
    */
-  tokenOverlapMs?: number;
+  tokenOverlapMs: number;
   /** `expires_in` of issued tokens, seconds. Default 31536000 (365 days). */
-  tokenTtlSec?: number;
+  tokenTtlSec: number;
   /** `re_expires_in` of issued refresh tokens, seconds. Default 32140800 (372 days). */
-  refreshTtlSec?: number;
+  refreshTtlSec: number;
+  /** `expires_in` / `re_expires_in` of the token call as JSON numbers (default, as v2 traffic sends them) or strings (the v3 models). */
+  durationsAs: 'number' | 'string';
+  /** Token call answers carry only `tokens[]`, no top-level token fields (seen in real responses). Default false. */
+  tokensOnly: boolean;
+  /** Life of a single authorization's app_auth_code. Default 24 h. */
+  codeTtlMs: number;
+  /** Life of a batch authorization's app_auth_code. Default 10 min. */
+  batchCodeTtlMs: number;
   /** Accepted skew of the request timestamp, both directions, against the simulator clock. Default 15 min; `Infinity` disables the check. */
-  timestampWindowMs?: number;
-  /** Apps registered at start. */
-  apps?: SimulatorAppInput[];
+  timestampWindowMs: number;
+  /** Waits between notification attempts until the ISV answers `success`. Default 4 m, 10 m, 10 m, 1 h, 2 h, 6 h, 15 h. */
+  notifyRetryDelaysMs: number[];
+  /** Multiplies the waits (real time), to compress the schedule in tests. Default 1. */
+  notifyTimeScale: number;
 }
+
+export interface AlipaySimulatorOptions extends Partial<SimulatorBehaviour>, AlipaySimulatorStartOptions {}
 
 export interface AuthorizeInput {
   /** The merchant app being authorized; generated when absent. */
@@ -60,6 +83,42 @@ export interface AuthorizeInput {
   userId?: string;
   /** Echoed back by the batch page; informational. */
   applicationType?: string;
+  /** A batch authorization, whose code lives batchCodeTtlMs. Default: true when authAppIds or applicationType is given. */
+  batch?: boolean;
+  /** API methods the merchant grants (the query's auth_methods). Default: an illustrative list of alipay.trade.* methods. */
+  authMethods?: string[];
+}
+
+export interface AuthNotifyInput extends AuthorizeInput {
+  /** notify_context.trigger. UNSURE: the real values; default `service_market`. */
+  trigger?: string;
+  /** notify_context.trigger_context. Default `{}`. */
+  triggerContext?: Record<string, unknown>;
+}
+
+export interface AuthNotifyResult extends AuthorizeResult {
+  /** One open_app_auth_notify per authorized app. Absent when the app has no notifyUrl. */
+  notifications?: Array<NotifyResult & { notifyId: string }>;
+}
+
+export interface NotifyAttempt extends NotifyResult {
+  /** Simulator clock, ms. */
+  at: number;
+  /** false for an admin re-delivery. */
+  scheduled: boolean;
+}
+
+export interface NotificationRecord {
+  notifyId: string;
+  /** msg_method (message service) or notify_type (open_app_auth_notify). */
+  name: string;
+  appId: string;
+  url: string;
+  /** The signed form parameters, as sent. */
+  params: Record<string, string>;
+  attempts: NotifyAttempt[];
+  /** The ISV answered `success`. */
+  delivered: boolean;
 }
 
 export interface AuthorizeResult {
@@ -94,8 +153,8 @@ export interface NotifyResult {
 
 export interface CancelResult {
   cancelled: boolean;
-  /** Absent when the app has no notifyUrl. */
-  notification?: NotifyResult;
+  /** The first attempt; absent when the app has no notifyUrl. Retries follow until `success`. */
+  notification?: NotifyResult & { notifyId: string };
 }
 
 export interface SimulatorStats {
@@ -118,13 +177,27 @@ export interface SimulatorControls {
   authorize(appId: string, input?: AuthorizeInput): AuthorizeResult;
   /** Cancels the merchant's authorization and, when the app has a notifyUrl, sends the notification. */
   cancelAuthorization(appId: string, authAppId: string): Promise<CancelResult>;
+  /**
+   * An authorization Alipay executes itself (service market, plugin, agent flows): opens the grants and,
+   * when the app has a notifyUrl, sends `open_app_auth_notify` with the tokens. The code stays exchangeable
+   * once and answers the same tokens.
+   */
+  notifyAuthorized(appId: string, input?: AuthNotifyInput): Promise<AuthNotifyResult>;
+  /** Every notification sent since the last reset, with its attempts. */
+  notifications(): NotificationRecord[];
+  /** Sends a past notification again now (same notify_id and signature). */
+  redeliver(notifyId: string): Promise<NotifyResult>;
+  /** Resolves once the notification was answered `success` or its retry schedule ran out. */
+  notificationSettled(notifyId: string): Promise<NotificationRecord>;
+  /** Changes behaviour settings at runtime; answers all of them. `reset()` restores the start options. */
+  configure(patch: Partial<SimulatorBehaviour>): SimulatorBehaviour;
   setClock(nowMs: number): number;
   advanceClock(ms: number): number;
   now(): number;
   addFault(fault: FaultInput): { id: string };
   clearFaults(): void;
   stats(): SimulatorStats;
-  /** Clears codes, tokens, counters, faults and the clock offset; registered apps too with `{ apps: true }`. */
+  /** Clears codes, tokens, notifications, counters, faults, the clock offset and configure() changes; registered apps too with `{ apps: true }`. */
   reset(options?: { apps?: boolean }): void;
 }
 
