@@ -116,10 +116,24 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await ds.query(type === 'mariadb' ? `DROP INDEX \`IDX_alipay_auth_authorized\` ON ${table}` : `DROP INDEX "IDX_alipay_auth_authorized"`);
     expect((await pending()).join('\n')).toContain('IDX_alipay_auth_authorized');
 
-    await ds.undoLastMigration({ transaction: 'each' });
+    // An upgrade of the shipped schema with data in it: a row, back to the first migration's schema,
+    // then the second migration again; the row reads back whole, with nothing in doubt.
+    const tablePath = ds.getMetadata(ALIPAY_AUTH_ENTITIES[0]).tablePath;
     const qr = ds.createQueryRunner();
     try {
-      expect(await qr.hasTable(ds.getMetadata(ALIPAY_AUTH_ENTITIES[0]).tablePath)).toBe(false);
+      const t = tokens();
+      await save('before-upgrade', t);
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await qr.hasColumn(tablePath, 'verify_at')).toBe(false);
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(1);
+      expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([new (alipayAuthMigrations(type)[1])().name]);
+      expect(await store.find(APP, 'before-upgrade')).toMatchObject({ appAuthToken: t.appAuthToken, appRefreshToken: t.appRefreshToken, verifyAt: null, unreadable: null, version: 1 });
+      await store.recordFailure(APP, 'before-upgrade', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
+      expect((await store.claimDue(APP, { now: at(0), expiresBefore: at(0), refreshExpiresBefore: at(0), issuedBefore: null }, { owner: 'x', ms: MIN }, 10)).map((r) => r.authAppId)).toEqual(['before-upgrade']);
+
+      await ds.undoLastMigration({ transaction: 'each' });
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await qr.hasTable(tablePath)).toBe(false);
     } finally {
       await qr.release();
     }
@@ -146,10 +160,13 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       statusReason: null,
       authorizedAt: at(-451),
       lastRefreshedAt: null,
-      lastCheckedAt: null,
+      // An exchange proves the authorization valid: it counts as a status check.
+      lastCheckedAt: at(5),
       failureCount: 0,
       lastErrorCode: null,
       nextAttemptAt: null,
+      verifyAt: null,
+      unreadable: null,
       version: 1,
       leaseOwner: null,
       leaseUntil: null,
@@ -198,7 +215,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
   it('upserts: a new authorization replaces the tokens and reactivates the row', async () => {
     const first = await save(merchant(1));
     await store.recordFailure(APP, merchant(1), { errorCode: 'isp.unknow-error', nextAttemptAt: at(HOUR) });
-    await store.tryLease(APP, merchant(1), { owner: 'node-a', until: at(MIN) }, at(0));
+    await store.tryLease(APP, merchant(1), { owner: 'node-a', ms: MIN });
     await store.markChecked(APP, merchant(1), at(10));
     const cancelled = await store.setStatus(APP, merchant(1), 'cancelled', 'merchant cancelled');
     expect(cancelled!.version).toBe(first.version + 1);
@@ -216,7 +233,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       nextAttemptAt: null,
       leaseOwner: null,
       leaseUntil: null,
-      lastCheckedAt: null,
+      lastCheckedAt: at(DAY),
       lastRefreshedAt: null,
       tokenIssuedAt: at(DAY),
       authorizedAt: at(DAY),
@@ -270,7 +287,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
   it('saveRefreshed replaces tokens, clears failure state and the lease, and needs an active row', async () => {
     const row = await save(merchant(1));
     await store.recordFailure(APP, merchant(1), { errorCode: 'isv.code-invalid', nextAttemptAt: at(HOUR) });
-    await store.tryLease(APP, merchant(1), { owner: 'node-a', until: at(MIN) }, at(0));
+    await store.tryLease(APP, merchant(1), { owner: 'node-a', ms: MIN });
     nowMs = T0 + 42;
     const t = tokens({ expiresAt: at(365 * DAY), refreshExpiresAt: null, issuedAt: at(40) });
     const refreshed = await store.saveRefreshed(APP, merchant(1), row.version, t);
@@ -305,7 +322,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     const far = at(100 * DAY);
 
     async function claimedIds(c: ReturnType<typeof criteria>, owner = 'node-a', limit = 100) {
-      const rows = await store.claimDue(APP, c, { owner, until: at(2 * MIN) }, limit);
+      const rows = await store.claimDue(APP, c, { owner, ms: 2 * MIN }, limit);
       for (const r of rows) await store.releaseLease(APP, r.authAppId, owner);
       return rows.map((r) => r.authAppId);
     }
@@ -332,14 +349,21 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     it('leases the rows, most urgent first, up to the limit, without moving the version', async () => {
       for (let i = 0; i < 6; i++) await save(`m${i}`, tokens({ expiresAt: at((6 - i) * DAY), refreshExpiresAt: far }));
       await save('by-refresh', tokens({ expiresAt: null, refreshExpiresAt: at(DAY) }));
-      const rows = await store.claimDue(APP, criteria(), { owner: 'node-a', until: at(2 * MIN + 7) }, 4);
+      const before = await store.databaseNow();
+      const rows = await store.claimDue(APP, criteria(), { owner: 'node-a', ms: 2 * MIN + 7 }, 4);
+      const after = await store.databaseNow();
       expect(rows.map((r) => r.authAppId)).toEqual(['m5', 'm4', 'm3', 'm2']);
-      for (const r of rows) expect(r).toMatchObject({ leaseOwner: 'node-a', leaseUntil: at(2 * MIN + 7), version: 1 });
-      expect(await store.find(APP, 'm5')).toMatchObject({ leaseOwner: 'node-a', leaseUntil: at(2 * MIN + 7), version: 1 });
-      const rest = await store.claimDue(APP, criteria(), { owner: 'node-b', until: at(2 * MIN) }, 10);
+      // The lease runs on the database's clock, whatever the instance clock says.
+      for (const r of rows) {
+        expect(r).toMatchObject({ leaseOwner: 'node-a', version: 1 });
+        expect(r.leaseUntil!.getTime()).toBeGreaterThanOrEqual(before + 2 * MIN + 7);
+        expect(r.leaseUntil!.getTime()).toBeLessThanOrEqual(after + 2 * MIN + 7);
+      }
+      expect(await store.find(APP, 'm5')).toMatchObject({ leaseOwner: 'node-a', leaseUntil: rows[0].leaseUntil, version: 1 });
+      const rest = await store.claimDue(APP, criteria(), { owner: 'node-b', ms: 2 * MIN }, 10);
       expect(rest.map((r) => r.authAppId)).toEqual(['m1', 'm0', 'by-refresh']);
-      expect(await store.claimDue(APP, criteria(), { owner: 'node-c', until: at(2 * MIN) }, 10)).toEqual([]);
-      expect(await store.claimDue(APP, criteria(), { owner: 'node-c', until: at(2 * MIN) }, 0)).toEqual([]);
+      expect(await store.claimDue(APP, criteria(), { owner: 'node-c', ms: 2 * MIN }, 10)).toEqual([]);
+      expect(await store.claimDue(APP, criteria(), { owner: 'node-c', ms: 2 * MIN }, 0)).toEqual([]);
     });
 
     it('respects nextAttemptAt, skips non-active rows, leased rows and other apps', async () => {
@@ -353,26 +377,37 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
         await store.setStatus(APP, s, s, 'test');
       }
       await save('leased', tokens(due));
-      await store.tryLease(APP, 'leased', { owner: 'node-x', until: at(1) }, at(0));
+      await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
       await save('lease-expired', tokens(due));
-      await store.tryLease(APP, 'lease-expired', { owner: 'node-x', until: at(0) }, at(-MIN));
+      await store.tryLease(APP, 'lease-expired', { owner: 'node-x', ms: 0 });
       await save('other-app', tokens(due), { appId: OTHER_APP });
+      // Not due at all, but a failed (e.g. forced) refresh whose back-off has ended: retried all the same.
+      const notDue = { expiresAt: far, refreshExpiresAt: far };
+      await save('retry-not-due', tokens(notDue));
+      await store.recordFailure(APP, 'retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
+      await save('retry-later', tokens(notDue));
+      await store.recordFailure(APP, 'retry-later', { errorCode: 'network-timeout', nextAttemptAt: at(1) });
+      await save('not-due', tokens(notDue));
+      await new Promise((r) => setTimeout(r, 5));
 
-      expect((await claimedIds(criteria())).sort()).toEqual(['backoff-over', 'lease-expired']);
-      expect((await claimedIds({ ...criteria(), now: at(1) })).sort()).toEqual(['backoff', 'backoff-over', 'lease-expired', 'leased']);
+      expect((await claimedIds(criteria())).sort()).toEqual(['backoff-over', 'lease-expired', 'retry-not-due']);
+      // A live lease holds whatever the instance's clock says.
+      expect((await claimedIds({ ...criteria(), now: at(HOUR) })).sort()).toEqual(['backoff', 'backoff-over', 'lease-expired', 'retry-later', 'retry-not-due']);
     });
 
     it('lets another owner re-claim a row whose lease expired', async () => {
       await save('m1', tokens({ expiresAt: at(DAY) }));
-      const a = await store.claimDue(APP, criteria(), { owner: 'node-a', until: at(MIN) }, 10);
+      const a = await store.claimDue(APP, criteria(), { owner: 'node-a', ms: 300 }, 10);
       expect(a).toHaveLength(1);
-      expect(await store.claimDue(APP, { ...criteria(), now: at(MIN - 1) }, { owner: 'node-b', until: at(3 * MIN) }, 10)).toEqual([]);
-      const b = await store.claimDue(APP, { ...criteria(), now: at(MIN) }, { owner: 'node-b', until: at(3 * MIN) }, 10);
+      // An instance whose clock runs 10 minutes ahead still sees the lease.
+      expect(await store.claimDue(APP, { ...criteria(), now: at(10 * MIN) }, { owner: 'node-b', ms: 3 * MIN }, 10)).toEqual([]);
+      await new Promise((r) => setTimeout(r, 350));
+      const b = await store.claimDue(APP, criteria(), { owner: 'node-b', ms: 3 * MIN }, 10);
       expect(b.map((r) => [r.authAppId, r.leaseOwner])).toEqual([['m1', 'node-b']]);
       // node-a's late release and failure must not free node-b's lease.
       await store.releaseLease(APP, 'm1', 'node-a');
       await store.recordFailure(APP, 'm1', { errorCode: 'x', nextAttemptAt: null, owner: 'node-a' });
-      expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-b', leaseUntil: at(3 * MIN) });
+      expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-b', leaseUntil: b[0].leaseUntil });
     });
 
     it('never hands a row to two of three concurrent claimers (300 rows, batches of 25)', async () => {
@@ -389,7 +424,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
           const s = new TypeOrmAlipayTokenStore(d, new AlipayTokenCipher([k1]), clock);
           const mine: string[] = [];
           for (;;) {
-            const batch = await s.claimDue(APP, criteria(), { owner: `claimer-${c}`, until: at(10 * MIN) }, 25);
+            const batch = await s.claimDue(APP, criteria(), { owner: `claimer-${c}`, ms: 10 * MIN }, 25);
             if (!batch.length) break;
             expect(batch.length).toBeLessThanOrEqual(25);
             for (const r of batch) expect(r.leaseOwner).toBe(`claimer-${c}`);
@@ -413,37 +448,46 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await store.markChecked(APP, 'long-ago', at(-3 * DAY));
     await store.markChecked(APP, 'edge', at(-DAY));
     await store.markChecked(APP, 'recent', at(-HOUR));
+    await patch('never', { last_checked_at: null });
     await store.setStatus(APP, 'inactive', 'cancelled', null);
-    await store.tryLease(APP, 'leased', { owner: 'node-x', until: at(MIN) }, at(0));
-    const rows = await store.claimStatusCheckDue(APP, at(-DAY), at(0), { owner: 'checker', until: at(MIN) }, 10);
+    await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
+    const rows = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'checker', ms: 500 }, 10);
     expect(rows.map((r) => r.authAppId)).toEqual(['never', 'long-ago']);
-    for (const r of rows) expect(r).toMatchObject({ leaseOwner: 'checker', leaseUntil: at(MIN), version: 1 });
-    expect(await store.claimStatusCheckDue(APP, at(-DAY), at(0), { owner: 'other', until: at(MIN) }, 10)).toEqual([]);
-    const later = await store.claimStatusCheckDue(APP, at(-DAY + 1), at(MIN), { owner: 'other', until: at(2 * MIN) }, 1);
+    for (const r of rows) expect(r).toMatchObject({ leaseOwner: 'checker', version: 1 });
+    expect(await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'other', ms: MIN }, 10)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 600));
+    const later = await store.claimStatusCheckDue(APP, at(-DAY + 1), { owner: 'other', ms: 2 * MIN }, 1);
     expect(later.map((r) => r.authAppId)).toEqual(['never']);
   });
 
   it('tryLease and releaseLease follow the owner', async () => {
     const row = await save('m1');
-    const a = await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(MIN) }, at(0));
-    expect(a).toMatchObject({ authAppId: 'm1', leaseOwner: 'node-a', leaseUntil: at(MIN), version: row.version });
-    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', until: at(MIN) }, at(MIN - 1))).toBeNull();
+    const a = await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
+    expect(a).toMatchObject({ authAppId: 'm1', leaseOwner: 'node-a', version: row.version });
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', ms: MIN })).toBeNull();
     // The holder may extend its own lease.
-    expect(await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(2 * MIN) }, at(10))).toMatchObject({ leaseUntil: at(2 * MIN) });
+    const extended = await store.tryLease(APP, 'm1', { owner: 'node-a', ms: 2 * MIN });
+    expect(extended!.leaseUntil!.getTime()).toBeGreaterThanOrEqual(a!.leaseUntil!.getTime() + MIN);
     await store.releaseLease(APP, 'm1', 'node-b');
     expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-a' });
     await store.releaseLease(APP, 'm1', 'node-a');
     expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: null, leaseUntil: null });
-    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', until: at(MIN) }, at(0))).toMatchObject({ leaseOwner: 'node-b' });
-    // Expired: anyone may take it.
-    expect(await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(5 * MIN) }, at(MIN))).toMatchObject({ leaseOwner: 'node-a' });
-    expect(await store.tryLease(APP, 'missing', { owner: 'node-a', until: at(MIN) }, at(0))).toBeNull();
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', ms: 200 })).toMatchObject({ leaseOwner: 'node-b' });
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN })).toBeNull();
+    // Expired on the database's clock: anyone may take it.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN })).toMatchObject({ leaseOwner: 'node-a' });
+    // A holder silent for longer than takeOverAfterMs (no call in flight) can be taken over.
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', ms: MIN }, { takeOverAfterMs: 10_000 })).toBeNull();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await store.tryLease(APP, 'm1', { owner: 'node-b', ms: MIN }, { takeOverAfterMs: 50 })).toMatchObject({ leaseOwner: 'node-b' });
+    expect(await store.tryLease(APP, 'missing', { owner: 'node-a', ms: MIN })).toBeNull();
     expect((await store.find(APP, 'm1'))!.version).toBe(row.version);
   });
 
   it('recordFailure counts, keeps the error code and back-off, and releases only the owner\'s lease', async () => {
     const row = await save('m1');
-    await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(MIN) }, at(0));
+    await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
     nowMs = T0 + 3;
     await store.recordFailure(APP, 'm1', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), owner: 'node-b' });
     expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 1, lastErrorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), leaseOwner: 'node-a', updatedAt: at(3) });
@@ -459,7 +503,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
 
   it('setStatus keeps the row, sets the reason, releases the lease and bumps the version', async () => {
     const row = await save('m1');
-    await store.tryLease(APP, 'm1', { owner: 'node-a', until: at(MIN) }, at(0));
+    await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
     nowMs = T0 + 9;
     const r = await store.setStatus(APP, 'm1', 'reauthorization_required', 'Alipay refused the refresh token (isv.refresh-token-invalid)');
     expect(r).toMatchObject({ status: 'reauthorization_required', statusReason: 'Alipay refused the refresh token (isv.refresh-token-invalid)', leaseOwner: null, leaseUntil: null, version: row.version + 1, updatedAt: at(9) });
@@ -521,9 +565,16 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
     await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
     await store.recordFailure(APP, merchant(4), { errorCode: 'x', nextAttemptAt: null });
+    await store.recordFailure(APP, merchant(5), { errorCode: 'network-timeout', nextAttemptAt: at(MIN), verify: true });
+    await store.recordFailure(APP, merchant(6), { errorCode: 'row-unreadable', nextAttemptAt: at(MIN) });
     await save(merchant(9), tokens(), { appId: OTHER_APP });
-    expect(await store.countByStatus(APP)).toEqual({ active: 4, reauthorization_required: 1, revoked: 1, cancelled: 1, failing: 2 });
-    expect(await store.countByStatus('2021004100009999')).toEqual({ active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0 });
+    expect(await store.countByStatus(APP)).toEqual({ active: 4, reauthorization_required: 1, revoked: 1, cancelled: 1, failing: 4, verifying: 1, unreadable: 1 });
+    expect(await store.countByStatus('2021004100009999')).toEqual({ active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0, verifying: 0, unreadable: 0 });
+    // A refresh that lands clears the doubt and the failure.
+    const m5 = await store.find(APP, merchant(5));
+    expect(m5).toMatchObject({ verifyAt: at(MIN), nextAttemptAt: at(MIN) });
+    await store.saveRefreshed(APP, merchant(5), m5!.version, tokens());
+    expect(await store.find(APP, merchant(5))).toMatchObject({ verifyAt: null, nextAttemptAt: null, failureCount: 0 });
   });
 
   it('rotates keys: rows written with k1 read under [k2, k1]; new writes use k2; a moved value fails', async () => {
@@ -539,23 +590,58 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(String(raw.app_refresh_token_enc)).toMatch(/^v1\.k2\./);
     expect((await rotated.find(APP, 'm1'))!.appAuthToken).toBe(t2.appAuthToken);
 
-    // A store without k2 names the key id and leaks nothing.
-    const stale = await store.find(APP, 'm1').then(
-      () => null,
-      (e: unknown) => e as AlipayTokenDecryptError,
-    );
-    expect(stale).toBeInstanceOf(AlipayTokenDecryptError);
-    expect(stale!.reason).toBe('unknown-key');
-    expect(stale!.message).toContain('"k2"');
-    expect(stale!.message).not.toContain(t2.appAuthToken);
-    expect(stale!.message).not.toContain(String(raw.app_auth_token_enc).split('.')[3]);
+    // A store without k2 reads the row as unreadable, names the key id and leaks nothing.
+    const stale = await store.find(APP, 'm1');
+    expect(stale).toMatchObject({ authAppId: 'm1', appAuthToken: '', appRefreshToken: '' });
+    expect(stale!.unreadable).toMatch(/^unknown-key: .*"k2"/);
+    expect(stale!.unreadable).not.toContain(t2.appAuthToken);
+    expect(stale!.unreadable).not.toContain(String(raw.app_auth_token_enc).split('.')[3]);
+    expect(await (store as TypeOrmAlipayTokenStore).countUnknownKeyRows()).toBe(1);
+    expect(await (rotated as TypeOrmAlipayTokenStore).countUnknownKeyRows()).toBe(0);
 
     // Ciphertext copied onto another merchant's row does not decrypt (AAD binds it to its row).
     await save('m2');
     await patch('m2', { app_auth_token_enc: String(raw.app_auth_token_enc) });
-    await expect(rotated.find(APP, 'm2')).rejects.toMatchObject({ reason: 'authentication-failed' });
+    expect((await rotated.find(APP, 'm2'))!.unreadable).toMatch(/^authentication-failed/);
     // ... nor when swapped between the two columns of the same row.
     await patch('m1', { app_refresh_token_enc: String(raw.app_auth_token_enc) });
-    await expect(rotated.find(APP, 'm1')).rejects.toMatchObject({ reason: 'authentication-failed' });
+    expect((await rotated.find(APP, 'm1'))!.unreadable).toMatch(/^authentication-failed/);
+    // One unreadable row never fails a page.
+    await save('m3');
+    const page = await rotated.list(APP);
+    expect(page.items.map((r) => [r.authAppId, r.unreadable === null])).toEqual([['m3', true], ['m2', false], ['m1', false]]);
+  });
+
+  it('re-encrypts every row under the current key in batches, safely beside other writers', async () => {
+    const old = createTypeOrmTokenStore(ds, { tokenEncryptionKeys: [k1], clock });
+    const plain: Record<string, string> = {};
+    for (let i = 0; i < 25; i++) {
+      const t = tokens();
+      plain[merchant(i)] = t.appAuthToken;
+      await old.saveAuthorization({ appId: APP, authAppId: merchant(i), userId: null, tokens: t, authorizedAt: at(0) });
+    }
+    await patch(merchant(3), { app_auth_token_enc: 'v1.k9.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA' });
+    const rotated = createTypeOrmTokenStore(ds, { tokenEncryptionKeys: [k2, k1], clock }) as TypeOrmAlipayTokenStore;
+    // Two instances at once, small batches: each row is rewritten exactly once.
+    const [a, b] = await Promise.all([0, 1].map(async () => {
+      const totals = { rewritten: 0, unreadable: 0 };
+      for (let after = 0; ; ) {
+        const r = await rotated.reencryptBatch(after, 4);
+        if (r.lastId === null) return totals;
+        after = r.lastId;
+        totals.rewritten += r.rewritten;
+        totals.unreadable += r.unreadable;
+      }
+    }));
+    expect(a.rewritten + b.rewritten).toBe(24);
+    expect(a.unreadable).toBe(1);
+    const raws: Array<{ auth_app_id: string; app_auth_token_enc: string; app_refresh_token_enc: string }> = await ds.query(`SELECT auth_app_id, app_auth_token_enc, app_refresh_token_enc FROM ${table}`);
+    for (const r of raws.filter((x) => x.auth_app_id !== merchant(3))) {
+      expect(r.app_auth_token_enc).toMatch(/^v1\.k2\./);
+      expect(r.app_refresh_token_enc).toMatch(/^v1\.k2\./);
+    }
+    const onlyK2 = createTypeOrmTokenStore(ds, { tokenEncryptionKeys: [k2], clock });
+    expect((await onlyK2.find(APP, merchant(7)))!.appAuthToken).toBe(plain[merchant(7)]);
+    expect((await rotated.reencryptBatch(0, 100)).rewritten).toBe(0);
   });
 });

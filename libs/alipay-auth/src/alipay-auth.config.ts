@@ -7,6 +7,7 @@ import { AlipayConfigError } from './errors/alipay-auth.errors';
 import { loadAesKey } from './signer/alipay-aes';
 import { certPublicKey, certSn, rootCertSn } from './signer/alipay-cert';
 import { loadPrivateKey, loadPublicKey } from './signer/alipay-keys';
+import { maxCallMs } from './tokens/refresh-policy';
 
 export const ALIPAY_AUTH_CONFIG = Symbol('ALIPAY_AUTH_CONFIG');
 
@@ -155,6 +156,14 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     clock: options.clock ?? Date.now,
   };
   if (options.clock !== undefined && typeof options.clock !== 'function') throw new AlipayConfigError('Option "clock" must be a function');
+  // A lease that can run out during a call lets a second instance refresh the same merchant: both pairs
+  // but the last one are dead, and the last one may be the one whose answer is lost.
+  const longestCall = maxCallMs(base);
+  if (base.refresh.leaseMs < longestCall) {
+    throw new AlipayConfigError(
+      `Option "refresh.leaseMs" (${base.refresh.leaseMs} ms) must outlast the longest Alipay call, timeoutMs x (retries + 1) plus back-off and margin: at least ${longestCall} ms`,
+    );
+  }
 
   const custom = options.signer;
   const privateKeyText = text(options, 'privateKey');

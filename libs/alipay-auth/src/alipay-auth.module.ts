@@ -10,6 +10,11 @@ import { alipaySignerProvider } from './signer/alipay-signer.provider';
 import { AlipayTokenStore } from './storage/alipay-token-store';
 import { AlipayAuthEventPublisher } from './tokens/alipay-auth.events';
 import { AlipayTokenService } from './tokens/alipay-token.service';
+import { AlipayConfigurationCircuit } from './tokens/configuration-circuit';
+import { AlipayTokenRecovery } from './tokens/token-recovery';
+import { AlipayTokenRefresher } from './tokens/token-refresher';
+import { AlipayAuthHealthService } from './health/alipay-auth-health.service';
+import { AlipayTokenReencryption } from './storage/token-reencryption';
 
 /**
  * `AlipayAuthModule.forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`.
@@ -26,9 +31,24 @@ import { AlipayTokenService } from './tokens/alipay-token.service';
     alipaySignerProvider,
     AlipayOpenApiClient,
     AlipayAuthEventPublisher,
+    AlipayConfigurationCircuit,
+    AlipayTokenRefresher,
+    AlipayTokenRecovery,
     AlipayTokenService,
     AlipayTokenRefreshScheduler,
+    AlipayAuthHealthService,
+    AlipayTokenReencryption,
   ],
-  exports: [ALIPAY_AUTH_CONFIG, AlipaySigner, AlipayOpenApiClient, AlipayTokenStore, AlipayTokenService, AlipayTokenRefreshScheduler],
+  exports: [
+    ALIPAY_AUTH_CONFIG,
+    AlipaySigner,
+    AlipayOpenApiClient,
+    AlipayTokenStore,
+    AlipayTokenService,
+    AlipayTokenRefreshScheduler,
+    AlipayConfigurationCircuit,
+    AlipayAuthHealthService,
+    AlipayTokenReencryption,
+  ],
 })
 export class AlipayAuthModule extends AlipayAuthConfigurableModule {}

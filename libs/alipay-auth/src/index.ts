@@ -16,20 +16,42 @@ export * from './storage/alipay-token-store';
 export * from './tokens/alipay-token.types';
 export * from './tokens/alipay-auth.events';
 export { AlipayTokenService, TOKEN_APP_PATH, TOKEN_QUERY_PATH, CANCELLED_MSG_METHOD } from './tokens/alipay-token.service';
-export type { AlipayStatusCheck } from './tokens/alipay-token.service';
-export { dueCriteria, isDue, backoffDelay, DEAD_REFRESH_TOKEN_CODES } from './tokens/refresh-policy';
+export type { AlipayStatusCheck, AlipayScheduledOutcome } from './tokens/alipay-token.service';
+export {
+  dueCriteria,
+  isDue,
+  backoffDelay,
+  classifyRefreshFailure,
+  maxCallMs,
+  DEAD_REFRESH_TOKEN_CODES,
+  CONFIGURATION_ERROR_CODES,
+} from './tokens/refresh-policy';
+export type { AlipayFailureKind } from './tokens/refresh-policy';
+export { AlipayTokenRefresher } from './tokens/token-refresher';
+export type { AlipayRefreshOutcome, AlipayRefreshResult } from './tokens/token-refresher';
+export { AlipayTokenRecovery } from './tokens/token-recovery';
+export type { AlipayRecoveryResult, AlipayTokenStatus } from './tokens/token-recovery';
+export { AlipayConfigurationCircuit } from './tokens/configuration-circuit';
+export type { AlipayConfigurationCircuitState } from './tokens/configuration-circuit';
+export { AlipayAuthHealthService } from './health/alipay-auth-health.service';
+export type { AlipayAuthHealthSummary, AlipayAuthHealthThresholds } from './health/alipay-auth-health.service';
+export { AlipayTokenReencryption } from './storage/token-reencryption';
+export type { AlipayReencryptionProgress, AlipayReencryptingStore } from './storage/token-reencryption';
 export { AlipayTokenRefreshScheduler, ALIPAY_REFRESH_CRON_JOB } from './refresh/token-refresh.scheduler';
 export type { AlipayRefreshRunSummary } from './refresh/token-refresh.scheduler';
 export { AlipayTokenCipher, AlipayTokenDecryptError, assertTokenEncryptionConfigured } from './storage/token-cipher';
 export type { AlipayTokenDecryptFailure, AlipayWarnLogger } from './storage/token-cipher';
 export { AlipayAuthorizationEntity, ALIPAY_AUTH_ENTITIES, ALIPAY_AUTHORIZATIONS_TABLE, epochMsTransformer } from './storage/alipay-authorization.entity';
-export { alipaySqlDialect, alipayAuthorizationsTable } from './storage/sql-dialect';
+export { alipaySqlDialect, alipayAuthorizationsTable, databaseNowSql } from './storage/sql-dialect';
 export type { AlipaySqlDialect, AlipayAuthDatabaseType } from './storage/sql-dialect';
 export {
   alipayAuthMigrations,
   AlipayAuthSqlite1700000000000,
   AlipayAuthPostgres1700000000000,
   AlipayAuthMysql1700000000000,
+  AlipayAuthVerificationSqlite1764600000000,
+  AlipayAuthVerificationPostgres1764600000000,
+  AlipayAuthVerificationMysql1764600000000,
 } from './storage/migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from './storage/typeorm-token.store';
 export { AlipayRateLimiter, TokenBucketRateLimiter } from './refresh/rate-limiter';

@@ -41,12 +41,16 @@ export interface AlipayResponse<T> {
   headers: Record<string, string | undefined>;
 }
 
-/** Resolves `authAppId` into a token; installed by the token service so the client stays token-agnostic. */
-export type AppAuthTokenResolver = (authAppId: string, stale?: boolean) => Promise<string>;
+/**
+ * Resolves `authAppId` into a token; installed by the token service so the client stays token-agnostic.
+ * `refusedToken`: Alipay refused this token on a call; the resolver reloads or repairs it.
+ */
+export type AppAuthTokenResolver = (authAppId: string, refusedToken?: string) => Promise<string>;
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
-const STALE_TOKEN_CODES = new Set(['invalid-app-auth-token', 'app-auth-token-time-out']);
+/** Alipay codes on a merchant call meaning the token sent is no longer accepted. */
+export const REFUSED_TOKEN_CODES = new Set(['invalid-app-auth-token', 'app-auth-token-time-out']);
 
 @Injectable()
 export class AlipayOpenApiClient {
@@ -82,10 +86,10 @@ export class AlipayOpenApiClient {
       try {
         return await this.once<T>(options, appAuthToken);
       } catch (e) {
-        // A token another instance just rotated: reload it once and resend (Alipay rejected the first send).
-        if (options.authAppId && !options.appAuthToken && !staleRetried && e instanceof AlipayApiError && STALE_TOKEN_CODES.has(e.code) && this.tokenResolver) {
+        // A refused token: rotated by another instance (reload it), or lost (the resolver repairs it). Resend once.
+        if (options.authAppId && !options.appAuthToken && !staleRetried && e instanceof AlipayApiError && REFUSED_TOKEN_CODES.has(e.code) && this.tokenResolver && appAuthToken) {
           staleRetried = true;
-          const fresh = await this.tokenResolver(options.authAppId, true);
+          const fresh = await this.tokenResolver(options.authAppId, appAuthToken);
           if (fresh !== appAuthToken) {
             appAuthToken = fresh;
             attempt--;

@@ -77,3 +77,16 @@ export class AlipayAuthorizationRequiredError extends AlipayAuthError {
     super(`Merchant app ${authAppId} must authorize the app again: ${reason}`);
   }
 }
+
+/**
+ * The stored tokens of a merchant cannot be decrypted (their key id is not in "tokenEncryptionKeys", or the
+ * bytes were altered). The merchant's authorization may be fine at Alipay: restore the key, then re-encrypt.
+ */
+export class AlipayTokenUnreadableError extends AlipayAuthError {
+  constructor(
+    readonly authAppId: string,
+    readonly reason: string,
+  ) {
+    super(`Stored tokens of merchant app ${authAppId} cannot be decrypted: ${reason}`);
+  }
+}

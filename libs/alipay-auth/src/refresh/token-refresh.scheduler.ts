@@ -4,6 +4,7 @@ import { CronJob } from 'cron';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayTokenService } from '../tokens/alipay-token.service';
+import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
 import { dueCriteria } from '../tokens/refresh-policy';
 import { AlipayRateLimiter, runPool, TokenBucketRateLimiter } from './rate-limiter';
 
@@ -12,11 +13,17 @@ export const ALIPAY_REFRESH_CRON_JOB = 'alipay-auth-token-refresh';
 export interface AlipayRefreshRunSummary {
   claimed: number;
   refreshed: number;
+  /** Pairs in doubt (or refused) repaired with the stored refresh token. */
+  recovered: number;
   failed: number;
   reauthorizationRequired: number;
   skipped: number;
+  /** Rows whose tokens cannot be decrypted (skipped, reported). */
+  unreadable: number;
   statusChecked: number;
   cancelledFound: number;
+  /** The run stopped: Alipay said our configuration is wrong (see `AlipayConfigurationCircuit`). */
+  stoppedByConfigurationError: boolean;
   durationMs: number;
 }
 
@@ -32,11 +39,13 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
   private job?: CronJob;
   private running?: Promise<AlipayRefreshRunSummary>;
   private stopping = false;
+  private lastRun?: { finishedAt: Date; summary: AlipayRefreshRunSummary };
 
   constructor(
     private readonly tokens: AlipayTokenService,
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
+    private readonly circuit: AlipayConfigurationCircuit,
     @Optional() private readonly registry?: SchedulerRegistry,
   ) {
     this.limiter = config.refresh.rateLimiter ?? new TokenBucketRateLimiter(config.refresh.ratePerSecond);
@@ -70,6 +79,11 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     await this.running?.catch(() => undefined);
   }
 
+  /** The last completed run of this instance (module clock), for health checks. */
+  get lastCompletedRun(): { finishedAt: Date; summary: AlipayRefreshRunSummary } | undefined {
+    return this.lastRun;
+  }
+
   /** Refreshes every due authorization now (also what the cron runs). Overlapping calls share one run. */
   refreshDue(): Promise<AlipayRefreshRunSummary> {
     if (this.running) return this.running;
@@ -79,13 +93,18 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
 
   private async run(): Promise<AlipayRefreshRunSummary> {
     const started = Date.now();
-    const s: AlipayRefreshRunSummary = { claimed: 0, refreshed: 0, failed: 0, reauthorizationRequired: 0, skipped: 0, statusChecked: 0, cancelledFound: 0, durationMs: 0 };
+    const s: AlipayRefreshRunSummary = {
+      claimed: 0, refreshed: 0, recovered: 0, failed: 0, reauthorizationRequired: 0, skipped: 0, unreadable: 0,
+      statusChecked: 0, cancelledFound: 0, stoppedByConfigurationError: false, durationMs: 0,
+    };
     const { appId, instanceId: owner, refresh: policy } = this.config;
+    const lease = { owner, ms: policy.leaseMs };
     const seen = new Set<string>();
+    // A run starts even while the circuit is open (a call that succeeds closes it); it stops once a call opens it.
+    const halted = () => this.stopping || s.stoppedByConfigurationError;
 
-    while (!this.stopping) {
-      const now = this.config.clock();
-      const batch = await this.store.claimDue(appId, dueCriteria(now, policy), { owner, until: new Date(now + policy.leaseMs) }, policy.batchSize);
+    while (!halted()) {
+      const batch = await this.store.claimDue(appId, dueCriteria(this.config.clock(), policy), lease, policy.batchSize);
       if (batch.length === 0) break;
       const fresh = batch.filter((r) => !seen.has(r.authAppId));
       // A row due again right after its refresh (Alipay gave a short lifetime) waits for the next run.
@@ -94,52 +113,88 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
       s.claimed += fresh.length;
       await runPool(fresh, policy.concurrency, async (row) => {
         seen.add(row.authAppId);
-        if (this.stopping) {
-          await this.store.releaseLease(appId, row.authAppId, owner);
-          s.skipped++;
-          return;
-        }
+        if (halted()) return this.release(row, s);
         await this.limiter.acquire();
-        const outcome = await this.tokens.refreshLeased(row, owner).catch(() => 'failed' as const);
-        if (outcome === 'refreshed') s.refreshed++;
-        else if (outcome === 'failed') s.failed++;
-        else if (outcome === 'reauthorization_required') s.reauthorizationRequired++;
-        else s.skipped++;
+        if (halted()) return this.release(row, s);
+        const outcome = await this.tokens.refreshLeased(row, owner).catch((e) => {
+          this.logger.warn(`Refresh of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
+          return 'failed' as const;
+        });
+        this.count(s, outcome);
       });
     }
 
-    if (policy.statusCheckIntervalMs > 0) await this.checkStatuses(s);
+    if (policy.statusCheckIntervalMs > 0 && !halted()) await this.checkStatuses(s, halted);
 
     s.durationMs = Date.now() - started;
-    this.logger.log(
-      `Token refresh run: claimed ${s.claimed}, refreshed ${s.refreshed}, failed ${s.failed}, re-authorization required ${s.reauthorizationRequired}, skipped ${s.skipped}, status checked ${s.statusChecked} (cancelled ${s.cancelledFound}) in ${s.durationMs} ms`,
-    );
+    const line = `Token refresh run: claimed ${s.claimed}, refreshed ${s.refreshed}, recovered ${s.recovered}, failed ${s.failed}, re-authorization required ${s.reauthorizationRequired}, unreadable ${s.unreadable}, skipped ${s.skipped}, status checked ${s.statusChecked} (cancelled ${s.cancelledFound}) in ${s.durationMs} ms`;
+    if (s.stoppedByConfigurationError) this.logger.error(`${line}; STOPPED: Alipay reports a configuration error (${this.circuit.state.errorCode})`);
+    else this.logger.log(line);
+    this.lastRun = { finishedAt: new Date(this.config.clock()), summary: s };
     return s;
   }
 
-  /** The second duty: ask Alipay about authorizations not checked lately, to catch missed cancellations. */
-  private async checkStatuses(s: AlipayRefreshRunSummary): Promise<void> {
+  private count(s: AlipayRefreshRunSummary, outcome: string): void {
+    switch (outcome) {
+      case 'refreshed':
+        s.refreshed++;
+        break;
+      case 'recovered':
+        s.recovered++;
+        break;
+      case 'reauthorization_required':
+        s.reauthorizationRequired++;
+        break;
+      case 'cancelled':
+        s.cancelledFound++;
+        break;
+      case 'unreadable':
+        s.unreadable++;
+        break;
+      case 'configuration_error':
+        s.stoppedByConfigurationError = true;
+        break;
+      case 'failed':
+      case 'ambiguous':
+        s.failed++;
+        break;
+      default:
+        s.skipped++;
+    }
+  }
+
+  private async release(row: AlipayAuthorization, s: AlipayRefreshRunSummary): Promise<void> {
+    await this.store.releaseLease(this.config.appId, row.authAppId, this.config.instanceId).catch(() => undefined);
+    s.skipped++;
+  }
+
+  /** The second duty: ask Alipay about authorizations not checked lately, to catch missed cancellations and lost pairs. */
+  private async checkStatuses(s: AlipayRefreshRunSummary, halted: () => boolean): Promise<void> {
     const { appId, instanceId: owner, refresh: policy } = this.config;
     const seen = new Set<string>();
-    while (!this.stopping) {
+    while (!halted()) {
       const now = this.config.clock();
-      const batch = await this.store.claimStatusCheckDue(appId, new Date(now - policy.statusCheckIntervalMs), new Date(now), { owner, until: new Date(now + policy.leaseMs) }, policy.batchSize);
+      const batch = await this.store.claimStatusCheckDue(appId, new Date(now - policy.statusCheckIntervalMs), { owner, ms: policy.leaseMs }, policy.batchSize);
       const fresh = batch.filter((r) => !seen.has(r.authAppId));
       for (const r of batch) if (seen.has(r.authAppId)) await this.store.releaseLease(appId, r.authAppId, owner);
       if (fresh.length === 0) break;
       await runPool(fresh, policy.concurrency, async (row: AlipayAuthorization) => {
         seen.add(row.authAppId);
+        if (halted()) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
         try {
-          if (this.stopping) return;
           await this.limiter.acquire();
-          const result = await this.tokens.checkStatus(row.authAppId);
-          s.statusChecked++;
-          if (result.alipayStatus !== 'valid') s.cancelledFound++;
+          const outcome = await this.tokens.checkLeased(row, owner);
+          if (outcome === 'unreadable') s.unreadable++;
+          else s.statusChecked++;
+          if (outcome === 'refreshed') s.recovered++;
+          if (outcome === 'configuration_error') s.stoppedByConfigurationError = true;
+          if (outcome === 'cancelled') s.cancelledFound++;
         } catch (e) {
           this.logger.warn(`Status check of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
-          // Count it as checked so a broken row does not spin; it is retried at the next interval.
-          await this.store.markChecked(appId, row.authAppId, new Date(this.config.clock())).catch(() => undefined);
-        } finally {
+          if (!this.circuit.isOpen) {
+            // Count it as checked so a broken row does not spin; it is retried at the next interval.
+            await this.store.markChecked(appId, row.authAppId, new Date(this.config.clock())).catch(() => undefined);
+          } else s.stoppedByConfigurationError = true;
           await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined);
         }
       });

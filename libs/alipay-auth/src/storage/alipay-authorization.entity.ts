@@ -46,6 +46,7 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
 @Index('IDX_alipay_auth_due_issued', ['appId', 'status', 'tokenIssuedAt'])
 @Index('IDX_alipay_auth_due_checked', ['appId', 'status', 'lastCheckedAt'])
 @Index('IDX_alipay_auth_authorized', ['appId', 'authorizedAt'])
+@Index('IDX_alipay_auth_retry', ['appId', 'status', 'nextAttemptAt'])
 export class AlipayAuthorizationEntity {
   /**
    * Internal surrogate key (the domain key is app_id + auth_app_id). A 32-bit auto-increment integer, not
@@ -103,6 +104,10 @@ export class AlipayAuthorizationEntity {
 
   @Column({ ...INSTANT, name: 'next_attempt_at', nullable: true })
   nextAttemptAt: Date | null;
+
+  /** Set after a refresh without a trustworthy answer: when to verify (and repair) the stored pair. */
+  @Column({ ...INSTANT, name: 'verify_at', nullable: true })
+  verifyAt: Date | null;
 
   @Column({ name: 'version', type: 'int', default: 1 })
   version: number;

@@ -35,6 +35,16 @@ export interface AlipayAuthorization {
   lastErrorCode: string | null;
   /** Earliest time of the next refresh attempt after a failure (back-off). */
   nextAttemptAt: Date | null;
+  /**
+   * Set when a refresh ended without a trustworthy answer (timeout or reset after sending, 5xx, an
+   * unverifiable signature): Alipay may have rotated the pair. The stored pair is verified and repaired then.
+   */
+  verifyAt: Date | null;
+  /**
+   * Why the stored tokens cannot be decrypted (key id not configured, altered bytes), or null. Such a row
+   * is listed and counted but never used; its tokens read as empty strings.
+   */
+  unreadable: string | null;
   /** Optimistic-lock version; each write increments it. */
   version: number;
   leaseOwner: string | null;
@@ -80,10 +90,33 @@ export interface AlipayDueCriteria {
   issuedBefore: Date | null;
 }
 
+/** A lease on rows: held by `owner` for `ms` from the database's own clock (never an instance's). */
 export interface AlipayLease {
   owner: string;
-  until: Date;
+  ms: number;
 }
+
+/** A failed refresh, as recorded by `recordFailure`. */
+export interface AlipayRefreshFailure {
+  errorCode: string;
+  nextAttemptAt: Date | null;
+  /** Releases this owner's lease. */
+  owner?: string;
+  /** The outcome is unknown (Alipay may have rotated the pair): verify the stored pair at `nextAttemptAt`. */
+  verify?: boolean;
+}
+
+/** Error code recorded on a row whose tokens cannot be decrypted. */
+export const ALIPAY_ROW_UNREADABLE = 'row-unreadable';
+
+export type AlipayAuthorizationCounts = Record<AlipayAuthorizationStatus, number> & {
+  /** Active rows whose last refresh failed. */
+  failing: number;
+  /** Active rows whose pair is in doubt after an ambiguous refresh. */
+  verifying: number;
+  /** Rows found undecryptable (recorded as `row-unreadable`). */
+  unreadable: number;
+};
 
 /**
  * Persistence of authorizations, one row per (appId, authAppId). The TypeORM store is the default;
@@ -107,8 +140,11 @@ export interface AlipayTokenStore {
    */
   saveRefreshed(appId: string, authAppId: string, expectedVersion: number, tokens: AlipayIssuedTokens): Promise<AlipayAuthorization | null>;
 
-  /** Records a failed refresh (count +1, error code, next attempt time) and releases the lease held by `owner`, if any. */
-  recordFailure(appId: string, authAppId: string, failure: { errorCode: string; nextAttemptAt: Date | null; owner?: string }): Promise<void>;
+  /**
+   * Records a failed refresh (count +1, error code, next attempt time; with `verify`, the pair is in doubt
+   * until `nextAttemptAt`) and releases the lease held by `owner`, if any.
+   */
+  recordFailure(appId: string, authAppId: string, failure: AlipayRefreshFailure): Promise<void>;
 
   /** Moves the authorization to a non-active status (or back to active), keeping the row. Releases any lease. */
   setStatus(appId: string, authAppId: string, status: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null>;
@@ -117,22 +153,34 @@ export interface AlipayTokenStore {
   markChecked(appId: string, authAppId: string, at: Date): Promise<void>;
 
   /**
-   * Atomically leases up to `limit` active rows that are due by `criteria`, whose `nextAttemptAt` has come
-   * and whose lease is free or expired. Two callers never get the same row while a lease holds.
+   * Atomically leases up to `limit` active rows whose lease is free or expired (database time) and that
+   * are due by `criteria`, or whose retry after a failure has come (`nextAttemptAt <= criteria.now`, inside
+   * the refresh window or not). Rows backing off are left alone. Two callers never get the same row while a lease holds.
    */
   claimDue(appId: string, criteria: AlipayDueCriteria, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]>;
 
   /** Atomically leases up to `limit` active rows whose last status check is older than `checkedBefore`. */
-  claimStatusCheckDue(appId: string, checkedBefore: Date, now: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]>;
+  claimStatusCheckDue(appId: string, checkedBefore: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]>;
 
-  /** Leases one row if its lease is free or expired (on-demand refresh across processes). Null if another owner holds it. */
-  tryLease(appId: string, authAppId: string, lease: AlipayLease, now: Date): Promise<AlipayAuthorization | null>;
+  /**
+   * Leases one row if its lease is free, expired (database time) or already `lease.owner`'s, extending it;
+   * returns the row as it is now. Null if another owner holds it (or the row is gone).
+   * `takeOverAfterMs`: also take a lease taken or renewed longer ago than that (its holder is not in a call,
+   * as every holder renews right before calling Alipay); assumes all holders use the same `lease.ms`.
+   */
+  tryLease(appId: string, authAppId: string, lease: AlipayLease, opts?: { takeOverAfterMs?: number }): Promise<AlipayAuthorization | null>;
 
   /** Releases the lease if `owner` still holds it. */
   releaseLease(appId: string, authAppId: string, owner: string): Promise<void>;
 
-  /** Counts by status (for health checks and the operators' page). */
-  countByStatus(appId: string): Promise<Record<AlipayAuthorizationStatus, number> & { failing: number }>;
+  /** Counts by status, plus failing, verifying and unreadable rows (health checks, the operators' page). */
+  countByStatus(appId: string): Promise<AlipayAuthorizationCounts>;
+
+  /** Active rows due by `criteria` (leases and back-off ignored): with a criteria moved back in time, the overdue ones. */
+  countDue(appId: string, criteria: AlipayDueCriteria): Promise<number>;
+
+  /** The database's clock, epoch ms (leases run on it). */
+  databaseNow(): Promise<number>;
 }
 
 /** Injection token with the same name as the interface, as `@nestjs/throttler` does. */

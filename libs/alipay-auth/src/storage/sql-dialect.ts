@@ -40,3 +40,18 @@ export function alipayAuthorizationsTable(dataSource: DataSource): string {
   const parts = alipaySqlDialect(dataSource.options.type) === 'postgres' && driver.schema ? [driver.schema, name] : [name];
   return parts.map((p) => driver.escape(p)).join('.');
 }
+
+/**
+ * The database's own time in epoch milliseconds, as an SQL expression. Leases are written and compared
+ * with it, so instances whose clocks disagree still agree on who holds a lease.
+ */
+export function databaseNowSql(dialect: AlipaySqlDialect): string {
+  switch (dialect) {
+    case 'postgres':
+      return `CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS bigint)`;
+    case 'mysql':
+      return `CAST(FLOOR(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED)`;
+    case 'sqlite':
+      return `CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`;
+  }
+}

@@ -1,8 +1,10 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayAuthError } from '../errors/alipay-auth.errors';
-import type {
+import {
+  ALIPAY_ROW_UNREADABLE,
   AlipayAuthorization,
+  AlipayAuthorizationCounts,
   AlipayAuthorizationFilter,
   AlipayAuthorizationStatus,
   AlipayDueCriteria,
@@ -10,9 +12,10 @@ import type {
   AlipayLease,
   AlipayPage,
   AlipayPageResult,
+  AlipayRefreshFailure,
   AlipayTokenStore,
 } from './alipay-token-store';
-import { alipayAuthorizationsTable, alipaySqlDialect, AlipaySqlDialect } from './sql-dialect';
+import { alipayAuthorizationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
 import { AlipayTokenCipher, AlipayTokenDecryptError } from './token-cipher';
 
 const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
@@ -68,6 +71,11 @@ function owner(lease: AlipayLease): string {
   return id(lease?.owner, 'lease.owner', 128);
 }
 
+function leaseMs(lease: AlipayLease): number {
+  if (typeof lease?.ms !== 'number' || !Number.isFinite(lease.ms) || lease.ms < 0) throw new TypeError('lease.ms must be a non-negative number');
+  return Math.floor(lease.ms);
+}
+
 function status(value: AlipayAuthorizationStatus): AlipayAuthorizationStatus {
   if (!STATUSES.includes(value)) throw new TypeError(`status must be one of ${STATUSES.join(', ')}`);
   return value;
@@ -100,6 +108,21 @@ const byDue: RowOrder = (a, b) =>
 const byChecked: RowOrder = (a, b) =>
   -nullsLast(a.last_checked_at, b.last_checked_at) || (num(a.last_checked_at) ?? 0) - (num(b.last_checked_at) ?? 0) || Number(a.id) - Number(b.id);
 
+/** The "due" condition shared by claiming and counting. */
+function dueCondition(criteria: AlipayDueCriteria): { cond: string; params: Params } {
+  const params: Params = {
+    now: ms(criteria?.now, 'criteria.now'),
+    expiresBefore: ms(criteria.expiresBefore, 'criteria.expiresBefore'),
+    refreshExpiresBefore: ms(criteria.refreshExpiresBefore, 'criteria.refreshExpiresBefore'),
+  };
+  let age = '';
+  if (criteria.issuedBefore !== null && criteria.issuedBefore !== undefined) {
+    params.issuedBefore = ms(criteria.issuedBefore, 'criteria.issuedBefore');
+    age = ' OR token_issued_at <= :issuedBefore';
+  }
+  return { cond: `expires_at <= :expiresBefore OR refresh_expires_at <= :refreshExpiresBefore${age}`, params };
+}
+
 /**
  * `AlipayTokenStore` on a TypeORM DataSource (better-sqlite3, PostgreSQL, MariaDB >= 10.6 / MySQL >= 8).
  * The table comes from `alipayAuthMigrations(type)`; `ALIPAY_AUTH_ENTITIES` describes it to TypeORM.
@@ -116,7 +139,9 @@ const byChecked: RowOrder = (a, b) =>
  * - tokens are encrypted with `cipher` bound to `<appId>:<authAppId>:<field>`; they are never logged and
  *   never part of an error message.
  *
- * Instants come from the callers (`criteria.now`, leases) or from `clock` (created/updated/refreshed).
+ * Instants come from the callers (`criteria.now`) or from `clock` (created/updated/refreshed), except
+ * leases: they are written and compared on the database's own clock, so instances whose clocks disagree
+ * never take each other's live lease.
  */
 export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private readonly dialect: AlipaySqlDialect;
@@ -189,15 +214,27 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     }
   }
 
+  /** A row whose tokens cannot be decrypted comes back with `unreadable` set and empty tokens: one bad row never fails a batch. */
   private toDomain(r: Row): AlipayAuthorization {
     const appId = String(r.app_id);
     const authAppId = String(r.auth_app_id);
+    let appAuthToken = '';
+    let appRefreshToken = '';
+    let unreadable: string | null = null;
+    try {
+      appAuthToken = this.open(r.app_auth_token_enc, appId, authAppId, TOKEN_FIELD);
+      appRefreshToken = this.open(r.app_refresh_token_enc, appId, authAppId, REFRESH_FIELD);
+    } catch (e) {
+      if (!(e instanceof AlipayTokenDecryptError)) throw e;
+      [appAuthToken, appRefreshToken, unreadable] = ['', '', `${e.reason}: ${e.message}`];
+    }
     return {
       appId,
       authAppId,
       userId: str(r.user_id),
-      appAuthToken: this.open(r.app_auth_token_enc, appId, authAppId, TOKEN_FIELD),
-      appRefreshToken: this.open(r.app_refresh_token_enc, appId, authAppId, REFRESH_FIELD),
+      appAuthToken,
+      appRefreshToken,
+      unreadable,
       expiresAt: date(r.expires_at),
       refreshExpiresAt: date(r.refresh_expires_at),
       tokenIssuedAt: date(r.token_issued_at)!,
@@ -209,6 +246,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       failureCount: num(r.failure_count) ?? 0,
       lastErrorCode: str(r.last_error_code),
       nextAttemptAt: date(r.next_attempt_at),
+      verifyAt: date(r.verify_at),
       version: num(r.version) ?? 0,
       leaseOwner: str(r.lease_owner),
       leaseUntil: date(r.lease_until),
@@ -261,8 +299,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       const updated = await this.writeOne(
         `UPDATE ${this.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc,
           expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt,
-          status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = NULL,
-          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
+          status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now,
+          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
           version = version + 1, updated_at = :now
          WHERE app_id = :appId AND auth_app_id = :authAppId`,
         params,
@@ -271,8 +309,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       try {
         const inserted = await this.writeOne(
           `INSERT INTO ${this.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at,
-             token_issued_at, status, authorized_at, failure_count, version, created_at, updated_at)
-           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, 0, 1, :now, :now)`,
+             token_issued_at, status, authorized_at, last_checked_at, failure_count, version, created_at, updated_at)
+           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, 0, 1, :now, :now)`,
           params,
         );
         if (inserted) return this.toDomain(inserted);
@@ -288,8 +326,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     if (!Number.isInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
     const row = await this.writeOne(
       `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, expires_at = :expiresAt,
-         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now,
-         failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL,
+         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now,
+         failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
          version = version + 1, updated_at = :now
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion AND status = 'active'`,
       { appId, authAppId, expectedVersion, ...this.seal(appId, authAppId, tokens), now: this.now() },
@@ -297,7 +335,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return row ? this.toDomain(row) : null;
   }
 
-  async recordFailure(appId: string, authAppId: string, failure: { errorCode: string; nextAttemptAt: Date | null; owner?: string }): Promise<void> {
+  async recordFailure(appId: string, authAppId: string, failure: AlipayRefreshFailure): Promise<void> {
     const params: Params = {
       appId,
       authAppId,
@@ -312,8 +350,10 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       release = `, lease_until = CASE WHEN lease_owner = :owner THEN NULL ELSE lease_until END,
         lease_owner = CASE WHEN lease_owner = :owner THEN NULL ELSE lease_owner END`;
     }
+    // An ambiguous outcome keeps the row in doubt until verified; a definite failure keeps an earlier doubt.
+    const verify = failure.verify ? ', verify_at = :nextAttemptAt' : '';
     await this.run(
-      `UPDATE ${this.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, next_attempt_at = :nextAttemptAt,
+      `UPDATE ${this.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, next_attempt_at = :nextAttemptAt${verify},
          updated_at = :now${release}
        WHERE app_id = :appId AND auth_app_id = :authAppId`,
       params,
@@ -377,66 +417,126 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return { items: rows.map((r) => this.toDomain(r)), total };
   }
 
-  async countByStatus(appId: string): Promise<Record<AlipayAuthorizationStatus, number> & { failing: number }> {
+  async countByStatus(appId: string): Promise<AlipayAuthorizationCounts> {
     const { rows } = await this.run(
-      `SELECT status, COUNT(*) AS n, SUM(CASE WHEN failure_count > 0 THEN 1 ELSE 0 END) AS failing
+      `SELECT status, COUNT(*) AS n, SUM(CASE WHEN failure_count > 0 THEN 1 ELSE 0 END) AS failing,
+         SUM(CASE WHEN verify_at IS NOT NULL THEN 1 ELSE 0 END) AS verifying,
+         SUM(CASE WHEN last_error_code = :unreadable THEN 1 ELSE 0 END) AS unreadable
        FROM ${this.table} WHERE app_id = :appId GROUP BY status`,
-      { appId },
+      { appId, unreadable: ALIPAY_ROW_UNREADABLE },
     );
-    const counts = { active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0 };
+    const counts: AlipayAuthorizationCounts = { active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0, verifying: 0, unreadable: 0 };
     for (const r of rows) {
       const s = String(r.status) as AlipayAuthorizationStatus;
       if (!STATUSES.includes(s)) continue;
       counts[s] = Number(r.n ?? 0);
-      if (s === 'active') counts.failing = Number(r.failing ?? 0);
+      counts.unreadable += Number(r.unreadable ?? 0);
+      if (s === 'active') {
+        counts.failing = Number(r.failing ?? 0);
+        counts.verifying = Number(r.verifying ?? 0);
+      }
     }
     return counts;
+  }
+
+  async countDue(appId: string, criteria: AlipayDueCriteria): Promise<number> {
+    const { cond, params } = dueCondition(criteria);
+    const { rows } = await this.run(`SELECT COUNT(*) AS n FROM ${this.table} WHERE app_id = :appId AND status = 'active' AND (${cond})`, { appId, ...params });
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async databaseNow(): Promise<number> {
+    const { rows } = await this.run(`SELECT ${this.dbNow} AS now`, {});
+    return Number(rows[0]?.now);
+  }
+
+  /** Rows whose stored values name a key id that is not configured (or are malformed): they cannot be read. */
+  async countUnknownKeyRows(appId?: string): Promise<number> {
+    const known = [...this.cipher.keyIds].map((k) => `v1.${k}.%`);
+    const params: Params = appId ? { appId } : {};
+    const readable = (column: string) => {
+      const alts = [`${column} LIKE 'v0.%'`, ...known.map((_, i) => `${column} LIKE :k${i}`)];
+      return `(${alts.join(' OR ')})`;
+    };
+    known.forEach((k, i) => (params[`k${i}`] = k));
+    const { rows } = await this.run(
+      `SELECT COUNT(*) AS n FROM ${this.table} WHERE ${appId ? 'app_id = :appId AND ' : ''}NOT (${readable('app_auth_token_enc')} AND ${readable('app_refresh_token_enc')})`,
+      params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Re-encrypts up to `limit` rows with `id > afterId` whose tokens are not under the current key. Each row is
+   * rewritten only if its ciphertext is still what was read (compare-and-set), so instances can run this at
+   * once and a concurrent refresh always wins. `version` does not move: the tokens are the same.
+   */
+  async reencryptBatch(afterId: number, limit: number): Promise<{ lastId: number | null; scanned: number; rewritten: number; unreadable: number }> {
+    const n = Math.max(1, batch(limit));
+    const { rows } = await this.run(`SELECT * FROM ${this.table} WHERE id > :afterId ORDER BY id LIMIT ${n}`, { afterId: Math.floor(afterId) });
+    let rewritten = 0;
+    let unreadable = 0;
+    const current = this.cipher.currentKeyId;
+    for (const r of rows) {
+      const stale = [r.app_auth_token_enc, r.app_refresh_token_enc].some((v) => AlipayTokenCipher.keyIdOf(String(v)) !== current);
+      if (!stale) continue;
+      const row = this.toDomain(r);
+      if (row.unreadable) {
+        unreadable++;
+        continue;
+      }
+      const sealed = this.seal(row.appId, row.authAppId, { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: null, refreshExpiresAt: null, issuedAt: new Date(0) });
+      const { affected } = await this.run(
+        `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc
+         WHERE id = :id AND app_auth_token_enc = :oldToken AND app_refresh_token_enc = :oldRefresh`,
+        { id: Number(r.id), tokenEnc: sealed.tokenEnc, refreshEnc: sealed.refreshEnc, oldToken: r.app_auth_token_enc, oldRefresh: r.app_refresh_token_enc },
+      );
+      rewritten += affected > 0 ? 1 : 0;
+    }
+    return { lastId: rows.length ? Number(rows[rows.length - 1].id) : null, scanned: rows.length, rewritten, unreadable };
   }
 
   // ---------------------------------------------------------------- leases
 
   async claimDue(appId: string, criteria: AlipayDueCriteria, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
-    const params: Params = {
-      appId,
-      now: ms(criteria?.now, 'criteria.now'),
-      expiresBefore: ms(criteria.expiresBefore, 'criteria.expiresBefore'),
-      refreshExpiresBefore: ms(criteria.refreshExpiresBefore, 'criteria.refreshExpiresBefore'),
-    };
-    let age = '';
-    if (criteria.issuedBefore !== null && criteria.issuedBefore !== undefined) {
-      params.issuedBefore = ms(criteria.issuedBefore, 'criteria.issuedBefore');
-      age = ' OR token_issued_at <= :issuedBefore';
-    }
+    const { cond, params } = dueCondition(criteria);
+    // A failed refresh is retried when its back-off ends, inside the refresh window or not (a forced
+    // refresh of a row that is not due, an ambiguous outcome to verify): next_attempt_at is set only by failures.
     return this.claim(
       `app_id = :appId AND status = 'active'
        AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
-       AND (lease_until IS NULL OR lease_until <= :now)
-       AND (expires_at <= :expiresBefore OR refresh_expires_at <= :refreshExpiresBefore${age})`,
+       AND (lease_until IS NULL OR lease_until <= ${this.dbNow})
+       AND (${cond} OR next_attempt_at <= :now)`,
       'CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id',
       byDue,
-      params,
+      { appId, ...params },
       lease,
       limit,
     );
   }
 
   /** Rows never checked (`last_checked_at` null) are due, first. */
-  async claimStatusCheckDue(appId: string, checkedBefore: Date, now: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
+  async claimStatusCheckDue(appId: string, checkedBefore: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
     return this.claim(
       `app_id = :appId AND status = 'active'
        AND (last_checked_at IS NULL OR last_checked_at < :checkedBefore)
-       AND (lease_until IS NULL OR lease_until <= :now)`,
+       AND (lease_until IS NULL OR lease_until <= ${this.dbNow})`,
       'CASE WHEN last_checked_at IS NULL THEN 0 ELSE 1 END, last_checked_at, id',
       byChecked,
-      { appId, checkedBefore: ms(checkedBefore, 'checkedBefore'), now: ms(now, 'now') },
+      { appId, checkedBefore: ms(checkedBefore, 'checkedBefore') },
       lease,
       limit,
     );
   }
 
+  /** The database clock in SQL (leases never use an instance's clock). */
+  private get dbNow(): string {
+    return databaseNowSql(this.dialect);
+  }
+
   private async claim(due: string, orderBy: string, order: RowOrder, base: Params, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
     const n = batch(limit);
-    const params = { ...base, owner: owner(lease), until: ms(lease.until, 'lease.until') };
+    const params = { ...base, owner: owner(lease), leaseMs: leaseMs(lease) };
     if (n === 0) return [];
     let rows: Row[];
     if (this.dialect === 'postgres') {
@@ -446,7 +546,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
         `WITH picked AS MATERIALIZED (
            SELECT id FROM ${this.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${n} FOR UPDATE SKIP LOCKED
          )
-         UPDATE ${this.table} AS t SET lease_owner = :owner, lease_until = :until
+         UPDATE ${this.table} AS t SET lease_owner = :owner, lease_until = ${this.dbNow} + :leaseMs
          FROM picked WHERE t.id = picked.id
          RETURNING t.*`,
         params,
@@ -454,7 +554,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     } else if (this.dialect === 'sqlite') {
       // One statement under SQLite's database write lock: no other writer can interleave.
       ({ rows } = await this.run(
-        `UPDATE ${this.table} SET lease_owner = :owner, lease_until = :until
+        `UPDATE ${this.table} SET lease_owner = :owner, lease_until = ${this.dbNow} + :leaseMs
          WHERE id IN (SELECT id FROM ${this.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${n})
          RETURNING *`,
         params,
@@ -499,7 +599,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
           ids.push(...locked.map((r) => Number(r.id)));
         }
         if (ids.length) {
-          await this.run(`UPDATE ${this.table} SET lease_owner = :owner, lease_until = :until WHERE id IN (:...ids)`, { ...params, ids }, qr);
+          await this.run(`UPDATE ${this.table} SET lease_owner = :owner, lease_until = ${this.dbNow} + :leaseMs WHERE id IN (:...ids)`, { ...params, ids }, qr);
           ({ rows } = await this.run(`SELECT * FROM ${this.table} WHERE id IN (:...ids)`, { ids }, qr));
         }
         await qr.commitTransaction();
@@ -514,13 +614,21 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     }
   }
 
-  async tryLease(appId: string, authAppId: string, lease: AlipayLease, now: Date): Promise<AlipayAuthorization | null> {
+  async tryLease(appId: string, authAppId: string, lease: AlipayLease, opts: { takeOverAfterMs?: number } = {}): Promise<AlipayAuthorization | null> {
     const leaseOwner = owner(lease);
+    const params: Params & { appId: string; authAppId: string } = { appId, authAppId, owner: leaseOwner, leaseMs: leaseMs(lease) };
+    let silent = '';
+    if (opts.takeOverAfterMs !== undefined) {
+      // Taken at lease_until - leaseMs; silent for longer than takeOverAfterMs means no call is in flight.
+      params.takeOverAfterMs = Math.max(0, Math.floor(opts.takeOverAfterMs));
+      silent = ` OR lease_until <= ${this.dbNow} + :leaseMs - :takeOverAfterMs`;
+    }
+    // lease_until is assigned before lease_owner: MySQL evaluates SET left to right with the new values.
     const row = await this.writeOne(
-      `UPDATE ${this.table} SET lease_owner = :owner, lease_until = :until
+      `UPDATE ${this.table} SET lease_until = ${this.dbNow} + :leaseMs, lease_owner = :owner
        WHERE app_id = :appId AND auth_app_id = :authAppId
-         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= :now OR lease_owner = :owner)`,
-      { appId, authAppId, owner: leaseOwner, until: ms(lease.until, 'lease.until'), now: ms(now, 'now') },
+         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ${this.dbNow} OR lease_owner = :owner${silent})`,
+      params,
     );
     // The UPDATE matched only if the lease was free, expired or already ours; the row read back must say so.
     return row && row.lease_owner === leaseOwner ? this.toDomain(row) : null;

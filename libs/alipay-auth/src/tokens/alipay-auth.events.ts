@@ -10,6 +10,12 @@ export enum AlipayAuthEvent {
   ReauthorizationRequired = 'alipay.auth.reauthorization-required',
   Revoked = 'alipay.auth.revoked',
   Cancelled = 'alipay.auth.cancelled',
+  /** The stored pair was refused or in doubt and was repaired with the stored refresh token. */
+  Recovered = 'alipay.auth.recovered',
+  /** A row's tokens cannot be decrypted; it is skipped until its key is restored. */
+  RowUnreadable = 'alipay.auth.row-unreadable',
+  /** Alipay answered with a code that means our configuration is wrong; the scheduled refresh stopped. Payload: `AlipayAuthConfigurationErrorPayload`. */
+  ConfigurationError = 'alipay.auth.configuration-error',
 }
 
 export interface AlipayAuthEventPayload {
@@ -19,6 +25,15 @@ export interface AlipayAuthEventPayload {
   traceId?: string;
 }
 
+/** Payload of `AlipayAuthEvent.ConfigurationError`. */
+export interface AlipayAuthConfigurationErrorPayload {
+  errorCode: string;
+  traceId?: string;
+  /** The merchant app whose call revealed it (the error is not the merchant's). */
+  authAppId?: string;
+  message: string;
+}
+
 /** Emits through `@nestjs/event-emitter` when the app has `EventEmitterModule`; otherwise does nothing. */
 @Injectable()
 export class AlipayAuthEventPublisher {
@@ -26,7 +41,7 @@ export class AlipayAuthEventPublisher {
 
   constructor(@Optional() private readonly emitter?: EventEmitter2) {}
 
-  emit(event: AlipayAuthEvent, payload: AlipayAuthEventPayload): void {
+  emit(event: AlipayAuthEvent, payload: AlipayAuthEventPayload | AlipayAuthConfigurationErrorPayload): void {
     if (!this.emitter) return;
     try {
       this.emitter.emit(event, payload);

@@ -2,56 +2,57 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import {
-  AlipayApiError,
   AlipayAuthError,
   AlipayAuthorizationRequiredError,
   AlipaySignatureError,
+  AlipayTokenUnreadableError,
 } from '../errors/alipay-auth.errors';
 import { AlipaySigner } from '../signer/alipay-signer';
 import {
+  ALIPAY_ROW_UNREADABLE,
   AlipayAuthorization,
+  AlipayAuthorizationCounts,
   AlipayAuthorizationFilter,
-  AlipayIssuedTokens,
   AlipayPage,
   AlipayPageResult,
   AlipayTokenStore,
 } from '../storage/alipay-token-store';
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
-import {
-  AlipayAuthorizationInfo,
-  AlipayTokenAppElement,
-  AlipayTokenAppResponse,
-  AlipayTokenQueryResponse,
-  parseSeconds,
-  toAuthorizationInfo,
-} from './alipay-token.types';
-import { backoffDelay, DEAD_REFRESH_TOKEN_CODES, isDue, isExpired } from './refresh-policy';
+import { AlipayAuthorizationInfo, AlipayTokenAppResponse, AlipayTokenQueryResponse, toAuthorizationInfo } from './alipay-token.types';
+import { backoffDelay, failureCode, isDue, isExpired, maxCallMs } from './refresh-policy';
+import { AlipayRecoveryResult, AlipayTokenRecovery, AlipayTokenStatus } from './token-recovery';
+import { AlipayRefreshOutcome, AlipayRefreshResult, AlipayTokenRefresher, AUTH_APP_ID_PATTERN, issuedTokens, TOKEN_APP_PATH, tokenElements } from './token-refresher';
 
-export const TOKEN_APP_PATH = '/v3/alipay/open/auth/token/app';
-export const TOKEN_QUERY_PATH = '/v3/alipay/open/auth/token/app/query';
+export { TOKEN_APP_PATH } from './token-refresher';
+export { TOKEN_QUERY_PATH } from './token-recovery';
 export const CANCELLED_MSG_METHOD = 'alipay.open.auth.appauth.cancelled';
 
 const CODE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
-const AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
 
 interface CacheEntry {
   row: AlipayAuthorization;
   until: number;
-  /** Serve it although it is due: a refresh failed and is backing off (never past expiry). */
+  /** Serve it although it is due: a refresh failed and is backing off, or another instance is refreshing (never past expiry). */
   holdWhileDue?: boolean;
 }
 
 export interface AlipayStatusCheck {
   authAppId: string;
   /** Alipay's answer: `valid`, `invalid`, or `missing` when Alipay no longer knows the token. */
-  alipayStatus: 'valid' | 'invalid' | 'missing';
+  alipayStatus: AlipayTokenStatus;
+  /** `verified`, or what the repair of a refused token did (`refreshed`: recovered with the refresh token). */
+  outcome: AlipayRecoveryResult['outcome'] | 'busy';
   authorization: AlipayAuthorizationInfo | null;
   details?: AlipayTokenQueryResponse;
 }
 
+/** What the scheduled refresh did with one leased row. */
+export type AlipayScheduledOutcome = Exclude<AlipayRefreshOutcome, 'moved-on'> | 'recovered' | 'skipped' | 'unreadable';
+
 /**
  * The token lifecycle: code exchange, a valid token on demand, refresh, revocation, cancellation.
- * The database row is the source of truth; the in-memory cache only spares reads.
+ * The database row is the source of truth; the in-memory cache only spares reads. Refresh calls and their
+ * outcomes live in `AlipayTokenRefresher`, verification and repair in `AlipayTokenRecovery`.
  */
 @Injectable()
 export class AlipayTokenService implements OnModuleInit {
@@ -66,13 +67,14 @@ export class AlipayTokenService implements OnModuleInit {
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly events: AlipayAuthEventPublisher,
+    private readonly refresher: AlipayTokenRefresher,
+    private readonly recovery: AlipayTokenRecovery,
   ) {}
 
   onModuleInit(): void {
-    this.client.useAppAuthTokenResolver((authAppId, stale) => {
-      if (stale) this.invalidate(authAppId);
-      return this.getAppAuthToken(authAppId);
-    });
+    this.client.useAppAuthTokenResolver((authAppId, refusedToken) =>
+      refusedToken === undefined ? this.getAppAuthToken(authAppId) : this.onTokenRefused(authAppId, refusedToken),
+    );
   }
 
   private get appId(): string {
@@ -99,14 +101,14 @@ export class AlipayTokenService implements OnModuleInit {
       idempotent: false,
     });
     const issuedAt = this.now();
-    const elements = this.elements(res);
+    const elements = tokenElements(res);
     const saved: AlipayAuthorizationInfo[] = [];
     for (const el of elements) {
       const row = await this.store.saveAuthorization({
         appId: this.appId,
         authAppId: el.auth_app_id,
         userId: el.user_id ?? null,
-        tokens: this.issued(el, issuedAt),
+        tokens: issuedTokens(el, issuedAt),
         authorizedAt: new Date(issuedAt),
       });
       this.remember(row);
@@ -119,8 +121,10 @@ export class AlipayTokenService implements OnModuleInit {
   }
 
   /**
-   * A valid `app_auth_token` for the merchant app, refreshed first when it is due.
-   * Concurrent callers share one refresh, in this process and across processes (database lease).
+   * A valid `app_auth_token` for the merchant app, refreshed first when it is due. Never waits for another
+   * instance while the stored token is within its validity: a due token is refreshed here only if this
+   * instance gets the lease, otherwise the current one is served. Only an expired token makes the caller
+   * wait for a refresh, at most twice the longest Alipay call (`timeoutMs × (retries + 1)` plus back-off).
    */
   async getAppAuthToken(authAppId: string): Promise<string> {
     this.checkAuthAppId(authAppId);
@@ -129,34 +133,50 @@ export class AlipayTokenService implements OnModuleInit {
     if (cached && cached.until > now && (cached.holdWhileDue ? !isExpired(cached.row, now) : !isDue(cached.row, now, this.config.refresh))) {
       return cached.row.appAuthToken;
     }
-
-    const row = await this.store.find(this.appId, authAppId);
-    if (!row) throw new AlipayAuthorizationRequiredError(authAppId, 'no authorization is stored');
-    if (row.status !== 'active') throw new AlipayAuthorizationRequiredError(authAppId, `authorization is ${row.status}${row.statusReason ? ` (${row.statusReason})` : ''}`);
+    const row = this.usable(authAppId, await this.store.find(this.appId, authAppId));
     if (!isDue(row, now, this.config.refresh)) {
       this.remember(row);
       return row.appAuthToken;
     }
-    if (row.nextAttemptAt && row.nextAttemptAt.getTime() > now && !isExpired(row, now)) {
+    if (isExpired(row, now)) return (await this.refreshShared(authAppId, { force: false, wait: true })).appAuthToken;
+    if (row.nextAttemptAt && row.nextAttemptAt.getTime() > now) {
       // Backing off after a failed refresh; the current token still works.
       this.hold(row, row.nextAttemptAt.getTime());
       return row.appAuthToken;
     }
     try {
-      return (await this.refreshShared(authAppId, false)).appAuthToken;
+      const current = await this.refreshShared(authAppId, { force: false, wait: false });
+      if (current.version === row.version) this.hold(current, this.now() + this.config.cacheTtlMs);
+      return current.appAuthToken;
     } catch (e) {
-      if (e instanceof AlipayAuthorizationRequiredError || isExpired(row, this.now())) throw e;
-      this.logger.warn(`Refresh of ${authAppId} failed (${errorCode(e)}); serving the current token, which has not expired`);
+      if (e instanceof AlipayAuthorizationRequiredError || e instanceof AlipayTokenUnreadableError || isExpired(row, this.now())) throw e;
+      this.logger.warn(`Refresh of ${authAppId} failed (${failureCode(e)}); serving the current token, which has not expired`);
       // Spare the database while Alipay is failing: callers get this token until the back-off ends.
       this.hold(row, this.now() + this.config.refresh.backoffBaseMs);
       return row.appAuthToken;
     }
   }
 
+  /**
+   * Alipay refused `refusedToken` on a merchant call (`invalid-app-auth-token`, `app-auth-token-time-out`).
+   * If the row has moved on, the stored token is returned; otherwise the query API confirms and the stored
+   * refresh token repairs the pair. Installed as the OpenAPI client's reload hook.
+   */
+  async onTokenRefused(authAppId: string, refusedToken: string): Promise<string> {
+    this.checkAuthAppId(authAppId);
+    this.invalidate(authAppId);
+    const row = this.usable(authAppId, await this.store.find(this.appId, authAppId));
+    if (row.appAuthToken !== refusedToken) {
+      this.remember(row);
+      return row.appAuthToken;
+    }
+    return (await this.refreshShared(authAppId, { force: false, wait: true, refusedToken })).appAuthToken;
+  }
+
   /** Refreshes now (operators' "refresh now", or a caller that knows the token is bad). */
   async refresh(authAppId: string): Promise<AlipayAuthorizationInfo> {
     this.checkAuthAppId(authAppId);
-    return toAuthorizationInfo(await this.refreshShared(authAppId, true));
+    return toAuthorizationInfo(await this.refreshShared(authAppId, { force: true, wait: true }));
   }
 
   /** Forgets the cached token so the next call reads the database. */
@@ -170,13 +190,14 @@ export class AlipayTokenService implements OnModuleInit {
     return row ? toAuthorizationInfo(row) : null;
   }
 
+  /** Rows whose tokens cannot be decrypted are listed with `unreadable` set; they never fail the page. */
   async list(filter?: AlipayAuthorizationFilter, page?: AlipayPage): Promise<AlipayPageResult<AlipayAuthorizationInfo>> {
     const res = await this.store.list(this.appId, filter, page);
     return { total: res.total, items: res.items.map(toAuthorizationInfo) };
   }
 
-  /** Authorizations by status, plus `failing` (active, with failed refreshes): for health checks and dashboards. */
-  stats(): ReturnType<AlipayTokenStore['countByStatus']> {
+  /** Authorizations by status, plus failing, verifying and unreadable rows: for health checks and dashboards. */
+  stats(): Promise<AlipayAuthorizationCounts> {
     return this.store.countByStatus(this.appId);
   }
 
@@ -223,181 +244,153 @@ export class AlipayTokenService implements OnModuleInit {
   }
 
   /**
-   * Asks Alipay (token query API) whether the authorization is still valid; an `invalid` or unknown
-   * token marks it cancelled, so a missed cancellation message does not leave a dead token active.
+   * Asks Alipay (token query API) whether the stored token is still accepted. A refused token is repaired
+   * with the stored refresh token; the merchant is marked `cancelled` only if that is refused as well.
    */
   async checkStatus(authAppId: string): Promise<AlipayStatusCheck> {
     this.checkAuthAppId(authAppId);
-    const row = await this.store.find(this.appId, authAppId);
-    if (!row) throw new AlipayAuthorizationRequiredError(authAppId, 'no authorization is stored');
-    let details: AlipayTokenQueryResponse | undefined;
-    let alipayStatus: AlipayStatusCheck['alipayStatus'];
+    const owner = this.config.instanceId;
+    const row = await this.store.tryLease(this.appId, authAppId, { owner, ms: this.config.refresh.leaseMs });
+    if (!row) {
+      const current = this.usable(authAppId, await this.store.find(this.appId, authAppId), true);
+      const { status, details } = await this.recovery.query(current);
+      return { authAppId, alipayStatus: status, outcome: 'busy', authorization: toAuthorizationInfo(current), details };
+    }
+    if (row.status !== 'active' || row.unreadable) {
+      await this.store.releaseLease(this.appId, authAppId, owner);
+      this.usable(authAppId, row);
+    }
     try {
-      details = await this.client.request<AlipayTokenQueryResponse>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: row.appAuthToken } });
-      alipayStatus = details?.status === 'valid' ? 'valid' : 'invalid';
+      const r = await this.recovery.checkStatus(row, owner);
+      this.afterWrite(authAppId, r.row);
+      return { authAppId, alipayStatus: r.alipayStatus, outcome: r.outcome, authorization: r.row ? toAuthorizationInfo(r.row) : null, details: r.details };
     } catch (e) {
-      if (!(e instanceof AlipayApiError) || !['AUTH_TOKEN_NOT_EXISTED', 'AUTH_TOKEN_NOT_CONSISTENT'].includes(e.code)) throw e;
-      alipayStatus = 'missing';
+      await this.store.releaseLease(this.appId, authAppId, owner).catch(() => undefined);
+      throw e;
     }
-    await this.store.markChecked(this.appId, authAppId, new Date(this.now()));
-    let current: AlipayAuthorization | null = row;
-    if (alipayStatus !== 'valid' && row.status === 'active') {
-      // A token replaced by a concurrent refresh also reads as invalid: only act if the row did not move on.
-      const fresh = await this.store.find(this.appId, authAppId);
-      if (fresh && fresh.version === row.version) {
-        current = await this.store.setStatus(this.appId, authAppId, 'cancelled', `token query answered ${alipayStatus}`);
-        this.invalidate(authAppId);
-        if (current) this.events.emit(AlipayAuthEvent.Cancelled, { authorization: toAuthorizationInfo(current) });
-      } else {
-        current = fresh;
-        alipayStatus = 'valid';
-      }
-    }
-    return { authAppId, alipayStatus, authorization: current ? toAuthorizationInfo(current) : null, details };
   }
 
   /**
-   * Refreshes a row the caller has already leased (the scheduler). Checks the row again after the claim,
-   * writes with compare-and-set, records failures with back-off. Returns the outcome.
+   * The scheduler's entry: a row it has claimed. Re-leases it (so a row that waited in the batch is
+   * checked again and its lease runs from now), then refreshes it when it is due, retries a failed
+   * refresh, or verifies a pair in doubt.
    */
-  async refreshLeased(row: AlipayAuthorization, owner: string, force = false): Promise<'refreshed' | 'skipped' | 'failed' | 'reauthorization_required'> {
-    if (row.status !== 'active') return 'skipped';
-    if (!force && !isDue(row, this.now(), this.config.refresh)) {
+  async refreshLeased(claimed: AlipayAuthorization, owner: string): Promise<AlipayScheduledOutcome> {
+    if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
+    const row = await this.store.tryLease(this.appId, claimed.authAppId, { owner, ms: this.config.refresh.leaseMs });
+    if (!row) return 'skipped';
+    if (row.unreadable) return this.skipUnreadable(row, owner);
+    const now = this.now();
+    const retry = row.nextAttemptAt !== null && row.nextAttemptAt.getTime() <= now;
+    if (row.status !== 'active' || (!retry && row.verifyAt === null && !isDue(row, now, this.config.refresh))) {
       await this.store.releaseLease(this.appId, row.authAppId, owner);
       return 'skipped';
     }
-    try {
-      await this.callRefresh(row, owner);
-      return 'refreshed';
-    } catch (e) {
-      return e instanceof AlipayAuthorizationRequiredError ? 'reauthorization_required' : 'failed';
-    }
+    const r = row.verifyAt !== null ? await this.recovery.verifyAmbiguous(row, owner) : await this.refresher.refresh(row, owner);
+    this.afterWrite(row.authAppId, r.row);
+    if (r.outcome === 'moved-on') return 'skipped';
+    if (r.outcome === 'refreshed') return row.verifyAt !== null ? 'recovered' : 'refreshed';
+    return r.outcome === 'verified' ? 'skipped' : r.outcome;
+  }
+
+  /** The scheduler's status check of a claimed row. */
+  async checkLeased(claimed: AlipayAuthorization, owner: string): Promise<AlipayStatusCheck['outcome'] | 'unreadable'> {
+    if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
+    const r = await this.recovery.checkStatus(claimed, owner);
+    this.afterWrite(claimed.authAppId, r.row);
+    return r.outcome;
   }
 
   // --- internals -------------------------------------------------------------------------
 
-  private async refreshShared(authAppId: string, force: boolean): Promise<AlipayAuthorization> {
+  /** The row, if it can serve a token; otherwise the typed error saying why not. */
+  private usable(authAppId: string, row: AlipayAuthorization | null, anyStatus = false): AlipayAuthorization {
+    if (!row) throw new AlipayAuthorizationRequiredError(authAppId, 'no authorization is stored');
+    if (row.unreadable) throw new AlipayTokenUnreadableError(authAppId, row.unreadable);
+    if (!anyStatus && row.status !== 'active') {
+      throw new AlipayAuthorizationRequiredError(authAppId, `authorization is ${row.status}${row.statusReason ? ` (${row.statusReason})` : ''}`);
+    }
+    return row;
+  }
+
+  private async skipUnreadable(row: AlipayAuthorization, owner: string): Promise<'unreadable'> {
+    const nextAttemptAt = new Date(this.now() + backoffDelay(row.failureCount + 1, this.config.refresh));
+    await this.store.recordFailure(this.appId, row.authAppId, { errorCode: ALIPAY_ROW_UNREADABLE, nextAttemptAt, owner });
+    this.invalidate(row.authAppId);
+    if (row.lastErrorCode !== ALIPAY_ROW_UNREADABLE) {
+      this.logger.error(`Stored tokens of merchant app ${row.authAppId} cannot be decrypted (${row.unreadable}); skipped until the key is restored`);
+      this.events.emit(AlipayAuthEvent.RowUnreadable, { authorization: toAuthorizationInfo(row), errorCode: ALIPAY_ROW_UNREADABLE });
+    }
+    return 'unreadable';
+  }
+
+  private refreshShared(authAppId: string, mode: RefreshMode): Promise<AlipayAuthorization> {
     const running = this.inflight.get(authAppId);
     if (running) return running;
-    const p = this.refreshAcrossProcesses(authAppId, force).finally(() => this.inflight.delete(authAppId));
+    const p = this.refreshUnderLease(authAppId, mode).finally(() => this.inflight.delete(authAppId));
     this.inflight.set(authAppId, p);
     return p;
   }
 
-  private async refreshAcrossProcesses(authAppId: string, force: boolean): Promise<AlipayAuthorization> {
+  /**
+   * One refresh (or repair) across processes: whoever gets the row's lease calls Alipay. Without the lease,
+   * `wait: false` returns the row as stored; `wait: true` (the stored token is known dead) polls until the
+   * holder has written, and takes over a lease whose holder has been silent longer than one call.
+   */
+  private async refreshUnderLease(authAppId: string, mode: RefreshMode): Promise<AlipayAuthorization> {
     const owner = this.config.instanceId;
-    const deadline = Date.now() + this.config.timeoutMs * (this.config.retries + 1) + 5_000;
+    const callMs = maxCallMs(this.config);
+    const deadline = Date.now() + 2 * callMs;
     let seenVersion: number | undefined;
     for (;;) {
-      const now = this.now();
-      const leased = await this.store.tryLease(this.appId, authAppId, { owner, until: new Date(now + this.config.refresh.leaseMs) }, new Date(now));
+      const leased = await this.store.tryLease(this.appId, authAppId, { owner, ms: this.config.refresh.leaseMs }, { takeOverAfterMs: mode.wait ? callMs : undefined });
       if (leased) {
-        if (leased.status !== 'active') {
+        if (leased.status !== 'active' || leased.unreadable) {
           await this.store.releaseLease(this.appId, authAppId, owner);
-          throw new AlipayAuthorizationRequiredError(authAppId, `authorization is ${leased.status}`);
+          this.usable(authAppId, leased);
         }
-        // Another process may have refreshed while we waited for the lease.
-        if ((!force && !isDue(leased, now, this.config.refresh)) || (seenVersion !== undefined && leased.version !== seenVersion)) {
+        const movedOn = seenVersion !== undefined && leased.version !== seenVersion;
+        const refusedElsewhere = mode.refusedToken !== undefined && leased.appAuthToken !== mode.refusedToken;
+        if (movedOn || refusedElsewhere || (mode.refusedToken === undefined && !mode.force && leased.verifyAt === null && !isDue(leased, this.now(), this.config.refresh))) {
           await this.store.releaseLease(this.appId, authAppId, owner);
           this.remember(leased);
           return leased;
         }
-        return this.callRefresh(leased, owner);
+        let r: AlipayRefreshResult | AlipayRecoveryResult;
+        if (mode.refusedToken !== undefined) r = await this.recovery.onTokenRefused(leased, owner);
+        else if (leased.verifyAt !== null) r = await this.recovery.verifyAmbiguous(leased, owner);
+        else r = await this.refresher.refresh(leased, owner);
+        return this.settle(authAppId, r);
       }
-      // Another instance holds the lease and is refreshing: wait for its write rather than hand out
-      // a token that its refresh is about to replace.
-      const row = await this.store.find(this.appId, authAppId);
-      if (!row) throw new AlipayAuthorizationRequiredError(authAppId, 'no authorization is stored');
-      if (row.status !== 'active') throw new AlipayAuthorizationRequiredError(authAppId, `authorization is ${row.status}`);
+      const row = this.usable(authAppId, await this.store.find(this.appId, authAppId));
+      if (!mode.wait) return row;
       seenVersion ??= row.version;
-      if (row.version !== seenVersion || (!force && !isDue(row, now, this.config.refresh))) {
+      if (row.version !== seenVersion || (mode.refusedToken !== undefined && row.appAuthToken !== mode.refusedToken)) {
         this.remember(row);
         return row;
       }
-      if (Date.now() > deadline) {
-        if (!isExpired(row, now)) return row;
-        throw new AlipayAuthError(`Timed out waiting for another instance to refresh ${authAppId}`);
-      }
+      if (Date.now() > deadline) throw new AlipayAuthError(`Timed out after ${2 * callMs} ms waiting for another instance to refresh merchant app ${authAppId}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  private async callRefresh(row: AlipayAuthorization, owner: string): Promise<AlipayAuthorization> {
-    let res: AlipayTokenAppResponse;
-    try {
-      // Safe to resend: the old refresh token stays valid for a while after a refresh.
-      res = await this.client.request<AlipayTokenAppResponse>({
-        method: 'POST',
-        path: TOKEN_APP_PATH,
-        body: { grant_type: 'refresh_token', refresh_token: row.appRefreshToken },
-        idempotent: true,
-      });
-    } catch (e) {
-      await this.onRefreshError(row, owner, e);
-      throw e instanceof AlipayApiError && DEAD_REFRESH_TOKEN_CODES.has(e.code)
-        ? new AlipayAuthorizationRequiredError(row.authAppId, `Alipay refused the refresh token (${e.code})`)
-        : e;
+  /** The row a refresh or repair left, or the error a caller should see. */
+  private settle(authAppId: string, r: AlipayRefreshResult | AlipayRecoveryResult): AlipayAuthorization {
+    this.afterWrite(authAppId, r.row);
+    if ((r.outcome === 'refreshed' || r.outcome === 'verified' || r.outcome === 'moved-on') && r.row) return this.usable(authAppId, r.row);
+    if (r.outcome === 'cancelled' || r.outcome === 'reauthorization_required' || r.outcome === 'moved-on') {
+      throw new AlipayAuthorizationRequiredError(authAppId, r.row?.statusReason ?? `authorization is ${r.row?.status ?? 'gone'}`);
     }
-    const el = this.elements(res).find((x) => x.auth_app_id === row.authAppId) ?? this.elements(res)[0];
-    const saved = await this.store.saveRefreshed(this.appId, row.authAppId, row.version, this.issued(el, this.now()));
-    if (!saved) {
-      // The row moved on (re-authorized or revoked meanwhile): never overwrite it; report what is stored.
-      this.logger.warn(`Refreshed ${row.authAppId} but the row changed meanwhile; kept the stored state`);
-      await this.store.releaseLease(this.appId, row.authAppId, owner);
-      const current = await this.store.find(this.appId, row.authAppId);
-      if (!current || current.status !== 'active') throw new AlipayAuthorizationRequiredError(row.authAppId, `authorization is ${current?.status ?? 'gone'}`);
-      this.remember(current);
-      return current;
-    }
-    this.remember(saved);
-    this.events.emit(AlipayAuthEvent.Refreshed, { authorization: toAuthorizationInfo(saved) });
-    return saved;
+    throw 'error' in r && r.error !== undefined ? r.error : new AlipayAuthError(`Refresh of merchant app ${authAppId} failed (${r.outcome})`);
   }
 
-  private async onRefreshError(row: AlipayAuthorization, owner: string, e: unknown): Promise<void> {
-    const code = errorCode(e);
-    const traceId = e instanceof AlipayApiError || e instanceof AlipaySignatureError ? e.traceId : undefined;
-    if (e instanceof AlipayApiError && DEAD_REFRESH_TOKEN_CODES.has(e.code)) {
-      const updated = await this.store.setStatus(this.appId, row.authAppId, 'reauthorization_required', `Alipay refused the refresh token (${e.code})`);
-      await this.store.recordFailure(this.appId, row.authAppId, { errorCode: code, nextAttemptAt: null, owner });
-      this.invalidate(row.authAppId);
-      this.logger.warn(`Merchant app ${row.authAppId} must authorize again: ${e.code} (traceId ${traceId ?? '-'})`);
-      if (updated) this.events.emit(AlipayAuthEvent.ReauthorizationRequired, { authorization: toAuthorizationInfo(updated), errorCode: code, traceId });
-      return;
-    }
-    const nextAttemptAt = new Date(this.now() + backoffDelay(row.failureCount + 1, this.config.refresh));
-    await this.store.recordFailure(this.appId, row.authAppId, { errorCode: code, nextAttemptAt, owner });
-    this.logger.warn(`Refresh of ${row.authAppId} failed: ${code} (traceId ${traceId ?? '-'}); next attempt at ${nextAttemptAt.toISOString()}`);
-    this.events.emit(AlipayAuthEvent.RefreshFailed, {
-      authorization: toAuthorizationInfo({ ...row, failureCount: row.failureCount + 1, lastErrorCode: code, nextAttemptAt }),
-      errorCode: code,
-      traceId,
-    });
-  }
-
-  private elements(res: AlipayTokenAppResponse | undefined): AlipayTokenAppElement[] {
-    const list = Array.isArray(res?.tokens) && res.tokens.length > 0 ? res.tokens : res?.app_auth_token ? [res as AlipayTokenAppElement] : [];
-    const valid = list.filter((e) => typeof e?.app_auth_token === 'string' && typeof e.app_refresh_token === 'string' && typeof e.auth_app_id === 'string' && AUTH_APP_ID_PATTERN.test(e.auth_app_id));
-    if (valid.length === 0 || valid.length !== list.length) {
-      throw new AlipayApiError({ status: 200, code: 'invalid-token-response', message: 'Alipay token response lacks app_auth_token, app_refresh_token or auth_app_id' });
-    }
-    return valid;
-  }
-
-  private issued(el: AlipayTokenAppElement, issuedAt: number): AlipayIssuedTokens {
-    const expiresIn = parseSeconds(el.expires_in);
-    const reExpiresIn = parseSeconds(el.re_expires_in);
-    return {
-      appAuthToken: el.app_auth_token,
-      appRefreshToken: el.app_refresh_token,
-      expiresAt: expiresIn === null ? null : new Date(issuedAt + expiresIn * 1000),
-      refreshExpiresAt: reExpiresIn === null ? null : new Date(issuedAt + reExpiresIn * 1000),
-      issuedAt: new Date(issuedAt),
-    };
+  private afterWrite(authAppId: string, row: AlipayAuthorization | null): void {
+    if (row && row.status === 'active' && row.failureCount === 0) this.remember(row);
+    else this.invalidate(authAppId);
   }
 
   private remember(row: AlipayAuthorization): void {
-    if (this.config.cacheTtlMs <= 0 || row.status !== 'active') return;
+    if (this.config.cacheTtlMs <= 0 || row.status !== 'active' || row.unreadable) return;
     this.cache.delete(row.authAppId);
     if (this.cache.size >= AlipayTokenService.CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(row.authAppId, { row, until: this.now() + this.config.cacheTtlMs });
@@ -415,8 +408,11 @@ export class AlipayTokenService implements OnModuleInit {
   }
 }
 
-function errorCode(e: unknown): string {
-  if (e instanceof AlipayApiError || e instanceof AlipaySignatureError) return e.code;
-  if (e instanceof AlipayAuthError && 'kind' in e) return `network-${String((e as { kind: string }).kind)}`;
-  return e instanceof Error ? e.name : 'unknown';
+interface RefreshMode {
+  /** Refresh even if not due. */
+  force: boolean;
+  /** Wait for another instance's refresh (the stored token is known dead). */
+  wait: boolean;
+  /** A merchant call was refused with this token. */
+  refusedToken?: string;
 }

@@ -3,8 +3,20 @@ import { alipaySqlDialect, AlipayAuthDatabaseType } from '../sql-dialect';
 import { AlipayAuthMysql1700000000000 } from './1700000000000-alipay-auth-mysql';
 import { AlipayAuthPostgres1700000000000 } from './1700000000000-alipay-auth-postgres';
 import { AlipayAuthSqlite1700000000000 } from './1700000000000-alipay-auth-sqlite';
+import {
+  AlipayAuthVerificationMysql1764600000000,
+  AlipayAuthVerificationPostgres1764600000000,
+  AlipayAuthVerificationSqlite1764600000000,
+} from './1764600000000-alipay-auth-verification';
 
-export { AlipayAuthMysql1700000000000, AlipayAuthPostgres1700000000000, AlipayAuthSqlite1700000000000 };
+export {
+  AlipayAuthMysql1700000000000,
+  AlipayAuthPostgres1700000000000,
+  AlipayAuthSqlite1700000000000,
+  AlipayAuthVerificationMysql1764600000000,
+  AlipayAuthVerificationPostgres1764600000000,
+  AlipayAuthVerificationSqlite1764600000000,
+};
 
 /**
  * The library's migrations for one DataSource type, in order. Add them to your DataSource's `migrations`
@@ -14,10 +26,10 @@ export { AlipayAuthMysql1700000000000, AlipayAuthPostgres1700000000000, AlipayAu
 export function alipayAuthMigrations(type: AlipayAuthDatabaseType): Array<new () => MigrationInterface> {
   switch (alipaySqlDialect(type)) {
     case 'sqlite':
-      return [AlipayAuthSqlite1700000000000];
+      return [AlipayAuthSqlite1700000000000, AlipayAuthVerificationSqlite1764600000000];
     case 'postgres':
-      return [AlipayAuthPostgres1700000000000];
+      return [AlipayAuthPostgres1700000000000, AlipayAuthVerificationPostgres1764600000000];
     case 'mysql':
-      return [AlipayAuthMysql1700000000000];
+      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000];
   }
 }

@@ -1,0 +1,148 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
+import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
+import { AlipayApiError, AlipaySignatureError } from '../errors/alipay-auth.errors';
+import { AlipayAuthorization, AlipayIssuedTokens, AlipayTokenStore } from '../storage/alipay-token-store';
+import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
+import { AlipayTokenAppElement, AlipayTokenAppResponse, parseSeconds, toAuthorizationInfo } from './alipay-token.types';
+import { AlipayConfigurationCircuit } from './configuration-circuit';
+import { backoffDelay, classifyRefreshFailure, failureCode, verifyDelay } from './refresh-policy';
+
+export const TOKEN_APP_PATH = '/v3/alipay/open/auth/token/app';
+export const AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
+
+/** What one refresh call did to the row. */
+export type AlipayRefreshOutcome =
+  /** A new pair is stored. */
+  | 'refreshed'
+  /** The row changed meanwhile (re-authorized, revoked, refreshed elsewhere); it was left as it is. */
+  | 'moved-on'
+  /** Refused before anything rotated (not sent, rate-limited); retried after the back-off. */
+  | 'failed'
+  /** Alipay may have rotated the pair and the answer is lost; the row is verified after the back-off. */
+  | 'ambiguous'
+  | 'reauthorization_required'
+  | 'cancelled'
+  /** Our configuration is wrong; the row is untouched and the configuration circuit is open. */
+  | 'configuration_error';
+
+export interface AlipayRefreshResult {
+  outcome: AlipayRefreshOutcome;
+  /** The row as stored afterwards, when known. */
+  row: AlipayAuthorization | null;
+  error?: unknown;
+}
+
+/**
+ * One refresh call with the stored refresh token, for a row the caller has leased, and what its outcome
+ * means for the row. The request is never resent once it may have reached Alipay: a resend races its own
+ * late original, and whichever lands last leaves the other's pair dead. An unknown outcome is recorded
+ * instead, and the pair is verified (refreshed again with the stored refresh token, which Alipay keeps
+ * accepting after a rotation) once a late original can no longer land.
+ */
+@Injectable()
+export class AlipayTokenRefresher {
+  private readonly logger = new Logger(AlipayTokenRefresher.name);
+
+  constructor(
+    private readonly client: AlipayOpenApiClient,
+    @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
+    @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
+    private readonly events: AlipayAuthEventPublisher,
+    private readonly circuit: AlipayConfigurationCircuit,
+  ) {}
+
+  /**
+   * `tokenRefused`: Alipay already said the stored token is invalid (status check, merchant call); a
+   * refused refresh token then means the merchant cancelled, otherwise that it must authorize again.
+   */
+  async refresh(row: AlipayAuthorization, owner: string, opts: { tokenRefused?: boolean } = {}): Promise<AlipayRefreshResult> {
+    let res: AlipayTokenAppResponse;
+    try {
+      res = await this.client.request<AlipayTokenAppResponse>({
+        method: 'POST',
+        path: TOKEN_APP_PATH,
+        body: { grant_type: 'refresh_token', refresh_token: row.appRefreshToken },
+        idempotent: false,
+      });
+    } catch (e) {
+      return this.failed(row, owner, e, opts);
+    }
+    this.circuit.succeeded();
+    let saved: AlipayAuthorization | null;
+    try {
+      const list = tokenElements(res);
+      const el = list.find((x) => x.auth_app_id === row.authAppId) ?? list[0];
+      saved = await this.store.saveRefreshed(this.config.appId, row.authAppId, row.version, issuedTokens(el, this.config.clock()));
+    } catch (e) {
+      // Alipay rotated the pair but it is not stored: the stored refresh token is what recovers it.
+      return this.failed(row, owner, e, opts);
+    }
+    if (!saved) {
+      this.logger.warn(`Refreshed ${row.authAppId} but the row changed meanwhile; kept the stored state`);
+      await this.store.releaseLease(this.config.appId, row.authAppId, owner);
+      return { outcome: 'moved-on', row: await this.store.find(this.config.appId, row.authAppId) };
+    }
+    const recovered = row.verifyAt !== null || opts.tokenRefused === true;
+    this.logger.log(`${recovered ? 'Recovered' : 'Refreshed'} merchant app ${row.authAppId}`);
+    this.events.emit(recovered ? AlipayAuthEvent.Recovered : AlipayAuthEvent.Refreshed, { authorization: toAuthorizationInfo(saved) });
+    return { outcome: 'refreshed', row: saved };
+  }
+
+  private async failed(row: AlipayAuthorization, owner: string, e: unknown, opts: { tokenRefused?: boolean }): Promise<AlipayRefreshResult> {
+    const { appId } = this.config;
+    const code = failureCode(e);
+    const traceId = e instanceof AlipayApiError || e instanceof AlipaySignatureError ? e.traceId : undefined;
+    const kind = classifyRefreshFailure(e);
+    if (kind === 'configuration') {
+      this.circuit.open(e as AlipayApiError, row.authAppId);
+      await this.store.releaseLease(appId, row.authAppId, owner);
+      return { outcome: 'configuration_error', row, error: e };
+    }
+    if (kind === 'dead-refresh-token') {
+      const status = opts.tokenRefused ? 'cancelled' : 'reauthorization_required';
+      const reason = opts.tokenRefused ? `token invalid and refresh token refused (${code})` : `Alipay refused the refresh token (${code})`;
+      const updated = await this.store.setStatus(appId, row.authAppId, status, reason);
+      await this.store.recordFailure(appId, row.authAppId, { errorCode: code, nextAttemptAt: null, owner });
+      this.logger.warn(`Merchant app ${row.authAppId} must authorize again: ${code} (traceId ${traceId ?? '-'})`);
+      if (updated) {
+        const event = status === 'cancelled' ? AlipayAuthEvent.Cancelled : AlipayAuthEvent.ReauthorizationRequired;
+        this.events.emit(event, { authorization: toAuthorizationInfo(updated), errorCode: code, traceId });
+      }
+      return { outcome: status, row: updated, error: e };
+    }
+    if (e instanceof AlipaySignatureError) this.circuit.signatureFailed(e, row.authAppId);
+    const ambiguous = kind === 'ambiguous';
+    const failureCount = row.failureCount + 1;
+    const nextAttemptAt = new Date(this.config.clock() + (ambiguous ? verifyDelay(failureCount, this.config) : backoffDelay(failureCount, this.config.refresh)));
+    await this.store.recordFailure(appId, row.authAppId, { errorCode: code, nextAttemptAt, owner, verify: ambiguous });
+    this.logger.warn(
+      `Refresh of ${row.authAppId} failed: ${code} (traceId ${traceId ?? '-'}); ${ambiguous ? 'outcome unknown, the pair is verified' : 'next attempt'} at ${nextAttemptAt.toISOString()}`,
+    );
+    const after = { ...row, failureCount, lastErrorCode: code, nextAttemptAt, verifyAt: ambiguous ? nextAttemptAt : row.verifyAt };
+    this.events.emit(AlipayAuthEvent.RefreshFailed, { authorization: toAuthorizationInfo(after), errorCode: code, traceId });
+    return { outcome: ambiguous ? 'ambiguous' : 'failed', row: after, error: e };
+  }
+}
+
+/** The token elements of an exchange or refresh answer (`tokens[]`, or the top-level fields). */
+export function tokenElements(res: AlipayTokenAppResponse | undefined): AlipayTokenAppElement[] {
+  const list = Array.isArray(res?.tokens) && res.tokens.length > 0 ? res.tokens : res?.app_auth_token ? [res as AlipayTokenAppElement] : [];
+  const valid = list.filter((e) => typeof e?.app_auth_token === 'string' && typeof e.app_refresh_token === 'string' && typeof e.auth_app_id === 'string' && AUTH_APP_ID_PATTERN.test(e.auth_app_id));
+  if (valid.length === 0 || valid.length !== list.length) {
+    throw new AlipayApiError({ status: 200, code: 'invalid-token-response', message: 'Alipay token response lacks app_auth_token, app_refresh_token or auth_app_id' });
+  }
+  return valid;
+}
+
+export function issuedTokens(el: AlipayTokenAppElement, issuedAt: number): AlipayIssuedTokens {
+  const expiresIn = parseSeconds(el.expires_in);
+  const reExpiresIn = parseSeconds(el.re_expires_in);
+  return {
+    appAuthToken: el.app_auth_token,
+    appRefreshToken: el.app_refresh_token,
+    expiresAt: expiresIn === null ? null : new Date(issuedAt + expiresIn * 1000),
+    refreshExpiresAt: reExpiresIn === null ? null : new Date(issuedAt + reExpiresIn * 1000),
+    issuedAt: new Date(issuedAt),
+  };
+}
