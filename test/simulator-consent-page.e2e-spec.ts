@@ -46,11 +46,19 @@ suite('simulator consent page in a browser', () => {
   const link = (path = '/oauth2/appToAppAuth.htm', extra: Record<string, string> = {}) =>
     `${sim.url}${path}?${new URLSearchParams({ app_id: APP_ID, redirect_uri: callback, state: 'st-1', ...extra })}`;
 
-  async function open(width: number): Promise<{ context: BrowserContext; page: Page }> {
+  /** A fresh browser context at this width (a phone below 600 px), closed afterwards. */
+  async function withPage(width: number, body: (page: Page) => Promise<void>): Promise<void> {
     const mobile = width < 600;
-    const context = await browser.newContext({ viewport: { width, height: mobile ? 844 : 800 }, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
-    return { context, page: await context.newPage() };
+    const context: BrowserContext = await browser.newContext({ viewport: { width, height: mobile ? 844 : 800 }, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+    try {
+      await body(await context.newPage());
+    } finally {
+      await context.close();
+    }
   }
+
+  /** The query the stand-in ISV callback received. */
+  const callbackQuery = async (page: Page) => new URLSearchParams((await page.locator('#query').textContent()) ?? '');
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -76,8 +84,7 @@ suite('simulator consent page in a browser', () => {
     ['desktop', 1280],
     ['mobile', 390],
   ] as const)('approves on the consent page (%s)', async (name, width) => {
-    const { context, page } = await open(width);
-    try {
+    await withPage(width, async (page) => {
       await page.goto(`${isv.base}/`);
       await page.click('#start');
       await page.waitForURL(`${sim.url}/oauth2/appToAppAuth.htm?**`);
@@ -89,19 +96,16 @@ suite('simulator consent page in a browser', () => {
       await shot(page, `consent-${name}`);
       await page.click('#authorize');
       await page.waitForURL(`${callback}?**`);
-      const q = new URLSearchParams(await page.locator('#query').textContent());
+      const q = await callbackQuery(page);
       expect([...q.keys()]).toEqual(['app_id', 'source', 'app_auth_code', 'state']);
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it.each([
     ['desktop', 1280],
     ['mobile', 390],
   ] as const)('cancel leads back to the ISV, or to the page again (%s)', async (name, width) => {
-    const { context, page } = await open(width);
-    try {
+    await withPage(width, async (page) => {
       await page.goto(link());
       await page.click('#cancel');
       await page.locator('#cancelled').waitFor();
@@ -114,32 +118,26 @@ suite('simulator consent page in a browser', () => {
       await page.click('#back-to-isv');
       await page.waitForURL(`${isv.base}/`);
       expect(await page.locator('#isv-home').isVisible()).toBe(true);
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('shows the batch page with the application types (mobile)', async () => {
-    const { context, page } = await open(390);
-    try {
+    await withPage(390, async (page) => {
       await page.goto(link('/oauth2/appToAppBatchAuth.htm', { application_type: 'TINYAPP,WEBAPP' }));
       expect(await page.locator('#application-types .chip').allTextContents()).toEqual(['TINYAPP', 'WEBAPP']);
       expect(await fitsWidth(page)).toBe(true);
       await shot(page, 'consent-batch-mobile');
       await page.click('#authorize');
       await page.waitForURL(`${callback}?**`);
-      expect(new URLSearchParams(await page.locator('#query').textContent()).get('application_type')).toBe('TINYAPP,WEBAPP');
-    } finally {
-      await context.close();
-    }
+      expect((await callbackQuery(page)).get('application_type')).toBe('TINYAPP,WEBAPP');
+    });
   });
 
   it.each([
     ['desktop', 1280],
     ['mobile', 390],
   ] as const)('explains an error in both languages and offers the way back (%s)', async (name, width) => {
-    const { context, page } = await open(width);
-    try {
+    await withPage(width, async (page) => {
       await page.goto(`${isv.base}/`);
       // A redirect_uri the app did not register: the page must not send the merchant there.
       const res = await page.goto(link(undefined, { redirect_uri: 'https://evil.example/cb' }));
@@ -151,8 +149,6 @@ suite('simulator consent page in a browser', () => {
       await shot(page, `error-${name}`);
       await page.click('#go-back');
       await page.waitForURL(`${isv.base}/`);
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
