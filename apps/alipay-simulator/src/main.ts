@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   log(`Alipay simulator listening on ${sim.url}`);
   log(`  gateway:        ${sim.url}/v3/alipay/open/auth/token/app`);
   log(`  authorize page: ${sim.url}/oauth2/appToAppAuth.htm?app_id=<ISV app id>&redirect_uri=<url>`);
-  log(`  admin API:      ${sim.url}/__simulator/ (health, apps, authorizations, clock, faults, stats, reset)`);
+  log(`  admin API:      ${sim.url}/__simulator/ (health, apps, authorizations, notifications, settings, clock, faults, stats, reset)`);
   log(apps.length ? `  registered apps: ${apps.map((a) => a.appId).join(', ')}` : '  no app registered yet: POST /__simulator/apps');
   log(`  Alipay public key (bare base64):\n${sim.alipayPublicKeyBase64}`);
   const stop = () => void sim.close().then(() => process.exit(0));
