@@ -21,7 +21,10 @@ import { vectors } from './fixtures/vectors';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 
 const DAY = 86_400_000;
-const LEASE_MS = 60_000;
+// Leases run on the database's clock, so their expiry is waited for in real time: short calls, short leases.
+const TIMEOUT_MS = 3000;
+const LEASE_MS = 8000;
+const waitForLeasesToLapse = () => new Promise((r) => setTimeout(r, LEASE_MS + 200));
 
 type Sim = SimulatedAlipay['sim'];
 
@@ -50,6 +53,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
         AlipayAuthModule.forRoot(
           alipay.moduleOptions({
             instanceId: name,
+            timeoutMs: TIMEOUT_MS,
             refresh: { batchSize: 50, concurrency: 8, ratePerSecond: 100_000, leaseMs: LEASE_MS, backoffBaseMs: 30_000, backoffMaxMs: 60_000, statusCheckIntervalMs: 0 },
           }),
         ),
@@ -86,7 +90,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     const store = ctx.get<AlipayTokenStore>(AlipayTokenStore);
     const config = ctx.get<ResolvedAlipayAuthConfig>(ALIPAY_AUTH_CONFIG);
     const now = config.clock();
-    const probe = { owner: `probe-${Date.now()}`, until: new Date(now + 1) };
+    const probe = { owner: `probe-${Date.now()}`, ms: 1 };
     const rows = await store.claimDue(APP_ID, dueCriteria(now + 1, config.refresh), probe, 1000);
     for (const r of rows) await store.releaseLease(APP_ID, r.authAppId, probe.owner);
     return rows.length;
@@ -141,7 +145,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     const store = a.get<AlipayTokenStore>(AlipayTokenStore);
     const now = alipay.clock();
     const config = a.get<ResolvedAlipayAuthConfig>(ALIPAY_AUTH_CONFIG);
-    const orphaned = await store.claimDue(APP_ID, dueCriteria(now, config.refresh), { owner: 'crashed-instance', until: new Date(now + LEASE_MS) }, 50);
+    const orphaned = await store.claimDue(APP_ID, dueCriteria(now, config.refresh), { owner: 'crashed-instance', ms: LEASE_MS }, 50);
     expect(orphaned).toHaveLength(50);
     const orphanIds = new Set(orphaned.map((r) => r.authAppId));
 
@@ -149,7 +153,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     expect(first.reduce((n, s) => n + s.refreshed, 0)).toBe(150);
     expect(refreshCounts([...orphanIds]).every((n) => n === 0)).toBe(true); // the lease held
 
-    await advance(LEASE_MS + 1);
+    await waitForLeasesToLapse();
     const second = await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
     expect(second.reduce((n, s) => n + s.refreshed, 0)).toBe(50);
     expect(refreshCounts(ids).filter((n) => n !== 1)).toEqual([]);
@@ -207,6 +211,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
           gateway: sim.url,
           tokenEncryptionKeys: alipay.tokenKey,
           instanceId: 'worker-process',
+          timeoutMs: TIMEOUT_MS,
           offsetMs: alipay.offset,
           refresh: { enabled: false, batchSize: 50, concurrency: 1, ratePerSecond: 1, leaseMs: LEASE_MS, statusCheckIntervalMs: 0 },
         }),
@@ -239,7 +244,7 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
     expect(refreshCounts(orphaned.map((r) => r!.authAppId)).every((n) => n === 0)).toBe(true);
     // ...and take them over once it has run out.
-    await advance(LEASE_MS + 1);
+    await waitForLeasesToLapse();
     await Promise.all([b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
     expect(refreshCounts(ids).filter((n) => n !== 1)).toEqual([]);
     expect(await dueLeft(b)).toBe(0);

@@ -14,7 +14,7 @@ import type {
 } from 'nestjs-alipay-auth/storage/alipay-token-store';
 import { alipayAuthMigrations } from 'nestjs-alipay-auth/storage/migrations/alipay-auth-migrations';
 import { alipayAuthorizationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/storage/sql-dialect';
-import { AlipayTokenCipher, AlipayTokenDecryptError } from 'nestjs-alipay-auth/storage/token-cipher';
+import { AlipayTokenCipher } from 'nestjs-alipay-auth/storage/token-cipher';
 import { createTypeOrmTokenStore, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/storage/typeorm-token.store';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine, testDatabaseEngines } from './support/databases';
 

@@ -153,11 +153,17 @@ describe('Token lifecycle against the simulator', () => {
     await other.getAppAuthToken(id); // both instances have it cached
     await advance(340 * DAY);
     const before = sim.controls.stats().refreshesByMerchant[id] ?? 0;
+    const old = await svc.get(id);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? svc : other).getAppAuthToken(id)));
     expect(sim.controls.stats().refreshesByMerchant[id]).toBe(before + 1);
     const stored = await svc.getAppAuthToken(id);
-    expect(new Set(results)).toEqual(new Set([stored]));
     expect(await queryStatus(stored)).toBe('valid');
+    // The instance that got the lease hands out the new token; the other never waits for it: while the
+    // old token is valid, its callers get that one at once (a refused call reloads it, see below).
+    const distinct = [...new Set(results)];
+    expect(distinct).toContain(stored);
+    expect(distinct.filter((t) => t !== stored).every((t) => t.startsWith(old!.maskedToken.slice(0, 6)) && t.endsWith(old!.maskedToken.slice(-3)))).toBe(true);
+    expect(distinct.length).toBeLessThanOrEqual(2);
   });
 
   it('marks a dead refresh token as needing re-authorization, keeping the row', async () => {
@@ -223,6 +229,7 @@ describe('Token lifecycle against the simulator', () => {
     const id = '2021004100000110';
     await svc.exchangeCode(await authorize(id));
     await sim.controls.cancelAuthorization(APP_ID, id); // no notify URL registered for this check
+    await advance(DAY + 1); // the exchange counted as a check; the next one is due a day later
     const summary = await apps[0].get(AlipayTokenRefreshScheduler).refreshDue();
     expect(summary.statusChecked).toBeGreaterThan(0);
     expect(summary.cancelledFound).toBeGreaterThanOrEqual(1);

@@ -16,6 +16,7 @@ interface WorkerConfig {
   gateway: string;
   tokenEncryptionKeys: string;
   instanceId: string;
+  timeoutMs: number;
   offsetMs: number;
   refresh: AlipayRefreshOptions;
 }
@@ -35,6 +36,7 @@ class WorkerModule {
           alipayPublicKey: config.alipayPublicKey,
           gateway: config.gateway,
           retries: 0,
+          timeoutMs: config.timeoutMs,
           tokenEncryptionKeys: config.tokenEncryptionKeys,
           instanceId: config.instanceId,
           clock: () => Date.now() + config.offsetMs,

@@ -65,11 +65,6 @@ export class AlipayTokenCipher {
     return this.keys.keys();
   }
 
-  /** Whether `keyId` is one of the configured keys. */
-  hasKey(keyId: string): boolean {
-    return this.keys.has(keyId);
-  }
-
   /** Id of the key new values are encrypted with, or null when none is configured. */
   get currentKeyId(): string | null {
     return this.writeKeyId;

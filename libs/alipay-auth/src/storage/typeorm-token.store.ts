@@ -218,16 +218,18 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private toDomain(r: Row): AlipayAuthorization {
     const appId = String(r.app_id);
     const authAppId = String(r.auth_app_id);
-    let appAuthToken = '';
-    let appRefreshToken = '';
+    let tokens = { appAuthToken: '', appRefreshToken: '' };
     let unreadable: string | null = null;
     try {
-      appAuthToken = this.open(r.app_auth_token_enc, appId, authAppId, TOKEN_FIELD);
-      appRefreshToken = this.open(r.app_refresh_token_enc, appId, authAppId, REFRESH_FIELD);
+      tokens = {
+        appAuthToken: this.open(r.app_auth_token_enc, appId, authAppId, TOKEN_FIELD),
+        appRefreshToken: this.open(r.app_refresh_token_enc, appId, authAppId, REFRESH_FIELD),
+      };
     } catch (e) {
       if (!(e instanceof AlipayTokenDecryptError)) throw e;
-      [appAuthToken, appRefreshToken, unreadable] = ['', '', `${e.reason}: ${e.message}`];
+      unreadable = `${e.reason}: ${e.message}`;
     }
+    const { appAuthToken, appRefreshToken } = tokens;
     return {
       appId,
       authAppId,
