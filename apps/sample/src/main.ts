@@ -2,10 +2,12 @@
  * Entry point (`npm start` builds and runs it through scripts/start-sample.js).
  *   node main.js            start the app (simulation mode when no Alipay credentials are configured)
  *   node main.js migrate    run the database migrations and exit (a release step for several instances)
+ *   node main.js reencrypt  re-encrypt every stored token with the current key and exit (after a key rotation)
  * Configuration: see .env.example.
  */
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AlipayTokenReencryption } from 'nestjs-alipay-auth';
 import { DataSource } from 'typeorm';
 import { ALIPAY_SETUP, AlipaySetup } from './alipay/alipay-setup';
 import { SAMPLE_CONFIG, SampleConfig, SampleConfigError } from './config/sample-config';
@@ -64,6 +66,20 @@ async function migrate(): Promise<void> {
   }
 }
 
+/** `reencrypt`: moves every stored token to the first key of ALIPAY_TOKEN_ENCRYPTION_KEYS (after a key rotation). Safe beside running instances. */
+async function reencrypt(): Promise<void> {
+  const app = await createSampleApp();
+  try {
+    const report = await app.get(AlipayTokenReencryption).run({
+      onProgress: (p) => process.stdout.write(`  ${p.scanned} rows scanned, ${p.rewritten} re-encrypted, ${p.unreadable} unreadable\n`),
+    });
+    process.stdout.write(`Re-encryption done: ${report.rewritten} of ${report.scanned} rows rewritten; ${report.unreadable} unreadable (their key is not configured).\n`);
+    if (report.unreadable > 0) process.exitCode = 2;
+  } finally {
+    await app.close();
+  }
+}
+
 async function start(): Promise<void> {
   const app = await createSampleApp();
   app.enableShutdownHooks();
@@ -76,7 +92,8 @@ async function start(): Promise<void> {
   process.stdout.write(banner(config, setup));
 }
 
-const run = process.argv[2] === 'migrate' ? migrate : start;
+const commands: Record<string, () => Promise<void>> = { migrate, reencrypt };
+const run = commands[process.argv[2] ?? ''] ?? start;
 run().catch((e: unknown) => {
   const message = e instanceof SampleConfigError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
   process.stderr.write(`\nThe sample app could not start.\n${message}\n`);

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { AlipayAuthHealthService } from 'nestjs-alipay-auth';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
-import { MerchantCounts } from '../merchants/merchant-counts';
 
 @ApiTags('health')
 @Controller('health')
@@ -11,15 +11,16 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
-    private readonly counts: MerchantCounts,
+    private readonly alipayHealth: AlipayAuthHealthService,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
   ) {}
 
   @Get()
   @HealthCheck()
   @ApiOperation({
-    summary: 'Database ping and the share of active authorizations failing to refresh',
-    description: 'Down (503) when the database does not answer, or when more than HEALTH_MAX_FAILING_RATIO of the active authorizations have failing refreshes.',
+    summary: "Database ping and the library's token health",
+    description:
+      'Down (503) when the database does not answer, or when the token state needs attention: more than HEALTH_MAX_FAILING_RATIO of the active authorizations failing to refresh (or awaiting verification after an ambiguous refresh), rows that cannot be decrypted, rows overdue for refresh, Alipay reporting a configuration error, or no completed scheduled run for an hour.',
   })
   check() {
     return this.health.check([() => this.db.pingCheck('database').withTimeout(2000), () => this.tokenRefresh()]);
@@ -33,20 +34,26 @@ export class HealthController {
 
   private async tokenRefresh() {
     const check = this.indicators.check('token_refresh');
-    let counts;
+    let h;
     try {
-      counts = await this.counts.get();
+      h = await this.alipayHealth.summary({ maxFailingRatio: this.config.healthMaxFailingRatio, maxVerifyingRatio: this.config.healthMaxFailingRatio });
     } catch (e) {
-      return check.down({ message: `counts unavailable: ${e instanceof Error ? e.message : String(e)}` });
+      return check.down({ message: `token health unavailable: ${e instanceof Error ? e.message : String(e)}` });
     }
-    const ratio = counts.active > 0 ? counts.failing / counts.active : 0;
+    const { counts } = h;
     const data = {
       active: counts.active,
       failing: counts.failing,
+      verifying: counts.verifying,
+      unreadable: counts.unreadable,
+      overdue: h.overdue,
       reauthorizationRequired: counts.reauthorization_required,
-      failingRatio: Math.round(ratio * 1000) / 1000,
+      failingRatio: counts.active > 0 ? Math.round((counts.failing / counts.active) * 1000) / 1000 : 0,
       maxFailingRatio: this.config.healthMaxFailingRatio,
+      configurationError: h.configurationCircuit.open ? (h.configurationCircuit.errorCode ?? 'unknown') : null,
+      lastRunAgeSeconds: h.lastRunAgeMs === null ? null : Math.round(h.lastRunAgeMs / 1000),
+      ...(h.problems.length ? { problems: h.problems } : {}),
     };
-    return ratio > this.config.healthMaxFailingRatio ? check.down(data) : check.up(data);
+    return h.status === 'down' ? check.down(data) : check.up(data);
   }
 }

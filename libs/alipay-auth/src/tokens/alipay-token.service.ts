@@ -381,7 +381,7 @@ export class AlipayTokenService implements OnModuleInit {
     if (r.outcome === 'cancelled' || r.outcome === 'reauthorization_required' || r.outcome === 'moved-on') {
       throw new AlipayAuthorizationRequiredError(authAppId, r.row?.statusReason ?? `authorization is ${r.row?.status ?? 'gone'}`);
     }
-    throw 'error' in r && r.error !== undefined ? r.error : new AlipayAuthError(`Refresh of merchant app ${authAppId} failed (${r.outcome})`);
+    throw r.error !== undefined ? r.error : new AlipayAuthError(`Refresh of merchant app ${authAppId} failed (${r.outcome})`);
   }
 
   private afterWrite(authAppId: string, row: AlipayAuthorization | null): void {

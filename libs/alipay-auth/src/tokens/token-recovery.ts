@@ -19,6 +19,8 @@ export interface AlipayRecoveryResult {
   outcome: 'verified' | AlipayRefreshOutcome;
   row: AlipayAuthorization | null;
   details?: AlipayTokenQueryResponse;
+  /** What Alipay answered when the repair failed. */
+  error?: unknown;
 }
 
 /**
@@ -71,16 +73,13 @@ export class AlipayTokenRecovery {
 
   /** A row whose last refresh had no trustworthy answer: refreshing again with the stored refresh token is the check and the repair. */
   async verifyAmbiguous(row: AlipayAuthorization, owner: string): Promise<AlipayRecoveryResult> {
-    const { outcome, row: after } = await this.refresher.refresh(row, owner);
-    return { alipayStatus: outcome === 'refreshed' ? 'valid' : 'invalid', outcome, row: after };
+    const { outcome, row: after, error } = await this.refresher.refresh(row, owner);
+    return { alipayStatus: outcome === 'refreshed' ? 'valid' : 'invalid', outcome, row: after, error };
   }
 
   private async repairRefused(row: AlipayAuthorization, owner: string, status: AlipayTokenStatus, details?: AlipayTokenQueryResponse): Promise<AlipayRecoveryResult> {
     this.logger.warn(`Alipay says the stored token of ${row.authAppId} is ${status}; repairing it with the stored refresh token`);
-    const { outcome, row: after } = await this.refresher.refresh(row, owner, { tokenRefused: true });
-    if (outcome === 'refreshed' || outcome === 'moved-on') {
-      await this.store.markChecked(this.config.appId, row.authAppId, new Date(this.config.clock()));
-    }
-    return { alipayStatus: status, outcome, row: after, details };
+    const { outcome, row: after, error } = await this.refresher.refresh(row, owner, { tokenRefused: true });
+    return { alipayStatus: status, outcome, row: after, details, error };
   }
 }
