@@ -54,11 +54,21 @@ const VARIANTS = [
   { name: 'kind', tokenOverlapMs: OVERLAP_MS },
 ] as const;
 
-/** Rows of docs/reliability.md, printed at the end of the run. */
+/** docs/reliability.md's table: one row per scenario, one column per engine and simulator variant (blank: not passed). */
 const results: Array<{ engine: string; variant: string; scenario: string; result: string }> = [];
 afterAll(() => {
   if (!results.length) return;
-  const lines = ['| scenario | engine | variant | result |', '|---|---|---|---|', ...results.map((r) => `| ${r.scenario} | ${r.engine} | ${r.variant} | ${r.result} |`)];
+  const columns = [...new Set(results.map((r) => `${r.engine} ${r.variant}`))];
+  const scenarios = [...new Set(results.map((r) => r.scenario))];
+  const lines = [
+    `| scenario | ${columns.join(' | ')} | result |`,
+    `|---|${columns.map(() => '---|').join('')}---|`,
+    ...scenarios.map((sc) => {
+      const rows = results.filter((r) => r.scenario === sc);
+      const cells = columns.map((c) => (rows.some((r) => `${r.engine} ${r.variant}` === c) ? 'pass' : ''));
+      return `| ${sc} | ${cells.join(' | ')} | ${[...new Set(rows.map((r) => r.result))].join('; ')} |`;
+    }),
+  ];
   console.log(`[recovery] results\n${lines.join('\n')}`);
 });
 
