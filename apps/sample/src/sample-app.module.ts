@@ -6,15 +6,17 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlipayAuthModule, AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
 import { ALIPAY_SETUP, AlipaySetup, AlipaySetupModule } from './alipay/alipay-setup';
 import { AuthorizationController } from './auth/authorization.controller';
-import { RecentExchanges } from './auth/recent-exchanges';
+import { CallbackReplays } from './auth/callback-replays';
 import { SAMPLE_CONFIG, SampleConfig } from './config/sample-config';
-import { SAMPLE_CLOCK, SampleConfigModule, SampleConfigOptions } from './config/sample-config.module';
+import { SampleConfigModule, SampleConfigOptions } from './config/sample-config.module';
 import { databaseOptions } from './database/database-options';
 import { HealthController } from './health/health.controller';
 import { AdminGuard } from './merchants/admin.guard';
 import { MerchantCounts } from './merchants/merchant-counts';
 import { MerchantsController } from './merchants/merchants.controller';
 import { NotifyController } from './notify/notify.controller';
+import { SampleRedisModule } from './redis/redis.module';
+import { OperatorCsrf } from './security/operator-csrf';
 
 export interface SampleAppOptions extends SampleConfigOptions {
   /** Merged last into AlipayAuthModule's options (tests: refresh off, retries, a clock...). */
@@ -32,6 +34,7 @@ export class SampleAppModule {
       module: SampleAppModule,
       imports: [
         SampleConfigModule.forRoot(options),
+        SampleRedisModule,
         EventEmitterModule.forRoot(),
         ScheduleModule.forRoot(),
         TypeOrmModule.forRootAsync({ inject: [SAMPLE_CONFIG], useFactory: (config: SampleConfig) => databaseOptions(config) }),
@@ -51,7 +54,8 @@ export class SampleAppModule {
       providers: [
         AdminGuard,
         MerchantCounts,
-        { provide: RecentExchanges, inject: [SAMPLE_CLOCK], useFactory: (clock: () => number) => new RecentExchanges(clock) },
+        CallbackReplays,
+        OperatorCsrf,
       ],
     };
   }

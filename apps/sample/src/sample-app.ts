@@ -3,8 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { SAMPLE_CONFIG, SampleConfig } from './config/sample-config';
 import { SampleAppModule, SampleAppOptions } from './sample-app.module';
+import { applyThrottles } from './security/throttle';
 
 export interface CreateSampleAppOptions extends SampleAppOptions {
   logger?: LoggerService | LogLevel[] | false;
@@ -12,7 +14,8 @@ export interface CreateSampleAppOptions extends SampleAppOptions {
 
 /**
  * Builds the sample app (not listening yet): the module, cookies, raw bodies for signed notifications,
- * a few security headers and the OpenAPI docs at /docs. Used by main.ts and by the e2e tests.
+ * security headers (helmet) on every route including /docs, the client address behind a proxy
+ * (TRUST_PROXY) and the OpenAPI docs at /docs. Used by main.ts and by the e2e tests.
  */
 export async function createSampleApp(options: CreateSampleAppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(SampleAppModule.forRoot(options), {
@@ -20,13 +23,21 @@ export async function createSampleApp(options: CreateSampleAppOptions = {}): Pro
     abortOnError: false,
     logger: options.logger,
   });
-  app.disable('x-powered-by');
+  const config = app.get<SampleConfig>(SAMPLE_CONFIG);
+  // Throttling counts per client: behind a load balancer, req.ip must come from X-Forwarded-For.
+  app.set('trust proxy', config.trustProxy);
+  const https = config.publicBaseUrl.startsWith('https:');
+  app.use(
+    helmet({
+      // Our pages set a stricter policy of their own (sendHtml); this one fits Swagger UI at /docs.
+      contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': https ? [] : null, 'img-src': ["'self'", 'data:'] } },
+      // The callback URL carries the single-use app_auth_code: never leak it in a Referer.
+      referrerPolicy: { policy: 'no-referrer' },
+      strictTransportSecurity: https,
+    }),
+  );
   app.use(cookieParser());
-  app.use((_req: Request, res: Response, next: NextFunction) => {
-    // The callback URL carries the single-use app_auth_code: never leak it in a Referer.
-    res.set({ 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
-    next();
-  });
+  applyThrottles(app);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -1,5 +1,4 @@
 import { createState, newNonce, STATE_TTL_MS, verifyState } from './authorization-state';
-import { RecentExchanges } from './recent-exchanges';
 
 const SECRET = 'a-state-secret-of-at-least-32-characters!';
 const T0 = 1_800_000_000_000;
@@ -26,32 +25,5 @@ describe('authorization state', () => {
     for (const junk of ['', 'v1', 'v2.a.b.c', `${state}.x`, 'x'.repeat(500)]) {
       expect(verifyState(SECRET, junk, nonce, T0)).toEqual({ ok: false, reason: 'malformed' });
     }
-  });
-});
-
-describe('RecentExchanges', () => {
-  it('remembers results for a while, bounded, and joins concurrent exchanges of one code', async () => {
-    let now = T0;
-    const recent = new RecentExchanges(() => now, 60_000, 2);
-    let calls = 0;
-    const run = async () => {
-      calls++;
-      return [];
-    };
-    await Promise.all([recent.exchange('code-1', 's', run), recent.exchange('code-1', 's', run)]);
-    expect(calls).toBe(1);
-    expect(recent.get('code-1')).toMatchObject({ state: 's' });
-    await recent.exchange('code-2', null, run);
-    await recent.exchange('code-3', null, run);
-    expect(recent.get('code-1')).toBeUndefined(); // oldest out
-    expect(recent.size).toBe(2);
-    now += 60_001;
-    expect(recent.get('code-3')).toBeUndefined();
-  });
-
-  it('does not remember a failed exchange', async () => {
-    const recent = new RecentExchanges(() => T0);
-    await expect(recent.exchange('code-x', null, () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
-    expect(recent.get('code-x')).toBeUndefined();
   });
 });

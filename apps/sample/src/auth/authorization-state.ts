@@ -58,6 +58,6 @@ export const STATE_PROBLEMS: Record<Exclude<StateCheck, { ok: true }>['reason'],
   malformed: 'The "state" parameter is malformed.',
   'bad-signature': 'The "state" parameter was not issued by this application.',
   expired: 'This authorization link has expired (links are valid for 10 minutes). Please start the authorization again.',
-  'no-cookie': 'This authorization was not started in this browser (or its cookie expired). Please start the authorization again from the same browser.',
+  'no-cookie': 'This browser holds no record of starting this authorization: it was started in another browser or at another address of this site, more than 10 minutes ago, or cookies are blocked. Please start the authorization again.',
   'other-browser': 'This authorization was started in another browser session. Please start the authorization again.',
 };

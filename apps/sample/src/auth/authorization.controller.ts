@@ -5,7 +5,6 @@ import {
   ALIPAY_AUTH_CONFIG,
   AlipayApiError,
   AlipayAuthError,
-  AlipayAuthorizationInfo,
   AlipayNetworkError,
   AlipaySignatureError,
   AlipayTokenService,
@@ -16,13 +15,16 @@ import { SAMPLE_CLOCK } from '../config/sample-config.module';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, single, wantsJson } from '../http/respond';
 import { AUTHORIZE_PATH, CALLBACK_PATH } from '../routes';
-import { authorizedPage, errorPage, ErrorPageInput } from '../views/pages';
+import { alreadyAuthorizedPage, authorizedPage, errorPage, ErrorPageInput } from '../views/pages';
 import { createState, isNonce, MAX_STATE_LENGTH, newNonce, NONCE_COOKIE, STATE_PROBLEMS, STATE_TTL_MS, verifyState } from './authorization-state';
-import { RecentExchanges } from './recent-exchanges';
+import { AuthorizedMerchant, CallbackReplays } from './callback-replays';
 
 /** Same rule as the library's exchangeCode: refuse junk before calling Alipay. */
 const CODE = /^[A-Za-z0-9_-]{8,128}$/;
 const AUTHORIZE_PAGE_PATH = '/oauth2/appToAppAuth.htm';
+/** Several merchant apps at once (mini programs and web apps); the simulator has it, Alipay documents it. */
+const BATCH_AUTHORIZE_PAGE_PATH = '/oauth2/appToAppBatchAuth.htm';
+const BATCH_APPLICATION_TYPES = 'TINYAPP,WEBAPP';
 
 /** Friendlier words for the exchange errors a merchant can meet. */
 const ALIPAY_CODE_HINTS: Record<string, string> = {
@@ -44,7 +46,7 @@ export class AuthorizationController {
 
   constructor(
     private readonly tokens: AlipayTokenService,
-    private readonly recent: RecentExchanges,
+    private readonly replays: CallbackReplays,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly alipay: ResolvedAlipayAuthConfig,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
     @Inject(ALIPAY_SETUP) private readonly setup: AlipaySetup,
@@ -60,62 +62,90 @@ export class AuthorizationController {
   @ApiOperation({
     summary: "Start a merchant authorization: redirects to Alipay's app-to-app authorization page",
     description:
-      'Sets an HttpOnly, SameSite=Lax cookie holding a nonce and sends the browser to Alipay with app_id, redirect_uri and a signed, 10-minute `state` bound to that nonce.',
+      'Sets an HttpOnly, SameSite=Lax cookie holding a nonce and sends the browser to Alipay with app_id, redirect_uri and a signed, 10-minute `state` bound to that nonce. Opened on another host than PUBLIC_BASE_URL, it first redirects there (the cookie must be set where the callback arrives). `batch=1`: the batch page (several merchant apps; application_type TINYAPP,WEBAPP).',
   })
-  @ApiResponse({ status: 302, description: "Redirect to Alipay's authorization page" })
-  authorize(@Req() req: Request, @Res() res: Response): void {
+  @ApiQuery({ name: 'batch', required: false, enum: ['1'], description: "Alipay's batch authorization page" })
+  @ApiResponse({ status: 302, description: "Redirect to Alipay's authorization page (or to the same route on PUBLIC_BASE_URL)" })
+  authorize(@Query('batch') batchParam: unknown, @Query('moved') moved: unknown, @Req() req: Request, @Res() res: Response): void {
+    const batch = batchParam === '1';
+    const publicUrl = new URL(this.config.publicBaseUrl);
+    // The nonce cookie would be set on this host while Alipay returns the browser to PUBLIC_BASE_URL's:
+    // move there first. `moved` stops a loop behind a proxy that rewrites Host.
+    if (req.get('host') !== publicUrl.host && moved !== '1') {
+      const here = new URL(`${this.config.publicBaseUrl}${AUTHORIZE_PATH}`);
+      if (batch) here.searchParams.set('batch', '1');
+      here.searchParams.set('moved', '1');
+      res.set('cache-control', 'no-store').redirect(302, here.toString());
+      return;
+    }
     const existing: unknown = req.cookies?.[NONCE_COOKIE];
     // One nonce per browser: several tabs started from the same browser all verify.
     const nonce = isNonce(existing) ? existing : newNonce();
     const state = createState(this.setup.stateSecret, nonce, this.clock());
+    this.setNonceCookie(res, nonce, STATE_TTL_MS);
+    const url = new URL(`${this.alipay.authorizePageBaseUrl}${batch ? BATCH_AUTHORIZE_PAGE_PATH : AUTHORIZE_PAGE_PATH}`);
+    url.searchParams.set('app_id', this.alipay.appId);
+    if (batch) url.searchParams.set('application_type', BATCH_APPLICATION_TYPES);
+    url.searchParams.set('redirect_uri', this.redirectUri);
+    url.searchParams.set('state', state);
+    res.set('cache-control', 'no-store').redirect(302, url.toString());
+  }
+
+  private setNonceCookie(res: Response, nonce: string, maxAge: number): void {
     res.cookie(NONCE_COOKIE, nonce, {
       httpOnly: true,
       sameSite: 'lax',
       secure: this.config.publicBaseUrl.startsWith('https:'),
       path: '/alipay/auth',
-      maxAge: STATE_TTL_MS,
+      maxAge,
     });
-    const url = new URL(`${this.alipay.authorizePageBaseUrl}${AUTHORIZE_PAGE_PATH}`);
-    url.searchParams.set('app_id', this.alipay.appId);
-    url.searchParams.set('redirect_uri', this.redirectUri);
-    url.searchParams.set('state', state);
-    res.set('cache-control', 'no-store').redirect(302, url.toString());
   }
 
   @Get(CALLBACK_PATH)
   @ApiOperation({
     summary: "Alipay's redirect after the merchant approved: exchanges app_auth_code and stores the tokens",
     description:
-      'Answers an HTML page, or JSON with `Accept: application/json`. 400: bad input (nothing stored). 502: Alipay refused or could not be trusted (its code and trace id are shown, never tokens). A reloaded callback whose code was already exchanged shows the same success.',
+      'Answers an HTML page, or JSON with `Accept: application/json`. 400: bad input (nothing stored). 429: too many callbacks from this client (THROTTLE_CALLBACK_PER_MINUTE), checked before any call to Alipay. 502: Alipay refused or could not be trusted (its code and trace id are shown, never tokens). 500: our side failed (the code may be spent: authorize again). A reloaded callback whose code was already exchanged (by any instance) answers 200 without calling Alipay; the merchant details only to the browser that completed it.',
   })
   @ApiProduces('text/html', 'application/json')
   @ApiQuery({ name: 'app_id', description: 'Our ISV app id' })
   @ApiQuery({ name: 'app_auth_code', description: 'Single-use authorization code' })
   @ApiQuery({ name: 'source', required: false, description: 'alipay_app_auth' })
   @ApiQuery({ name: 'state', required: false, description: 'Echo of the state we sent; absent for authorizations started from the Alipay console' })
-  @ApiResponse({ status: 200, description: 'Authorized' })
+  @ApiQuery({ name: 'application_type', required: false, description: 'Batch authorization only: the application types the merchant chose (e.g. TINYAPP,WEBAPP); informational' })
+  @ApiResponse({ status: 200, description: 'Authorized (`replayed: true` for a reload; `authorizations` only for the same browser)' })
   @ApiResponse({ status: 400, description: 'Bad or forged callback; nothing stored' })
+  @ApiResponse({ status: 429, description: 'Too many callbacks from this client; Alipay was not called' })
+  @ApiResponse({ status: 500, description: 'Our side failed; the merchant must authorize again' })
   @ApiResponse({ status: 502, description: 'Alipay refused the exchange' })
   async callback(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
     const json = wantsJson(req);
     try {
       const { code, state } = this.checkInput(query);
+      const cookie: unknown = req.cookies?.[NONCE_COOKIE];
+      const cookieNonce = isNonce(cookie) ? cookie : undefined;
 
-      // A reload of the page we already answered: same success, without asking Alipay again.
-      const known = this.recent.get(code);
-      if (known && known.state === state) return this.success(res, json, known.authorizations, true);
+      // A reload of a callback some instance already answered: no second call to Alipay.
+      const known = await this.replays.find(code, cookieNonce);
+      if (known) return this.replayed(res, json, known.sameBrowser ? known.merchants : null);
 
-      this.checkState(state, req);
+      this.checkState(state, cookieNonce);
+      // Console-started callbacks (no state) bind the result to this browser with a fresh nonce.
+      const nonce = cookieNonce ?? newNonce();
 
-      let authorizations: AlipayAuthorizationInfo[];
+      let merchants: AuthorizedMerchant[];
       try {
-        authorizations = await this.recent.exchange(code, state, () => this.tokens.exchangeCode(code));
+        merchants = await this.replays.exchange(code, nonce, async () => (await this.tokens.exchangeCode(code)).map((a) => ({ authAppId: a.authAppId, userId: a.userId })));
       } catch (e) {
-        const exchanged = e instanceof AlipayApiError && e.code === 'AUTH_CODE_NOT_VALID' ? this.recent.get(code) : undefined;
-        if (exchanged) return this.success(res, json, exchanged.authorizations, true);
+        // Another instance may have exchanged it a moment ago (two tabs, a double click behind a load balancer).
+        const exchanged = e instanceof AlipayApiError && e.code === 'AUTH_CODE_NOT_VALID' ? await this.replays.find(code, cookieNonce) : undefined;
+        if (exchanged) return this.replayed(res, json, exchanged.sameBrowser ? exchanged.merchants : null);
         throw e;
       }
-      return this.success(res, json, authorizations, false);
+      // Long enough for a reload in this browser to show the details again.
+      this.setNonceCookie(res, nonce, CallbackReplays.TTL_MS);
+      this.logger.log(`Authorized: merchant app(s) ${merchants.map((m) => m.authAppId).join(', ')}`);
+      return this.success(res, json, merchants, false);
     } catch (e) {
       const page = this.problem(e);
       if (json) {
@@ -129,7 +159,7 @@ export class AuthorizationController {
   }
 
   private checkInput(query: Record<string, unknown>): { code: string; state: string | null } {
-    const bad = (message: string) => new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message });
+    const bad = (message: string) => new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message, retryUrl: AUTHORIZE_PATH });
     const appId = single(query.app_id);
     const source = single(query.source);
     const code = single(query.app_auth_code);
@@ -146,7 +176,7 @@ export class AuthorizationController {
     return { code, state: state ?? null };
   }
 
-  private checkState(state: string | null, req: Request): void {
+  private checkState(state: string | null, cookieNonce: string | undefined): void {
     if (state === null) {
       // Authorizations started from Alipay's console arrive without state. The exchange itself proves
       // the code; state only defends against login CSRF, so accepting is the default.
@@ -160,20 +190,26 @@ export class AuthorizationController {
       }
       return;
     }
-    const cookie: unknown = req.cookies?.[NONCE_COOKIE];
-    const check = verifyState(this.setup.stateSecret, state, typeof cookie === 'string' ? cookie : undefined, this.clock());
+    const check = verifyState(this.setup.stateSecret, state, cookieNonce, this.clock());
     if (!check.ok) {
       this.logger.warn(`Callback refused: state ${check.reason}`);
       throw new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message: STATE_PROBLEMS[check.reason], retryUrl: AUTHORIZE_PATH });
     }
   }
 
-  private success(res: Response, json: boolean, authorizations: AlipayAuthorizationInfo[], replayed: boolean): void {
+  private success(res: Response, json: boolean, merchants: AuthorizedMerchant[], replayed: boolean): void {
     if (json) {
-      res.status(200).set('cache-control', 'no-store').json({ status: 'authorized', replayed, authorizations });
+      res.status(200).set('cache-control', 'no-store').json({ status: 'authorized', replayed, authorizations: merchants });
     } else {
-      sendHtml(res, 200, authorizedPage(authorizations, this.setup.mode));
+      sendHtml(res, 200, authorizedPage(merchants, this.alipay.appId, this.setup.mode));
     }
+  }
+
+  /** `merchants` null: another browser reloads a used link; it learns that it worked, not for whom. */
+  private replayed(res: Response, json: boolean, merchants: AuthorizedMerchant[] | null): void {
+    if (merchants) return this.success(res, json, merchants, true);
+    if (json) res.status(200).set('cache-control', 'no-store').json({ status: 'authorized', replayed: true });
+    else sendHtml(res, 200, alreadyAuthorizedPage(this.alipay.appId, this.setup.mode));
   }
 
   private problem(e: unknown): ErrorPageInput {
@@ -194,9 +230,10 @@ export class AuthorizationController {
       return {
         status: 502,
         title: 'Alipay answer could not be verified',
-        message: "Alipay's answer did not carry a valid signature, so it was not used.",
+        message: "Alipay's answer did not carry a valid signature, so it was not used. The code may have been spent: please authorize again.",
         alipayCode: e.code,
         traceId: e.traceId,
+        retryUrl: AUTHORIZE_PATH,
       };
     }
     if (e instanceof AlipayNetworkError) {
@@ -211,9 +248,16 @@ export class AuthorizationController {
       };
     }
     if (e instanceof AlipayAuthError) {
-      return { status: 400, title: 'Invalid authorization callback', message: e.message };
+      return { status: 400, title: 'Invalid authorization callback', message: e.message, retryUrl: AUTHORIZE_PATH };
     }
     this.logger.error(`Callback failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    return { status: 500, title: 'Something went wrong', message: 'The authorization could not be completed. Please try again later.' };
+    // Alipay may already have consumed the single-use code (e.g. our database failed after the exchange):
+    // waiting cannot help, a new authorization can.
+    return {
+      status: 500,
+      title: 'The authorization could not be saved',
+      message: 'Something failed on our side, and an authorization code works only once. Please authorize again; if it keeps failing, contact the app provider.',
+      retryUrl: AUTHORIZE_PATH,
+    };
   }
 }

@@ -59,6 +59,12 @@ export interface SampleConfig {
   refresh: { enabled: boolean; cron: string };
   /** `/health` is down when more than this share of active authorizations is failing to refresh. */
   healthMaxFailingRatio: number;
+  /** Express `trust proxy` (hops or addresses): which X-Forwarded-For entries name the client. False: none. */
+  trustProxy: boolean | number | string;
+  /** Redis for the throttle counters and the callback replay memory; unset = in memory and the database. */
+  redisUrl?: string;
+  /** Requests per client and minute: callbacks (each one may cost a signed call to Alipay) and notifications. */
+  throttle: { callbackPerMinute: number; notifyPerMinute: number };
 }
 
 /** Start-up configuration error; the message names every bad variable and never echoes a secret. */
@@ -254,6 +260,12 @@ export function validateSampleEnv(env: Env): SampleConfig {
   if (!stateSecret && mode === 'alipay') fail('STATE_SECRET', 'is required (at least 32 random characters, the same on every instance)');
   const adminToken = str('ADMIN_TOKEN');
   if (adminToken && adminToken.length < 16) fail('ADMIN_TOKEN', 'must be at least 16 characters when set');
+  // The simulation has no operator protection by default: keep it on this machine unless HOST says otherwise.
+  const host = str('HOST') ?? (mode === 'simulation' ? '127.0.0.1' : '0.0.0.0');
+  // Production with open operator routes reachable from the network: refuse rather than warn.
+  if (production && !adminToken && !isLoopback(host)) {
+    fail('ADMIN_TOKEN', `is required when NODE_ENV=production and HOST (${host}) is not loopback: the operators' page and "Refresh now" would be open`);
+  }
   const callbackWithoutState = oneOf('ALIPAY_CALLBACK_WITHOUT_STATE', ['accept', 'reject'] as const, 'accept');
 
   const refreshCron = str('REFRESH_CRON') ?? '0 */10 * * * *';
@@ -278,8 +290,13 @@ export function validateSampleEnv(env: Env): SampleConfig {
     dataDir: absolute(str('SIMULATION_DATA_DIR') ?? './data'),
   };
 
-  // The simulation has no operator protection by default: keep it on this machine unless HOST says otherwise.
-  const host = str('HOST') ?? (mode === 'simulation' ? '127.0.0.1' : '0.0.0.0');
+  const trustProxy = trustProxySetting(str('TRUST_PROXY'));
+  const redisUrl = str('REDIS_URL');
+  if (redisUrl && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) fail('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  const throttle = {
+    callbackPerMinute: int('THROTTLE_CALLBACK_PER_MINUTE', 20, 1, 100_000),
+    notifyPerMinute: int('THROTTLE_NOTIFY_PER_MINUTE', 600, 1, 1_000_000),
+  };
 
   if (problems.length) throw new SampleConfigError(problems);
   return {
@@ -300,7 +317,21 @@ export function validateSampleEnv(env: Env): SampleConfig {
     callbackWithoutState,
     refresh: { enabled: refreshEnabled, cron: refreshCron },
     healthMaxFailingRatio,
+    trustProxy,
+    redisUrl,
+    throttle,
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** TRUST_PROXY: unset/false = none, true = all, a hop count, or addresses/subnets as Express takes them. */
+function trustProxySetting(value: string | undefined): boolean | number | string {
+  if (value === undefined || /^(false|0|no)$/i.test(value)) return false;
+  if (/^(true|yes)$/i.test(value)) return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function absolute(p: string): string {

@@ -2,17 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth';
 import type { DataSourceOptions } from 'typeorm';
+import { CallbackReplayEntity, SampleCallbackReplay1790000000000 } from '../auth/callback-replay.entity';
 import type { SampleConfig } from '../config/sample-config';
 
 /**
- * The app's TypeORM connection, which also holds the library's table. Schema changes come only from the
+ * The app's TypeORM connection: the library's table and the sample's callback replay memory. Schema changes come only from the
  * library's migrations (never `synchronize`); they run at start-up unless DB_MIGRATIONS_RUN=false.
  */
 export function databaseOptions(config: Pick<SampleConfig, 'database' | 'migrationsRun'>): DataSourceOptions {
   const db = config.database;
   const common = {
-    entities: [...ALIPAY_AUTH_ENTITIES],
-    migrations: alipayAuthMigrations(db.type),
+    entities: [...ALIPAY_AUTH_ENTITIES, CallbackReplayEntity],
+    // The library's migrations, then the sample's own table (the callback replay memory).
+    migrations: [...alipayAuthMigrations(db.type), SampleCallbackReplay1790000000000],
     migrationsRun: config.migrationsRun,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,

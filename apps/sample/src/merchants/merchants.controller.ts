@@ -1,7 +1,18 @@
-import { BadRequestException, Body, Controller, Get, Inject, Logger, NotFoundException, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBasicAuth, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBasicAuth,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   ALIPAY_AUTH_CONFIG,
   AlipayApiError,
@@ -17,7 +28,8 @@ import { ALIPAY_SETUP, AlipaySetup } from '../alipay/alipay-setup';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, single, wantsJson } from '../http/respond';
 import { AUTHORIZE_PATH, MERCHANTS_PATH } from '../routes';
-import { operatorsPage } from '../views/pages';
+import { OperatorCsrf } from '../security/operator-csrf';
+import { merchantState, operatorsPage } from '../views/pages';
 import { AdminGuard, OperatorAuth } from './admin.guard';
 import { MerchantCounts } from './merchant-counts';
 import { MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
@@ -25,6 +37,9 @@ import { MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
 const STATUSES: AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
 const AUTH_APP_ID = /^[0-9A-Za-z]{1,32}$/;
 const PAGE_SIZE = 50;
+/** One-shot notice after "Refresh now" (post/redirect/get): read once, so a reload shows no stale notice. */
+const NOTICE_COOKIE = 'alipay_ops_notice';
+const NOTICE_TEXT = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function paging(offsetText: unknown, limitText: unknown, maxLimit: number): { offset: number; limit: number } {
   const offset = single(offsetText) ?? '0';
@@ -37,29 +52,51 @@ function paging(offsetText: unknown, limitText: unknown, maxLimit: number): { of
 @ApiTags('operators')
 @ApiBearerAuth()
 @ApiBasicAuth()
+@ApiUnauthorizedResponse({ description: 'ADMIN_TOKEN is set and was not presented (Authorization: Bearer <token>, or Basic with the token as password)' })
 @UseGuards(AdminGuard)
 @Controller()
 export class MerchantsController {
-  private readonly logger = new Logger(MerchantsController.name);
-
   constructor(
     private readonly tokens: AlipayTokenService,
     private readonly counts: MerchantCounts,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly alipay: ResolvedAlipayAuthConfig,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
     @Inject(ALIPAY_SETUP) private readonly setup: AlipaySetup,
+    private readonly csrf: OperatorCsrf,
   ) {}
 
-  /** Protects "Refresh now" forms against cross-site posts (a browser would send Basic credentials along). */
-  csrfToken(authAppId: string): string {
-    return createHmac('sha256', this.setup.stateSecret).update(`refresh:${authAppId}`).digest('base64url');
+  /** The notice left by the last "Refresh now", if any (cleared as it is read). */
+  private takeNotice(req: Request, res: Response): { kind: 'ok' | 'err'; text: string } | undefined {
+    const raw: unknown = req.cookies?.[NOTICE_COOKIE];
+    if (typeof raw !== 'string') return undefined;
+    res.clearCookie(NOTICE_COOKIE, { path: '/' });
+    // Only ids and codes, never free text: nothing can put words on this page.
+    const [kind, id, code, trace] = raw.split('|');
+    if (!AUTH_APP_ID.test(id ?? '')) return undefined;
+    if (kind === 'ok') return { kind: 'ok', text: `Refreshed the token of merchant app ${id}.` };
+    if (kind !== 'err' || !NOTICE_TEXT.test(code ?? '')) return undefined;
+    return { kind: 'err', text: `Refresh of merchant app ${id} failed: ${code}${trace && NOTICE_TEXT.test(trace) ? ` (trace id ${trace})` : ''}.` };
+  }
+
+  private setNotice(res: Response, parts: string[]): void {
+    res.cookie(NOTICE_COOKIE, parts.join('|'), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 60_000, secure: this.config.publicBaseUrl.startsWith('https:') });
+  }
+
+  /** Why the QR code cannot work from a phone, if it cannot. */
+  private qrWarning(): string | undefined {
+    const host = new URL(this.config.publicBaseUrl).hostname;
+    const loopback = host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+    if (this.setup.mode === 'simulation') {
+      return `Simulation: this QR code points to ${this.config.publicBaseUrl}${loopback ? ', which a phone cannot reach,' : ''} and leads to the simulator, not Alipay, so the Alipay app cannot use it. It works with real Alipay credentials and a PUBLIC_BASE_URL that phones can reach.`;
+    }
+    return loopback ? `This QR code points to ${this.config.publicBaseUrl}, which a phone cannot reach: set PUBLIC_BASE_URL to this app's public address.` : undefined;
   }
 
   @Get('/')
-  @ApiOperation({ summary: "Operators' page: the authorization link and QR code, the authorized merchants" })
+  @ApiOperation({ summary: "Operators' page: the authorization link and QR code, the authorized merchants and their state" })
   @ApiProduces('text/html')
-  @ApiQuery({ name: 'offset', required: false })
-  async home(@Query('offset') offsetText: unknown, @Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+  @ApiQuery({ name: 'offset', required: false, type: Number, description: 'Merchants to skip (pages of 50)' })
+  async home(@Query('offset') offsetText: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const { offset, limit } = paging(offsetText, undefined, PAGE_SIZE);
     const authorizeUrl = `${this.config.publicBaseUrl}${AUTHORIZE_PATH}`;
     const [page, counts, qrSvg] = await Promise.all([
@@ -67,21 +104,7 @@ export class MerchantsController {
       this.counts.get(),
       QRCode.toString(authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
     ]);
-    const refreshed = single(query.refreshed);
-    const failed = single(query.refresh_failed);
-    // Only codes and ids, never free text: a crafted link cannot put words on this page.
-    const token = (v: unknown) => {
-      const t = single(v);
-      return t && /^[A-Za-z0-9_.-]{1,64}$/.test(t) ? t : undefined;
-    };
-    const [code, trace] = [token(query.code), token(query.trace)];
-    const reason = code ? `${code}${trace ? ` (trace id ${trace})` : ''}` : undefined;
-    const notice =
-      refreshed && AUTH_APP_ID.test(refreshed)
-        ? { kind: 'ok' as const, text: `Refreshed the token of merchant app ${refreshed}.` }
-        : failed && AUTH_APP_ID.test(failed)
-          ? { kind: 'err' as const, text: `Refresh of merchant app ${failed} failed${reason ? `: ${reason}` : ''}.` }
-          : undefined;
+    const refresh = this.alipay.refresh;
     sendHtml(
       res,
       200,
@@ -89,15 +112,19 @@ export class MerchantsController {
         mode: this.setup.mode,
         appId: this.alipay.appId,
         authorizeUrl,
+        // Simulation only: through our route, so the batch page gets a state like the single one.
+        batchAuthorizeUrl: this.setup.mode === 'simulation' ? `${authorizeUrl}?batch=1` : undefined,
         alipayPageBase: this.alipay.authorizePageBaseUrl,
+        qrWarning: this.qrWarning(),
         qrSvg,
         merchants: page.items,
+        state: (m) => merchantState(m, refresh),
         total: page.total,
         offset,
         limit,
         counts,
-        notice,
-        csrf: (id) => this.csrfToken(id),
+        notice: this.takeNotice(req, res),
+        csrf: this.csrf.issue(req, res),
         adminProtected: !!this.config.adminToken,
       }),
     );
@@ -134,41 +161,42 @@ export class MerchantsController {
   @Post(`${MERCHANTS_PATH}/:authAppId/refresh`)
   @ApiOperation({
     summary: "Refresh a merchant's token now",
-    description: 'From the operators\' page (form with its csrf field): redirects back to `/`. With `Accept: application/json` and a Bearer token: JSON.',
+    description:
+      "API clients: `Authorization: Bearer <ADMIN_TOKEN>` (any value when ADMIN_TOKEN is unset, as in simulation mode) and `Accept: application/json`: JSON. From the operators' page: a form with its csrf field (bound to the operator's session, valid 2 hours), then back to `/`.",
   })
   @ApiParam({ name: 'authAppId' })
-  @ApiOkResponse({ type: RefreshResultDto })
-  @ApiResponse({ status: 303, description: "Back to the operators' page" })
+  @ApiOkResponse({ type: RefreshResultDto, description: 'Refreshed' })
+  @ApiResponse({ status: 303, description: "Back to the operators' page (form)" })
+  @ApiForbiddenResponse({ description: "No Bearer header and no valid csrf field: use the button on the operators' page, or send Authorization: Bearer" })
+  @ApiResponse({ status: 409, type: RefreshResultDto, description: 'The merchant must authorize again' })
+  @ApiResponse({ status: 502, type: RefreshResultDto, description: "Alipay refused or could not be reached (Alipay's code and trace id)" })
   async refresh(
     @Param('authAppId') authAppId: string,
-    @Body() body: Record<string, unknown> | undefined,
     @Req() req: Request & { operatorAuth?: OperatorAuth },
     @Res() res: Response,
   ): Promise<void> {
     if (!AUTH_APP_ID.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
     // Browsers send cookies and Basic credentials on cross-site posts; a Bearer header they never add.
-    if (req.operatorAuth !== 'bearer') {
-      const given = typeof body?.csrf === 'string' ? Buffer.from(body.csrf) : Buffer.alloc(0);
-      const expected = Buffer.from(this.csrfToken(authAppId));
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        res.status(403).json({ statusCode: 403, message: 'Missing or wrong csrf field: use the button on the operators\' page' });
-        return;
-      }
+    if (req.operatorAuth !== 'bearer' && !this.csrf.valid(req)) {
+      res.status(403).json({ statusCode: 403, message: "Missing, expired or wrong csrf field: reload the operators' page and use its button (API clients: send Authorization: Bearer)" });
+      return;
     }
     const json = wantsJson(req);
     try {
       const authorization = await this.tokens.refresh(authAppId);
+      // The library logs the outcome (one line); nothing to add here.
       if (json) res.status(200).json({ result: 'refreshed', authorization });
-      else res.redirect(303, `/?refreshed=${encodeURIComponent(authAppId)}`);
+      else {
+        this.setNotice(res, ['ok', authAppId]);
+        res.redirect(303, '/');
+      }
     } catch (e) {
       const error = this.describe(e);
       if (!error) throw e;
-      this.logger.warn(`Refresh now of ${authAppId} failed: ${error.code}${error.traceId ? ` (traceId ${error.traceId})` : ''}`);
       if (json) res.status(error.status).json({ result: 'failed', error: { message: error.message, alipayCode: error.alipayCode, traceId: error.traceId } });
       else {
-        const q = new URLSearchParams({ refresh_failed: authAppId, code: error.code });
-        if (error.traceId) q.set('trace', error.traceId);
-        res.redirect(303, `/?${q.toString()}`);
+        this.setNotice(res, ['err', authAppId, error.code, ...(error.traceId ? [error.traceId] : [])]);
+        res.redirect(303, '/');
       }
     }
   }

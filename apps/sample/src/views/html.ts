@@ -53,17 +53,35 @@ th,td{text-align:left;padding:.5rem .45rem;border-bottom:1px solid #eef0f3;verti
 th{color:#646a73;font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.02em}
 .status{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.78rem;font-weight:600}
 .status.active{background:#f6ffed;color:#389e0d}
-.status.reauthorization_required{background:#fff7e6;color:#d46b08}
+.status.failing,.status.unreadable{background:#fff1f0;color:#cf1322}
+.status.verifying,.status.reauthorization_required{background:#fff7e6;color:#d46b08}
 .status.revoked,.status.cancelled{background:#f5f5f5;color:#8c8c8c}
+.flag{display:inline-block;font-size:.72rem;font-weight:600;color:#cf1322;border:1px solid #ffa39e;border-radius:1rem;padding:0 .45rem}
+tr.attention td:first-child{box-shadow:inset 3px 0 #cf1322}
+time{white-space:nowrap}
+.actions{display:flex;gap:.6rem;flex-wrap:wrap;justify-content:inherit}
+.center .actions{justify-content:center}
+.link-text{flex:1;min-width:16rem}
 .muted{color:#8f959e;font-size:.82rem}
 .notice{padding:.6rem 1rem;border-radius:6px;margin-bottom:1rem}
 .notice.ok{background:#f6ffed;border:1px solid #b7eb8f;color:#1f2329}
 .notice.err{background:#fff1f0;border:1px solid #ffa39e;color:#1f2329}
+.notice.info{background:#e6f4ff;border:1px solid #91caff;color:#1f2329}
 .counts{display:flex;gap:1.5rem;flex-wrap:wrap;margin-bottom:.6rem}
 .counts div{font-size:.85rem;color:#646a73}.counts b{font-size:1.2rem;color:#1f2329;display:block}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;text-align:left;margin:1rem auto;max-width:30rem}
 dl.kv dt{color:#646a73}dl.kv dd{margin:0}
 footer{color:#8f959e;font-size:.8rem;text-align:center;margin:2rem 0}
+@media (max-width:760px){
+main{padding:0 .75rem;margin:1rem auto}.card{padding:1rem}header{padding:.75rem 1rem;flex-wrap:wrap}
+.link-text{min-width:0}.qr svg{width:140px;height:140px}
+table#merchants,#merchants tbody,#merchants tr,#merchants td{display:block;width:100%}
+#merchants thead{display:none}
+#merchants tr{border:1px solid #eef0f3;border-radius:6px;margin-bottom:.75rem;padding:.4rem .6rem}
+#merchants td{border:0;padding:.2rem 0 .2rem 7.5rem;position:relative;min-height:1.6rem}
+#merchants td::before{content:attr(data-label);position:absolute;left:0;top:.3rem;width:7rem;color:#646a73;font-size:.72rem;font-weight:600;text-transform:uppercase}
+#merchants td:last-child{padding-left:0}
+}
 `;
 
 export function layout(title: string, body: Html, opts: { mode?: 'alipay' | 'simulation' } = {}): string {
