@@ -210,7 +210,7 @@ describe('Token lifecycle against the simulator', () => {
       const forged = { ...received[0], biz_content: received[0].biz_content.replace(id, '2021004100000101') };
       await expect(svc.handleNotification(forged)).rejects.toMatchObject({ name: 'AlipaySignatureError' });
       expect((await svc.get('2021004100000101'))!.status).toBe('active');
-      await expect(svc.handleNotification(received[0])).resolves.toEqual({ handled: true, authAppId: id });
+      await expect(svc.handleNotification(received[0])).resolves.toMatchObject({ handled: true, authAppId: id, action: 'cancelled' });
       expect((await svc.get(id))!.status).toBe('cancelled');
     } finally {
       server.close();

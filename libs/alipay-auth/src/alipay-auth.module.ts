@@ -13,6 +13,7 @@ import { AlipayTokenService } from './tokens/alipay-token.service';
 import { AlipayConfigurationCircuit } from './tokens/configuration-circuit';
 import { AlipayTokenRecovery } from './tokens/token-recovery';
 import { AlipayTokenRefresher } from './tokens/token-refresher';
+import { AlipayNotificationHandler } from './tokens/alipay-notification.handler';
 import { AlipayAuthHealthService } from './health/alipay-auth-health.service';
 import { AlipayTokenReencryption } from './storage/token-reencryption';
 
@@ -34,6 +35,7 @@ import { AlipayTokenReencryption } from './storage/token-reencryption';
     AlipayConfigurationCircuit,
     AlipayTokenRefresher,
     AlipayTokenRecovery,
+    AlipayNotificationHandler,
     AlipayTokenService,
     AlipayTokenRefreshScheduler,
     AlipayAuthHealthService,

@@ -28,6 +28,8 @@ export {
 } from './tokens/refresh-policy';
 export type { AlipayFailureKind } from './tokens/refresh-policy';
 export { AlipayTokenRefresher } from './tokens/token-refresher';
+export { AlipayNotificationHandler, AUTHORIZED_NOTIFY_TYPE, escapeLogValue } from './tokens/alipay-notification.handler';
+export type { AlipayNotificationResult } from './tokens/alipay-notification.handler';
 export type { AlipayRefreshOutcome, AlipayRefreshResult } from './tokens/token-refresher';
 export { AlipayTokenRecovery } from './tokens/token-recovery';
 export type { AlipayRecoveryResult, AlipayTokenStatus } from './tokens/token-recovery';
@@ -41,8 +43,15 @@ export { AlipayTokenRefreshScheduler, ALIPAY_REFRESH_CRON_JOB } from './refresh/
 export type { AlipayRefreshRunSummary } from './refresh/token-refresh.scheduler';
 export { AlipayTokenCipher, AlipayTokenDecryptError, assertTokenEncryptionConfigured } from './storage/token-cipher';
 export type { AlipayTokenDecryptFailure, AlipayWarnLogger } from './storage/token-cipher';
-export { AlipayAuthorizationEntity, ALIPAY_AUTH_ENTITIES, ALIPAY_AUTHORIZATIONS_TABLE, epochMsTransformer } from './storage/alipay-authorization.entity';
-export { alipaySqlDialect, alipayAuthorizationsTable, databaseNowSql } from './storage/sql-dialect';
+export {
+  AlipayAuthorizationEntity,
+  AlipayNotificationEntity,
+  ALIPAY_AUTH_ENTITIES,
+  ALIPAY_AUTHORIZATIONS_TABLE,
+  ALIPAY_NOTIFICATIONS_TABLE,
+  epochMsTransformer,
+} from './storage/alipay-authorization.entity';
+export { alipaySqlDialect, alipayAuthorizationsTable, alipayNotificationsTable, databaseNowSql } from './storage/sql-dialect';
 export type { AlipaySqlDialect, AlipayAuthDatabaseType } from './storage/sql-dialect';
 export {
   alipayAuthMigrations,

@@ -2,7 +2,7 @@ import { Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import { ApiConsumes, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { AlipayAuthError, AlipaySignatureError, AlipayTokenService } from 'nestjs-alipay-auth';
+import { AlipayAuthError, AlipaySignatureError, AlipayTokenService, escapeLogValue } from 'nestjs-alipay-auth';
 import { NOTIFY_PATH } from '../routes';
 
 /**
@@ -29,8 +29,9 @@ export class NotifyController {
   @Post(NOTIFY_PATH)
   @HttpCode(200)
   @ApiOperation({
-    summary: "Alipay's notification endpoint (alipay.open.auth.appauth.cancelled)",
-    description: 'Form-urlencoded, signed by Alipay. Answers the text `success` when handled or verified and ignored, `fail` (400) when the signature or the form is bad; Alipay re-sends until it reads `success`.',
+    summary: "Alipay's notification endpoint (alipay.open.auth.appauth.cancelled, open_app_auth_notify)",
+    description:
+      'Form-urlencoded, signed by Alipay. Answers the text `success` when handled, handled before (a resend or replay: the same notify_id), or verified and ignored; `fail` (400) when the signature or the form is bad; Alipay re-sends until it reads `success`.',
   })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiProduces('text/plain')
@@ -46,18 +47,20 @@ export class NotifyController {
     }
     try {
       const result = await this.tokens.handleNotification(params);
+      const kind = escapeLogValue(params.msg_method ?? params.notify_type);
       this.logger.log(
         result.handled
-          ? `Notification ${params.msg_method ?? '-'} handled${result.authAppId ? ` for merchant app ${result.authAppId}` : ''}`
-          : `Notification ${params.msg_method ?? '-'} verified and ignored`,
+          ? `Notification ${kind} ${result.action}${result.authAppId ? ` for merchant app ${result.authAppId}` : ''}`
+          : `Notification ${kind} verified and ignored`,
       );
       answer(200, 'success');
     } catch (e) {
       if (e instanceof AlipaySignatureError) {
-        this.logger.warn(`Notification refused: ${e.code} (notify_id ${params.notify_id ?? '-'})`);
+        // Unauthenticated input: escaped, so a crafted value cannot forge a log line.
+        this.logger.warn(`Notification refused: ${e.code} (notify_id ${escapeLogValue(params.notify_id)})`);
         answer(400, 'fail');
       } else if (e instanceof AlipayAuthError) {
-        this.logger.warn(`Notification refused: ${e.message} (notify_id ${params.notify_id ?? '-'})`);
+        this.logger.warn(`Notification refused: ${e.message} (notify_id ${escapeLogValue(params.notify_id)})`);
         answer(400, 'fail');
       } else {
         // Our side failed (database): let Alipay try again later.

@@ -101,10 +101,11 @@ export function buildRequestUri(path: string, query?: Record<string, QueryValue>
 /**
  * Content of an asynchronous notification (Alipay's message and notify services still use the v2 rule):
  * every parameter but `sign` and `sign_type`, non-empty, sorted by name, `k=v` joined by `&`, raw values.
+ * `keepSignType` keeps `sign_type` in (the "V2" rule of `rsaCheckV2` / the Node SDK's first attempt).
  */
-export function buildNotifySignContent(params: Record<string, string | undefined>): string {
+export function buildNotifySignContent(params: Record<string, string | undefined>, opts: { keepSignType?: boolean } = {}): string {
   return Object.keys(params)
-    .filter((k) => k !== 'sign' && k !== 'sign_type' && params[k] !== undefined && params[k] !== '')
+    .filter((k) => k !== 'sign' && (opts.keepSignType || k !== 'sign_type') && params[k] !== undefined && params[k] !== '')
     .sort()
     .map((k) => `${k}=${params[k]}`)
     .join('&');

@@ -115,9 +115,18 @@ export class RsaAlipaySigner extends AlipaySigner {
     }
   }
 
+  /**
+   * Like Alipay's official Node SDK (`checkNotifySign`): first with `sign_type` kept in the signed content
+   * ("V2", some gateway messages), then without it ("V1", the message service and most notifications).
+   */
   async verifyNotification(params: Record<string, string | undefined>): Promise<boolean> {
+    if (!params || typeof params.sign !== 'string' || !params.sign) return false;
     if (params.sign_type && params.sign_type !== 'RSA2') return false;
-    return rsaVerify(this.material.alipayPublicKey, buildNotifySignContent(params), params.sign);
+    const key = this.material.alipayPublicKey;
+    return (
+      rsaVerify(key, buildNotifySignContent({ ...params, sign_type: params.sign_type || 'RSA2' }, { keepSignType: true }), params.sign) ||
+      rsaVerify(key, buildNotifySignContent(params), params.sign)
+    );
   }
 
   encrypt(plaintext: string): string {

@@ -1,8 +1,9 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
 import type { AlipayAuthorizationStatus } from './alipay-token-store';
 
-/** Table name before any `entityPrefix` of the DataSource. */
+/** Table names before any `entityPrefix` of the DataSource. */
 export const ALIPAY_AUTHORIZATIONS_TABLE = 'alipay_app_authorizations';
+export const ALIPAY_NOTIFICATIONS_TABLE = 'alipay_auth_notifications';
 
 /**
  * Instants are stored as `bigint` milliseconds since the epoch (UTC) instead of native timestamp types:
@@ -47,6 +48,7 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
 @Index('IDX_alipay_auth_due_checked', ['appId', 'status', 'lastCheckedAt'])
 @Index('IDX_alipay_auth_authorized', ['appId', 'authorizedAt'])
 @Index('IDX_alipay_auth_retry', ['appId', 'status', 'nextAttemptAt'])
+@Index('IDX_alipay_auth_token_hash', ['appId', 'tokenHash'])
 export class AlipayAuthorizationEntity {
   /**
    * Internal surrogate key (the domain key is app_id + auth_app_id). A 32-bit auto-increment integer, not
@@ -71,6 +73,10 @@ export class AlipayAuthorizationEntity {
 
   @Column({ name: 'app_refresh_token_enc', type: 'text' })
   appRefreshTokenEnc: string;
+
+  /** Keyed hash (HMAC-SHA256) of the current token: finds the merchant a message names by token, without decrypting the table. */
+  @Column({ name: 'token_hash', type: 'varchar', length: 64, nullable: true })
+  tokenHash: string | null;
 
   @Column({ ...INSTANT, name: 'expires_at', nullable: true })
   expiresAt: Date | null;
@@ -125,5 +131,29 @@ export class AlipayAuthorizationEntity {
   updatedAt: Date;
 }
 
+/**
+ * Alipay notifications already handled, by `notify_id`, so a message resent (or replayed) later is
+ * acknowledged and ignored on every instance. Rows expire (`expires_at`) and are pruned as new ones arrive.
+ */
+@Entity(ALIPAY_NOTIFICATIONS_TABLE)
+@Index('UQ_alipay_auth_notification', ['appId', 'notifyId'], { unique: true })
+@Index('IDX_alipay_auth_notification_expires', ['expiresAt'])
+export class AlipayNotificationEntity {
+  @PrimaryGeneratedColumn('increment', { name: 'id', primaryKeyConstraintName: 'PK_alipay_auth_notifications' })
+  id: number;
+
+  @Column({ name: 'app_id', type: 'varchar', length: 32 })
+  appId: string;
+
+  @Column({ name: 'notify_id', type: 'varchar', length: 64 })
+  notifyId: string;
+
+  @Column({ ...INSTANT, name: 'handled_at' })
+  handledAt: Date;
+
+  @Column({ ...INSTANT, name: 'expires_at' })
+  expiresAt: Date;
+}
+
 /** Add these to your DataSource's `entities` (or `TypeOrmModule.forRoot({ entities })`). */
-export const ALIPAY_AUTH_ENTITIES = [AlipayAuthorizationEntity];
+export const ALIPAY_AUTH_ENTITIES = [AlipayAuthorizationEntity, AlipayNotificationEntity];

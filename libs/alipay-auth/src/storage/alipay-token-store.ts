@@ -181,6 +181,18 @@ export interface AlipayTokenStore {
 
   /** The database's clock, epoch ms (leases run on it). */
   databaseNow(): Promise<number>;
+
+  /** The authorization whose current `app_auth_token` is `appAuthToken` (keyed-hash lookup; nothing decrypted but the match). */
+  findByToken(appId: string, appAuthToken: string): Promise<AlipayAuthorization | null>;
+
+  /** Asks for a status check at the next scheduled run of the active rows of this merchant user. Returns how many. */
+  requestStatusCheck(appId: string, filter: { userId: string }): Promise<number>;
+
+  /** Whether a notification with this `notify_id` was handled already (and has not expired). */
+  isNotificationHandled(appId: string, notifyId: string): Promise<boolean>;
+
+  /** Remembers a handled notification until `expiresAt` (idempotent); prunes expired ones. */
+  markNotificationHandled(appId: string, notifyId: string, expiresAt: Date): Promise<void>;
 }
 
 /** Injection token with the same name as the interface, as `@nestjs/throttler` does. */

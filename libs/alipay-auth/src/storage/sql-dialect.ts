@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { AlipayConfigError } from '../errors/alipay-auth.errors';
-import { ALIPAY_AUTHORIZATIONS_TABLE } from './alipay-authorization.entity';
+import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './alipay-authorization.entity';
 
 /** The SQL families the TypeORM store and the migrations support. */
 export type AlipaySqlDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -34,9 +34,18 @@ export function alipaySqlDialect(type: string): AlipaySqlDialect {
  * migrations and the store, so both address the table TypeORM's metadata describes.
  */
 export function alipayAuthorizationsTable(dataSource: DataSource): string {
+  return alipayTable(dataSource, ALIPAY_AUTHORIZATIONS_TABLE);
+}
+
+/** The same for the table of handled notification ids. */
+export function alipayNotificationsTable(dataSource: DataSource): string {
+  return alipayTable(dataSource, ALIPAY_NOTIFICATIONS_TABLE);
+}
+
+function alipayTable(dataSource: DataSource, table: string): string {
   const driver = dataSource.driver as DataSource['driver'] & { schema?: string };
   const prefix = dataSource.options.entityPrefix;
-  const name = prefix ? dataSource.namingStrategy.prefixTableName(prefix, ALIPAY_AUTHORIZATIONS_TABLE) : ALIPAY_AUTHORIZATIONS_TABLE;
+  const name = prefix ? dataSource.namingStrategy.prefixTableName(prefix, table) : table;
   const parts = alipaySqlDialect(dataSource.options.type) === 'postgres' && driver.schema ? [driver.schema, name] : [name];
   return parts.map((p) => driver.escape(p)).join('.');
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayAuthError, AlipayConfigError } from '../errors/alipay-auth.errors';
 
@@ -58,6 +58,24 @@ export class AlipayTokenCipher {
   /** Whether values are really encrypted (a key is configured). */
   get encrypting(): boolean {
     return this.writeKeyId !== null;
+  }
+
+  /**
+   * Keyed hash of a token for lookups (HMAC-SHA256 under a key derived from the current key; a fixed key
+   * without one). Equal tokens give equal hashes; the hash reveals nothing without the key.
+   */
+  lookupHash(token: string): string {
+    return this.hashWith(this.writeKeyId, token);
+  }
+
+  /** The token's hash under every configured key (rows not yet rewritten carry an older key's). */
+  lookupHashes(token: string): string[] {
+    return [...new Set([this.writeKeyId, ...this.keys.keys()].map((id) => this.hashWith(id, token)))];
+  }
+
+  private hashWith(keyId: string | null, token: string): string {
+    const key = keyId === null ? createHash('sha256').update('alipay-token-lookup').digest() : Buffer.from(hkdfSync('sha256', this.keys.get(keyId)!, '', 'alipay-token-lookup', 32));
+    return createHmac('sha256', key).update(token, 'utf8').digest('hex');
   }
 
   /** The configured key ids. */

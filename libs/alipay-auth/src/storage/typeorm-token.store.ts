@@ -15,7 +15,7 @@ import {
   AlipayRefreshFailure,
   AlipayTokenStore,
 } from './alipay-token-store';
-import { alipayAuthorizationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
+import { alipayAuthorizationsTable, alipayNotificationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
 import { AlipayTokenCipher, AlipayTokenDecryptError } from './token-cipher';
 
 const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
@@ -146,6 +146,7 @@ function dueCondition(criteria: AlipayDueCriteria): { cond: string; params: Para
 export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private readonly dialect: AlipaySqlDialect;
   private tableName?: string;
+  private notificationsTableName?: string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -158,6 +159,10 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   /** Escaped table path; resolved on first use because PostgreSQL's schema is known after connecting. */
   private get table(): string {
     return (this.tableName ??= alipayAuthorizationsTable(this.dataSource));
+  }
+
+  private get notifications(): string {
+    return (this.notificationsTableName ??= alipayNotificationsTable(this.dataSource));
   }
 
   private now(): number {
@@ -274,6 +279,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     }
     return {
       tokenEnc: this.cipher.encrypt(tokens.appAuthToken, alipayTokenAad(appId, authAppId, TOKEN_FIELD)),
+      tokenHash: this.cipher.lookupHash(tokens.appAuthToken),
       refreshEnc: this.cipher.encrypt(tokens.appRefreshToken, alipayTokenAad(appId, authAppId, REFRESH_FIELD)),
       expiresAt: msOrNull(tokens.expiresAt, 'tokens.expiresAt'),
       refreshExpiresAt: msOrNull(tokens.refreshExpiresAt, 'tokens.refreshExpiresAt'),
@@ -299,7 +305,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     // inserting the same merchant at once: the loser gets a unique violation and updates instead.
     for (let attempt = 0; attempt < 3; attempt++) {
       const updated = await this.writeOne(
-        `UPDATE ${this.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc,
+        `UPDATE ${this.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash,
           expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt,
           status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now,
           failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
@@ -310,9 +316,9 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       if (updated) return this.toDomain(updated);
       try {
         const inserted = await this.writeOne(
-          `INSERT INTO ${this.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at,
+          `INSERT INTO ${this.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, token_hash, expires_at, refresh_expires_at,
              token_issued_at, status, authorized_at, last_checked_at, failure_count, version, created_at, updated_at)
-           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, 0, 1, :now, :now)`,
+           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, 0, 1, :now, :now)`,
           params,
         );
         if (inserted) return this.toDomain(inserted);
@@ -327,7 +333,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   async saveRefreshed(appId: string, authAppId: string, expectedVersion: number, tokens: AlipayIssuedTokens): Promise<AlipayAuthorization | null> {
     if (!Number.isInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
     const row = await this.writeOne(
-      `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, expires_at = :expiresAt,
+      `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash, expires_at = :expiresAt,
          refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now,
          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
          version = version + 1, updated_at = :now
@@ -447,6 +453,44 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async findByToken(appId: string, appAuthToken: string): Promise<AlipayAuthorization | null> {
+    if (typeof appAuthToken !== 'string' || !appAuthToken) return null;
+    const { rows } = await this.run(`SELECT * FROM ${this.table} WHERE app_id = :appId AND token_hash IN (:...hashes)`, {
+      appId,
+      hashes: this.cipher.lookupHashes(appAuthToken),
+    });
+    // A hash match is confirmed against the decrypted token: the hash only narrows the search.
+    return rows.map((r) => this.toDomain(r)).find((row) => row.appAuthToken === appAuthToken) ?? null;
+  }
+
+  async requestStatusCheck(appId: string, filter: { userId: string }): Promise<number> {
+    const { affected } = await this.run(
+      `UPDATE ${this.table} SET last_checked_at = NULL, updated_at = :now WHERE app_id = :appId AND user_id = :userId AND status = 'active'`,
+      { appId, userId: id(filter?.userId, 'userId'), now: this.now() },
+    );
+    return affected;
+  }
+
+  async isNotificationHandled(appId: string, notifyId: string): Promise<boolean> {
+    const { rows } = await this.run(`SELECT 1 AS found FROM ${this.notifications} WHERE app_id = :appId AND notify_id = :notifyId AND expires_at > :now`, {
+      appId,
+      notifyId: id(notifyId, 'notifyId', 64),
+      now: this.now(),
+    });
+    return rows.length > 0;
+  }
+
+  async markNotificationHandled(appId: string, notifyId: string, expiresAt: Date): Promise<void> {
+    const params = { appId, notifyId: id(notifyId, 'notifyId', 64), expiresAt: ms(expiresAt, 'expiresAt'), now: this.now() };
+    await this.run(`DELETE FROM ${this.notifications} WHERE expires_at <= :now OR (app_id = :appId AND notify_id = :notifyId)`, params);
+    try {
+      await this.run(`INSERT INTO ${this.notifications} (app_id, notify_id, handled_at, expires_at) VALUES (:appId, :notifyId, :now, :expiresAt)`, params);
+    } catch (e) {
+      // Another instance handled the same message at the same moment: remembered either way.
+      if (!isUniqueViolation(e) && !isRetryableLock(e)) throw e;
+    }
+  }
+
   async databaseNow(): Promise<number> {
     const { rows } = await this.run(`SELECT ${this.dbNow} AS now`, {});
     return Number(rows[0]?.now);
@@ -480,7 +524,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     let unreadable = 0;
     const current = this.cipher.currentKeyId;
     for (const r of rows) {
-      const stale = [r.app_auth_token_enc, r.app_refresh_token_enc].some((v) => AlipayTokenCipher.keyIdOf(String(v)) !== current);
+      const stale = r.token_hash === null || [r.app_auth_token_enc, r.app_refresh_token_enc].some((v) => AlipayTokenCipher.keyIdOf(String(v)) !== current);
       if (!stale) continue;
       const row = this.toDomain(r);
       if (row.unreadable) {
@@ -489,9 +533,9 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       }
       const sealed = this.seal(row.appId, row.authAppId, { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: null, refreshExpiresAt: null, issuedAt: new Date(0) });
       const { affected } = await this.run(
-        `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc
+        `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash
          WHERE id = :id AND app_auth_token_enc = :oldToken AND app_refresh_token_enc = :oldRefresh`,
-        { id: Number(r.id), tokenEnc: sealed.tokenEnc, refreshEnc: sealed.refreshEnc, oldToken: r.app_auth_token_enc, oldRefresh: r.app_refresh_token_enc },
+        { id: Number(r.id), tokenEnc: sealed.tokenEnc, refreshEnc: sealed.refreshEnc, tokenHash: sealed.tokenHash, oldToken: r.app_auth_token_enc, oldRefresh: r.app_refresh_token_enc },
       );
       rewritten += affected > 0 ? 1 : 0;
     }

@@ -4,7 +4,6 @@ import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import {
   AlipayAuthError,
   AlipayAuthorizationRequiredError,
-  AlipaySignatureError,
   AlipayTokenUnreadableError,
 } from '../errors/alipay-auth.errors';
 import { AlipaySigner } from '../signer/alipay-signer';
@@ -20,12 +19,13 @@ import {
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayAuthorizationInfo, AlipayTokenAppResponse, AlipayTokenQueryResponse, toAuthorizationInfo } from './alipay-token.types';
 import { backoffDelay, failureCode, isDue, isExpired, maxCallMs } from './refresh-policy';
+import { AlipayNotificationHandler, AlipayNotificationResult } from './alipay-notification.handler';
 import { AlipayRecoveryResult, AlipayTokenRecovery, AlipayTokenStatus } from './token-recovery';
 import { AlipayRefreshOutcome, AlipayRefreshResult, AlipayTokenRefresher, AUTH_APP_ID_PATTERN, issuedTokens, TOKEN_APP_PATH, tokenElements } from './token-refresher';
 
 export { TOKEN_APP_PATH } from './token-refresher';
 export { TOKEN_QUERY_PATH } from './token-recovery';
-export const CANCELLED_MSG_METHOD = 'alipay.open.auth.appauth.cancelled';
+export { CANCELLED_MSG_METHOD } from './alipay-notification.handler';
 
 const CODE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 
@@ -69,6 +69,7 @@ export class AlipayTokenService implements OnModuleInit {
     private readonly events: AlipayAuthEventPublisher,
     private readonly refresher: AlipayTokenRefresher,
     private readonly recovery: AlipayTokenRecovery,
+    private readonly notifications: AlipayNotificationHandler,
   ) {}
 
   onModuleInit(): void {
@@ -214,33 +215,15 @@ export class AlipayTokenService implements OnModuleInit {
   }
 
   /**
-   * Handles an Alipay notification (form parameters as received). Verifies Alipay's signature, and for
-   * `alipay.open.auth.appauth.cancelled` marks the authorization cancelled. Returns whether it was handled.
-   * Answer Alipay with the text `success` when this resolves, so it stops re-sending.
+   * Handles an Alipay notification (form parameters as received): verifies Alipay's signature, then records
+   * a cancellation (`alipay.open.auth.appauth.cancelled`) or a new authorization (`open_app_auth_notify`),
+   * idempotently. Answer Alipay with the text `success` when this resolves, so it stops re-sending.
    */
-  async handleNotification(params: Record<string, string | undefined>): Promise<{ handled: boolean; authAppId?: string }> {
-    if (!(await this.signer.verifyNotification(params))) {
-      throw new AlipaySignatureError('response-signature-verify-error', 'Alipay notification signature does not verify');
-    }
-    if (params.app_id && params.app_id !== this.appId) return { handled: false };
-    if (params.msg_method !== CANCELLED_MSG_METHOD) return { handled: false };
-    let biz: Record<string, unknown>;
-    try {
-      biz = JSON.parse(params.biz_content ?? '{}') ?? {};
-    } catch {
-      throw new AlipayAuthError('Notification "biz_content" is not JSON');
-    }
-    // The message's biz_content layout is not in the official SDKs: accept the fields at the top or under `detail`.
-    const detail = (biz.detail && typeof biz.detail === 'object' ? biz.detail : biz) as Record<string, unknown>;
-    const authAppId = String(detail.auth_app_id ?? params.auth_app_id ?? '');
-    if (!AUTH_APP_ID_PATTERN.test(authAppId)) throw new AlipayAuthError('Cancellation notification has no valid "auth_app_id"');
-    const row = await this.store.setStatus(this.appId, authAppId, 'cancelled', 'cancelled by the merchant (notification)');
-    this.invalidate(authAppId);
-    if (row) {
-      this.logger.log(`Merchant app ${authAppId} cancelled its authorization`);
-      this.events.emit(AlipayAuthEvent.Cancelled, { authorization: toAuthorizationInfo(row) });
-    }
-    return { handled: true, authAppId };
+  handleNotification(params: Record<string, string | undefined>): Promise<AlipayNotificationResult> {
+    return this.notifications.handle(params).then((r) => {
+      if (r.authAppId) this.invalidate(r.authAppId);
+      return r;
+    });
   }
 
   /**

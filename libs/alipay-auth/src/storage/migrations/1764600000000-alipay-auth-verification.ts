@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { alipayAuthorizationsTable } from '../sql-dialect';
+import { alipayAuthorizationsTable, alipayNotificationsTable } from '../sql-dialect';
 
 /*
  * Second schema version, an upgrade of a table that already holds rows:
@@ -8,6 +8,9 @@ import { alipayAuthorizationsTable } from '../sql-dialect';
  *   get NULL (nothing in doubt).
  * - an index on (app_id, status, next_attempt_at), so rows whose refresh failed are claimed for their retry
  *   whether or not they are inside the refresh window.
+ * - `token_hash`: a keyed hash of the current token, so a notification naming a token finds its merchant
+ *   without decrypting the table (NULL on existing rows until their next write or re-encryption).
+ * - `alipay_auth_notifications`: notify ids already handled, so replays are acknowledged and ignored.
  */
 export class AlipayAuthVerificationPostgres1764600000000 implements MigrationInterface {
   name = 'AlipayAuthVerificationPostgres1764600000000';
@@ -15,13 +18,29 @@ export class AlipayAuthVerificationPostgres1764600000000 implements MigrationInt
   async up(queryRunner: QueryRunner): Promise<void> {
     const t = alipayAuthorizationsTable(queryRunner.connection);
     await queryRunner.query(`ALTER TABLE ${t} ADD COLUMN "verify_at" bigint`);
+    await queryRunner.query(`ALTER TABLE ${t} ADD COLUMN "token_hash" character varying(64)`);
     await queryRunner.query(`CREATE INDEX "IDX_alipay_auth_retry" ON ${t} ("app_id", "status", "next_attempt_at")`);
+    await queryRunner.query(`CREATE INDEX "IDX_alipay_auth_token_hash" ON ${t} ("app_id", "token_hash")`);
+    const n = alipayNotificationsTable(queryRunner.connection);
+    await queryRunner.query(`CREATE TABLE ${n} (
+      "id" SERIAL NOT NULL,
+      "app_id" character varying(32) NOT NULL,
+      "notify_id" character varying(64) NOT NULL,
+      "handled_at" bigint NOT NULL,
+      "expires_at" bigint NOT NULL,
+      CONSTRAINT "PK_alipay_auth_notifications" PRIMARY KEY ("id")
+    )`);
+    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_alipay_auth_notification" ON ${n} ("app_id", "notify_id")`);
+    await queryRunner.query(`CREATE INDEX "IDX_alipay_auth_notification_expires" ON ${n} ("expires_at")`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const t = alipayAuthorizationsTable(queryRunner.connection);
     const schema = t.includes('.') ? `${t.split('.')[0]}.` : '';
+    await queryRunner.query(`DROP TABLE ${alipayNotificationsTable(queryRunner.connection)}`);
+    await queryRunner.query(`DROP INDEX ${schema}"IDX_alipay_auth_token_hash"`);
     await queryRunner.query(`DROP INDEX ${schema}"IDX_alipay_auth_retry"`);
+    await queryRunner.query(`ALTER TABLE ${t} DROP COLUMN "token_hash"`);
     await queryRunner.query(`ALTER TABLE ${t} DROP COLUMN "verify_at"`);
   }
 }
@@ -33,13 +52,26 @@ export class AlipayAuthVerificationMysql1764600000000 implements MigrationInterf
     const t = alipayAuthorizationsTable(queryRunner.connection);
     // One ALTER: InnoDB rebuilds the table once (instant ADD COLUMN where the server supports it).
     await queryRunner.query(
-      `ALTER TABLE ${t} ADD COLUMN \`verify_at\` bigint NULL, ADD INDEX \`IDX_alipay_auth_retry\` (\`app_id\`, \`status\`, \`next_attempt_at\`)`,
+      `ALTER TABLE ${t} ADD COLUMN \`verify_at\` bigint NULL, ADD COLUMN \`token_hash\` varchar(64) NULL,
+        ADD INDEX \`IDX_alipay_auth_retry\` (\`app_id\`, \`status\`, \`next_attempt_at\`),
+        ADD INDEX \`IDX_alipay_auth_token_hash\` (\`app_id\`, \`token_hash\`)`,
     );
+    await queryRunner.query(`CREATE TABLE ${alipayNotificationsTable(queryRunner.connection)} (
+      \`id\` int NOT NULL AUTO_INCREMENT,
+      \`app_id\` varchar(32) NOT NULL,
+      \`notify_id\` varchar(64) NOT NULL,
+      \`handled_at\` bigint NOT NULL,
+      \`expires_at\` bigint NOT NULL,
+      UNIQUE INDEX \`UQ_alipay_auth_notification\` (\`app_id\`, \`notify_id\`),
+      INDEX \`IDX_alipay_auth_notification_expires\` (\`expires_at\`),
+      PRIMARY KEY (\`id\`)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const t = alipayAuthorizationsTable(queryRunner.connection);
-    await queryRunner.query(`ALTER TABLE ${t} DROP INDEX \`IDX_alipay_auth_retry\`, DROP COLUMN \`verify_at\``);
+    await queryRunner.query(`DROP TABLE ${alipayNotificationsTable(queryRunner.connection)}`);
+    await queryRunner.query(`ALTER TABLE ${t} DROP INDEX \`IDX_alipay_auth_token_hash\`, DROP INDEX \`IDX_alipay_auth_retry\`, DROP COLUMN \`token_hash\`, DROP COLUMN \`verify_at\``);
   }
 }
 
@@ -49,12 +81,27 @@ export class AlipayAuthVerificationSqlite1764600000000 implements MigrationInter
   async up(queryRunner: QueryRunner): Promise<void> {
     const t = alipayAuthorizationsTable(queryRunner.connection);
     await queryRunner.query(`ALTER TABLE ${t} ADD COLUMN "verify_at" bigint`);
+    await queryRunner.query(`ALTER TABLE ${t} ADD COLUMN "token_hash" varchar(64)`);
     await queryRunner.query(`CREATE INDEX "IDX_alipay_auth_retry" ON ${t} ("app_id", "status", "next_attempt_at")`);
+    await queryRunner.query(`CREATE INDEX "IDX_alipay_auth_token_hash" ON ${t} ("app_id", "token_hash")`);
+    const n = alipayNotificationsTable(queryRunner.connection);
+    await queryRunner.query(`CREATE TABLE ${n} (
+      "id" integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+      "app_id" varchar(32) NOT NULL,
+      "notify_id" varchar(64) NOT NULL,
+      "handled_at" bigint NOT NULL,
+      "expires_at" bigint NOT NULL
+    )`);
+    await queryRunner.query(`CREATE UNIQUE INDEX "UQ_alipay_auth_notification" ON ${n} ("app_id", "notify_id")`);
+    await queryRunner.query(`CREATE INDEX "IDX_alipay_auth_notification_expires" ON ${n} ("expires_at")`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const t = alipayAuthorizationsTable(queryRunner.connection);
+    await queryRunner.query(`DROP TABLE ${alipayNotificationsTable(queryRunner.connection)}`);
+    await queryRunner.query(`DROP INDEX "IDX_alipay_auth_token_hash"`);
     await queryRunner.query(`DROP INDEX "IDX_alipay_auth_retry"`);
+    await queryRunner.query(`ALTER TABLE ${t} DROP COLUMN "token_hash"`);
     await queryRunner.query(`ALTER TABLE ${t} DROP COLUMN "verify_at"`);
   }
 }
