@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type Redis from 'ioredis';
 import { createHash } from 'node:crypto';
 import { DataSource, LessThan } from 'typeorm';
+import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { SAMPLE_CLOCK } from '../config/sample-config.module';
 import { SAMPLE_REDIS } from '../redis/redis.module';
 import { CallbackReplayEntity } from './callback-replay.entity';
@@ -55,7 +56,7 @@ class RedisBackend implements ReplayBackend {
   constructor(
     private readonly redis: Redis,
     private readonly clock: () => number,
-    private readonly prefix = 'alipay-sample:callback:',
+    private readonly prefix: string,
   ) {}
 
   async put(codeHash: string, binding: string, merchants: AuthorizedMerchant[], expiresAt: number): Promise<void> {
@@ -85,8 +86,9 @@ export class CallbackReplays {
     @InjectDataSource() ds: DataSource,
     @Inject(SAMPLE_REDIS) redis: Redis | null,
     @Inject(SAMPLE_CLOCK) private readonly clock: () => number,
+    @Inject(SAMPLE_CONFIG) config: SampleConfig,
   ) {
-    this.backend = redis ? new RedisBackend(redis, clock) : new DatabaseBackend(ds, clock);
+    this.backend = redis ? new RedisBackend(redis, clock, `${config.redisKeyPrefix}callback:`) : new DatabaseBackend(ds, clock);
   }
 
   /** The remembered result for `code`, if it was exchanged in the last 30 minutes by any instance. */

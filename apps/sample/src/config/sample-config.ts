@@ -21,6 +21,8 @@ export type SampleDatabaseConfig =
       password?: string;
       database?: string;
       ssl: boolean;
+      /** PostgreSQL only: the schema holding the tables (default: the server's search_path, usually public). */
+      schema?: string;
     };
 
 /** Alipay credentials as configured (texts, already read from the *_PATH files and checked). */
@@ -63,6 +65,8 @@ export interface SampleConfig {
   trustProxy: boolean | number | string;
   /** Redis for the throttle counters and the callback replay memory; unset = in memory and the database. */
   redisUrl?: string;
+  /** Prefix of every Redis key (several deployments can share one Redis). */
+  redisKeyPrefix: string;
   /** Requests per client and minute: callbacks (each one may cost a signed call to Alipay) and notifications. */
   throttle: { callbackPerMinute: number; notifyPerMinute: number };
 }
@@ -282,6 +286,12 @@ export function validateSampleEnv(env: Env): SampleConfig {
 
   // --- database ---------------------------------------------------------------------------------
   const database = databaseConfig(str, fail, int, bool);
+  const schema = str('DB_SCHEMA');
+  if (schema !== undefined) {
+    if (database.type !== 'postgres') fail('DB_SCHEMA', 'is for PostgreSQL only');
+    else if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) fail('DB_SCHEMA', 'must be a lower-case PostgreSQL identifier (letters, digits, _)');
+    else database.schema = schema;
+  }
   const migrationsRun = bool('DB_MIGRATIONS_RUN', true);
 
   const simulator = {
@@ -293,6 +303,7 @@ export function validateSampleEnv(env: Env): SampleConfig {
   const trustProxy = trustProxySetting(str('TRUST_PROXY'));
   const redisUrl = str('REDIS_URL');
   if (redisUrl && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) fail('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  const redisKeyPrefix = str('REDIS_KEY_PREFIX') ?? 'alipay-sample:';
   const throttle = {
     callbackPerMinute: int('THROTTLE_CALLBACK_PER_MINUTE', 20, 1, 100_000),
     notifyPerMinute: int('THROTTLE_NOTIFY_PER_MINUTE', 600, 1, 1_000_000),
@@ -319,6 +330,7 @@ export function validateSampleEnv(env: Env): SampleConfig {
     healthMaxFailingRatio,
     trustProxy,
     redisUrl,
+    redisKeyPrefix,
     throttle,
   };
 }

@@ -28,5 +28,7 @@ export function databaseOptions(config: Pick<SampleConfig, 'database' | 'migrati
   const connection = db.url
     ? { url: db.url }
     : { host: db.host, port: db.port, username: db.username, password: db.password, database: db.database };
-  return { ...common, ...connection, type: db.type, ssl } as DataSourceOptions;
+  // `schema` places TypeORM's tables and migrations table; search_path does the same for the library's raw SQL.
+  const schema = db.schema ? { schema: db.schema, extra: { options: `-c search_path=${db.schema}` } } : {};
+  return { ...common, ...connection, ...schema, type: db.type, ssl } as DataSourceOptions;
 }

@@ -28,7 +28,7 @@ export function applyThrottles(app: NestExpressApplication): void {
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       store: redis
-        ? new RedisStore({ prefix: `alipay-sample:throttle:${name}:`, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply> })
+        ? new RedisStore({ prefix: `${config.redisKeyPrefix}throttle:${name}:`, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply> })
         : undefined,
       handler: (req, res) => onLimit(req, res),
     });
