@@ -380,12 +380,44 @@ describe('health and docs', () => {
     }
   });
 
-  it('OpenAPI at /docs', async () => {
+  it('OpenAPI at /docs: the operator responses, the callback parameters, our own health example', async () => {
     const res = await request(base).get('/docs-json').expect(200);
-    expect(Object.keys(res.body.paths)).toEqual(
+    const paths = res.body.paths;
+    expect(Object.keys(paths)).toEqual(
       expect.arrayContaining(['/alipay/auth/authorize', '/alipay/auth/callback', '/alipay/notify', '/alipay/merchants', '/health']),
     );
+    expect(Object.keys(paths['/alipay/merchants/{authAppId}/refresh'].post.responses)).toEqual(expect.arrayContaining(['200', '303', '401', '403', '409', '502']));
+    expect(paths['/alipay/auth/callback'].get.parameters.map((p: { name: string }) => p.name)).toContain('application_type');
+    expect(paths['/'].get.parameters.find((p: { name: string }) => p.name === 'offset').description).toBeTruthy();
+    expect(JSON.stringify(paths['/health'])).not.toMatch(/redis/i);
     await request(base).get('/docs').expect(200);
+  });
+
+  it('security headers on every route, /docs included; the pages keep their own strict policy', async () => {
+    for (const path of ['/docs', '/health/live', '/alipay/auth/authorize']) {
+      const res = await request(base).get(path);
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+    const page = await request(base).get('/').set(bearer).expect(200);
+    expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'/);
+  });
+
+  it('"Refresh now" as JSON with any Bearer when ADMIN_TOKEN is unset (Swagger\'s "Try it out"); a cookie-only post is refused', async () => {
+    const open = await createSampleApp({ logger: false, env: env({ ADMIN_TOKEN: '', SQLITE_PATH: join(dir, 'open.sqlite') }), alipay: { refresh: { enabled: false } } });
+    await open.init();
+    try {
+      const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990020' });
+      await request(open.getHttpServer()).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${code}`).expect(200);
+      await request(open.getHttpServer()).post('/alipay/merchants/2021004199990020/refresh').set('accept', 'application/json').expect(403);
+      const res = await request(open.getHttpServer()).post('/alipay/merchants/2021004199990020/refresh').set('authorization', 'Bearer anything').set('accept', 'application/json').expect(200);
+      expect(res.body.result).toBe('refreshed');
+    } finally {
+      await open.close();
+    }
   });
 });
 
@@ -399,6 +431,10 @@ describe('configuration', () => {
     delete missing.STATE_SECRET;
     await expect(createSampleApp({ logger: false, env: missing })).rejects.toThrow(/STATE_SECRET is required/);
     await expect(createSampleApp({ logger: false, env: { NODE_ENV: 'production' } })).rejects.toThrow(/ALIPAY_APP_ID is required when NODE_ENV=production/);
+    // Production with the operators' routes open to the network: refused, naming the variable.
+    const production = { ...env({ NODE_ENV: 'production' }), ADMIN_TOKEN: '' };
+    await expect(createSampleApp({ logger: false, env: production })).rejects.toThrow(/ADMIN_TOKEN is required when NODE_ENV=production and HOST \(0\.0\.0\.0\) is not loopback/);
+    await expect(createSampleApp({ logger: false, env: { ...production, HOST: '127.0.0.1', ALIPAY_APP_ID: 'x' } })).rejects.not.toThrow(/ADMIN_TOKEN/);
   });
 
   it('without credentials: simulation mode with the simulator in process', async () => {

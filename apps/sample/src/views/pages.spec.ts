@@ -1,0 +1,75 @@
+import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
+import { merchantState, operatorsPage } from './pages';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 4, 1, 10, 0);
+const refresh = { refreshAheadMs: 30 * DAY, refreshTokenSafetyMs: 30 * DAY, maxTokenAgeMs: 0 };
+
+function row(over: Partial<AlipayAuthorizationInfo> = {}): AlipayAuthorizationInfo {
+  return {
+    appId: '2021004100000001',
+    authAppId: '2021004199990001',
+    userId: '2088000000000001',
+    expiresAt: new Date(T0 + 365 * DAY),
+    refreshExpiresAt: new Date(T0 + 730 * DAY),
+    tokenIssuedAt: new Date(T0),
+    status: 'active',
+    statusReason: null,
+    authorizedAt: new Date(T0),
+    lastRefreshedAt: null,
+    lastCheckedAt: null,
+    failureCount: 0,
+    lastErrorCode: null,
+    nextAttemptAt: null,
+    verifyAt: null,
+    unreadable: null,
+    maskedToken: '202605…F12',
+    ...over,
+  } as AlipayAuthorizationInfo;
+}
+
+describe("operators' page states", () => {
+  it('a healthy row: active, next refresh 30 days before expiry, no attention', () => {
+    expect(merchantState(row(), refresh)).toEqual({ badge: 'active', label: 'active', next: { label: 'refresh', at: new Date(T0 + 335 * DAY) }, attention: false });
+  });
+
+  it('a failing row is not shown as active: its failures, the retry time, needs attention', () => {
+    const st = merchantState(row({ failureCount: 3, lastErrorCode: 'isp.unknow-error', nextAttemptAt: new Date(T0 + 60_000) }), refresh);
+    expect(st).toMatchObject({ badge: 'failing', detail: '3 failed refreshes: isp.unknow-error', next: { label: 'retry', at: new Date(T0 + 60_000) }, attention: true });
+  });
+
+  it('a row in doubt is "verifying" (with its check time); an undecryptable one "unreadable" (no refresh planned)', () => {
+    expect(merchantState(row({ verifyAt: new Date(T0 + 5000), failureCount: 1 }), refresh)).toMatchObject({ badge: 'verifying', next: { label: 'check' }, attention: true });
+    expect(merchantState(row({ unreadable: 'key k0 is not configured', verifyAt: new Date(T0) }), refresh)).toMatchObject({
+      badge: 'unreadable',
+      detail: 'Tokens cannot be decrypted: key k0 is not configured',
+      next: null,
+      attention: true,
+    });
+  });
+
+  it('cancelled: no token expiry, no refresh button; reauthorization_required needs attention', () => {
+    expect(merchantState(row({ status: 'cancelled' }), refresh)).toMatchObject({ badge: 'cancelled', next: null, attention: false });
+    expect(merchantState(row({ status: 'reauthorization_required', statusReason: 'invalid-app-refresh-token' }), refresh)).toMatchObject({ attention: true });
+    const page = operatorsPage({
+      mode: 'alipay',
+      appId: '2021004100000001',
+      authorizeUrl: 'https://isv.example.com/alipay/auth/authorize',
+      alipayPageBase: 'https://openauth.alipay.com',
+      qrSvg: '<svg></svg>',
+      merchants: [row({ status: 'cancelled' })],
+      state: (m) => merchantState(m, refresh),
+      total: 1,
+      offset: 0,
+      limit: 50,
+      csrf: 'token',
+      adminProtected: true,
+    });
+    const tr = /<tr data-auth-app-id="2021004199990001"[\s\S]*?<\/tr>/.exec(page)![0];
+    expect(tr).toContain('data-state="cancelled"');
+    expect(tr).not.toContain('expires');
+    expect(tr).not.toContain('Refresh now');
+    expect(tr).toContain('merchant must authorize again');
+    expect(tr).toContain('datetime="2026-05-01T10:00:00.000Z"'); // authorization time
+  });
+});
