@@ -1,7 +1,8 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vectors } from '../../../test/fixtures/vectors';
+import { X509Certificate } from 'node:crypto';
+import { keyFile, vectors } from '../../../test/fixtures/vectors';
 import { resolveAlipayAuthConfig } from './alipay-auth.config';
 import { AlipayAuthModuleOptions } from './alipay-auth.options';
 import { AlipayConfigError } from './errors/alipay-auth.errors';
@@ -78,5 +79,50 @@ describe('resolveAlipayAuthConfig', () => {
     const c = resolveAlipayAuthConfig({ appId: base.appId, signer: { useFactory: () => { throw new Error('unused'); } } });
     expect(c.mode).toBe('custom-signer');
     expect(c.privateKey).toBeUndefined();
+  });
+});
+
+describe('start-up checks that save the first merchant\'s code', () => {
+  const certMode: AlipayAuthModuleOptions = {
+    appId: base.appId,
+    privateKey: app.privateKeyPkcs8Pem,
+    appCert: certs.appCert.pem,
+    alipayPublicCert: certs.alipayPublicCert.pem,
+    alipayRootCert: certs.alipayRootCertBundle.pem,
+  };
+  const at = (iso: string) => () => Date.parse(iso);
+
+  it('accepts a consistent certificate set', () => {
+    expect(resolveAlipayAuthConfig({ ...certMode, clock: at('2027-01-01T00:00:00Z') }).bootWarnings).toEqual([]);
+  });
+
+  it('refuses an app certificate of another key than the private key, naming appCert', () => {
+    const e = failure({ ...certMode, privateKey: alipay.privateKeyPkcs8Pem });
+    expect(e.message).toMatch(/"appCert".*"privateKey"/);
+    expect(e.message).not.toMatch(/BEGIN|MII/);
+  });
+
+  it('refuses an Alipay certificate that does not chain to the root bundle', () => {
+    // A root of another CA (in the vectors' bundle, but not the one that issued Alipay's certificate).
+    const e = failure({ ...certMode, alipayRootCert: keyFile('root2_ca.crt') });
+    expect(e.message).toMatch(/"alipayPublicCert" does not chain .*"alipayRootCert"/);
+  });
+
+  it('refuses an expired Alipay certificate and warns 30 days ahead', () => {
+    const end = Date.parse(new X509Certificate(certs.alipayPublicCert.pem).validTo);
+    const expired = failure({ ...certMode, appCert: certs.appCert.pem, clock: () => end + 1000 });
+    expect(expired.message).toMatch(/"(appCert|alipayPublicCert)" holds a certificate that expired/);
+    const soon = resolveAlipayAuthConfig({ ...certMode, clock: () => end - 10 * 24 * 3600_000 });
+    expect(soon.bootWarnings.join('\n')).toMatch(/"alipayPublicCert" holds a certificate that expires on .* within 30 days/);
+  });
+
+  it('refuses a private key, or the app\'s own public key, where Alipay\'s public key is expected', () => {
+    expect(failure({ ...base, alipayPublicKey: alipay.privateKeyPkcs8Pem }).message).toMatch(/"alipayPublicKey" holds a private key/);
+    expect(failure({ ...base, alipayPublicKey: app.privateKeyPkcs8Base64 }).message).toMatch(/"alipayPublicKey" holds a private key/);
+    expect(failure({ ...base, alipayPublicKey: app.publicKeySpkiPem }).message).toMatch(/"alipayPublicKey" holds the app's own public key/);
+  });
+
+  it('validates verifyOnBoot', () => {
+    expect(failure({ ...base, verifyOnBoot: 'yes' as never }).message).toMatch(/"verifyOnBoot"/);
   });
 });

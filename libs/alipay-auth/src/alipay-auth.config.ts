@@ -1,11 +1,11 @@
-import { KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { AlipayAuthModuleOptions, AlipayRefreshOptions, AlipaySignerOption } from './alipay-auth.options';
 import { AlipayConfigError } from './errors/alipay-auth.errors';
 import { loadAesKey } from './signer/alipay-aes';
-import { certPublicKey, certSn, rootCertSn } from './signer/alipay-cert';
+import { certPublicKey, certSn, checkCertificateChain, checkValidity, rootCertSn } from './signer/alipay-cert';
 import { loadPrivateKey, loadPublicKey } from './signer/alipay-keys';
 import { maxCallMs } from './tokens/refresh-policy';
 
@@ -46,6 +46,10 @@ export interface ResolvedAlipayAuthConfig {
   refresh: ResolvedRefreshConfig;
   instanceId: string;
   clock: () => number;
+  /** Online self-check at start-up (`verifyOnBoot`). */
+  verifyOnBoot: boolean | 'warn';
+  /** Start-up findings that do not stop the boot (a certificate expiring soon), logged once. */
+  bootWarnings: string[];
 }
 
 const DAY = 24 * 3600 * 1000;
@@ -154,7 +158,12 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     refresh: refresh(options.refresh),
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     clock: options.clock ?? Date.now,
+    verifyOnBoot: options.verifyOnBoot ?? false,
+    bootWarnings: [] as string[],
   };
+  if (base.verifyOnBoot !== true && base.verifyOnBoot !== false && base.verifyOnBoot !== 'warn') {
+    throw new AlipayConfigError('Option "verifyOnBoot" must be true, false or \'warn\'');
+  }
   if (options.clock !== undefined && typeof options.clock !== 'function') throw new AlipayConfigError('Option "clock" must be a function');
   // A lease that can run out during a call lets a second instance refresh the same merchant: both pairs
   // but the last one are dead, and the last one may be the one whose answer is lost.
@@ -183,6 +192,15 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     for (const [name, v] of [['appCert', appCert], ['alipayPublicCert', alipayPublicCert], ['alipayRootCert', alipayRootCert]] as const) {
       if (!v) throw new AlipayConfigError(`Option "${name}" (or "${name}Path") is required in certificate mode`);
     }
+    // Offline checks that would otherwise surface only at the first merchant's callback, after Alipay
+    // consumed its single-use code.
+    if (privateKey && !samePublicKey(createPublicKey(privateKey), certPublicKey(appCert!, 'appCert'))) {
+      throw new AlipayConfigError('Option "appCert" holds the certificate of another key than option "privateKey": upload the public key of this private key, and download its certificate again');
+    }
+    const now = base.clock();
+    for (const w of [checkValidity(appCert!, 'appCert', now), checkCertificateChain(alipayPublicCert!, alipayRootCert!, 'alipayPublicCert', 'alipayRootCert', now)]) {
+      if (w) base.bootWarnings.push(w);
+    }
     return {
       ...base,
       ...withSigner,
@@ -198,5 +216,30 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     if (custom) return { ...base, ...withSigner, mode: 'custom-signer', privateKey };
     throw new AlipayConfigError('Option "alipayPublicKey" (key mode) or "appCert"/"alipayPublicCert"/"alipayRootCert" (certificate mode) is required');
   }
-  return { ...base, ...withSigner, mode: mode('key'), privateKey, alipayPublicKey: loadPublicKey(alipayPublicKeyText, 'alipayPublicKey') };
+  if (/PRIVATE KEY/.test(alipayPublicKeyText) || looksLikePrivateKeyDer(alipayPublicKeyText)) {
+    throw new AlipayConfigError('Option "alipayPublicKey" holds a private key: it takes Alipay\'s public key, from the Alipay console (the app private key goes in "privateKey")');
+  }
+  const alipayPublicKey = loadPublicKey(alipayPublicKeyText, 'alipayPublicKey');
+  if (privateKey && samePublicKey(createPublicKey(privateKey), alipayPublicKey)) {
+    throw new AlipayConfigError('Option "alipayPublicKey" holds the app\'s own public key, not Alipay\'s: copy "Alipay public key" from the Alipay console');
+  }
+  return { ...base, ...withSigner, mode: mode('key'), privateKey, alipayPublicKey };
+}
+
+function samePublicKey(a: KeyObject, b: KeyObject): boolean {
+  return a.export({ type: 'spki', format: 'der' }).equals(b.export({ type: 'spki', format: 'der' }));
+}
+
+/** A bare base64 private key (PKCS#8 or PKCS#1) where a public key is expected. */
+function looksLikePrivateKeyDer(text: string): boolean {
+  const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
+  for (const type of ['pkcs8', 'pkcs1'] as const) {
+    try {
+      createPrivateKey({ key: der, format: 'der', type });
+      return true;
+    } catch {
+      /* not this encoding */
+    }
+  }
+  return false;
 }

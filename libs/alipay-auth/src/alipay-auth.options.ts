@@ -89,4 +89,12 @@ export interface AlipayAuthModuleOptions {
   instanceId?: string;
   /** The clock, in ms since the epoch. Tests move it; default `Date.now`. */
   clock?: () => number;
+  /**
+   * Online self-check at start-up: one signed call Alipay must refuse with a business error (the token
+   * query for a token that cannot exist). It proves Alipay accepts our signature (else `invalid-signature`:
+   * the private key or app id is wrong) and that its answer verifies with the configured Alipay key or
+   * certificate. `true`: a failure stops the boot; `'warn'`: it is logged and the health summary is down
+   * (configuration circuit open); default `false` (no call at start-up).
+   */
+  verifyOnBoot?: boolean | 'warn';
 }

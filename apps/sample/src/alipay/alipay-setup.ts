@@ -72,6 +72,9 @@ function alipayModeSetup(config: SampleConfig): AlipaySetup {
       gateway: config.gateway,
       authorizePageBaseUrl: config.authorizePageBaseUrl,
       tokenEncryptionKeys: config.tokenEncryptionKeys,
+      // Prove the keys with one call before the first merchant's single-use code is spent.
+      // ALIPAY_VERIFY_ON_BOOT=warn starts anyway with /health down; =false skips the call.
+      verifyOnBoot: process.env.ALIPAY_VERIFY_ON_BOOT === 'false' ? false : process.env.ALIPAY_VERIFY_ON_BOOT === 'warn' ? 'warn' : true,
     },
   };
 }

@@ -1,9 +1,22 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
+import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
+import { AlipayApiError, AlipayConfigError, AlipayNetworkError, AlipaySignatureError } from '../errors/alipay-auth.errors';
+import { TOKEN_QUERY_PATH } from '../tokens/token-recovery';
 import { AlipayTokenRefreshScheduler } from '../refresh/token-refresh.scheduler';
 import { AlipayAuthorizationCounts, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayConfigurationCircuit, AlipayConfigurationCircuitState } from '../tokens/configuration-circuit';
-import { dueCriteria } from '../tokens/refresh-policy';
+import { dueCriteria, isConfigurationError } from '../tokens/refresh-policy';
+
+/** A token that cannot exist: the query for it must come back as a signed business error. */
+const BOOT_CHECK_TOKEN = '000000BB00000000000000000000000000000X00';
+
+export interface AlipayBootCheckResult {
+  ok: boolean;
+  /** What was proven, or which side is wrong. */
+  message: string;
+  errorCode?: string;
+}
 
 /** Thresholds of `AlipayAuthHealthService.summary()`; each breach makes the summary `down`. */
 export interface AlipayAuthHealthThresholds {
@@ -47,7 +60,32 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly circuit: AlipayConfigurationCircuit,
     private readonly scheduler: AlipayTokenRefreshScheduler,
+    private readonly client: AlipayOpenApiClient,
   ) {}
+
+  /**
+   * One signed call Alipay must refuse with a business error. Proves that Alipay accepts our signature and
+   * app id, and (when Alipay signs its error answers, as it does its successful ones) that the answer
+   * verifies with the configured Alipay key or certificate. A failure says which side is wrong.
+   */
+  async verifyOnline(): Promise<AlipayBootCheckResult> {
+    try {
+      await this.client.request({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: BOOT_CHECK_TOKEN }, retries: 0 });
+      return { ok: true, message: 'Alipay answered the self-check query; signature and keys work' };
+    } catch (e) {
+      if (isConfigurationError(e)) {
+        return { ok: false, errorCode: e.code, message: `Alipay refused our request with ${e.code} (traceId ${e.traceId ?? '-'}): the private key, app id or app certificate does not match what Alipay has for app ${this.config.appId}` };
+      }
+      if (e instanceof AlipaySignatureError) {
+        return { ok: false, errorCode: e.code, message: `Alipay's answer does not verify (${e.code}): option "alipayPublicKey" (or "alipayPublicCert") is not the Alipay key of this environment` };
+      }
+      if (e instanceof AlipayApiError && e.status >= 400 && e.status < 500) {
+        return { ok: true, message: `Alipay accepted our signature and answered ${e.code} as expected` };
+      }
+      const why = e instanceof AlipayNetworkError ? `${e.kind}` : e instanceof AlipayApiError ? `${e.status} ${e.code}` : e instanceof Error ? e.name : 'error';
+      return { ok: true, message: `Alipay could not be asked (${why}); the keys are unverified` };
+    }
+  }
 
   async summary(thresholds: AlipayAuthHealthThresholds = {}): Promise<AlipayAuthHealthSummary> {
     const t = { maxFailingRatio: 0.1, maxVerifyingRatio: 0.1, maxUnreadable: 0, maxOverdue: 0, overdueAfterMs: DAY, maxRunAgeMs: 3600_000, ...thresholds };
@@ -70,6 +108,15 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    for (const w of this.config.bootWarnings) this.logger.warn(w);
+    if (this.config.verifyOnBoot) {
+      const r = await this.verifyOnline();
+      if (!r.ok && this.config.verifyOnBoot === true) throw new AlipayConfigError(`Start-up self-check failed: ${r.message} (set "verifyOnBoot: 'warn'" to start anyway with health down)`);
+      if (!r.ok) {
+        this.logger.error(`Start-up self-check failed: ${r.message}`);
+        this.circuit.open(new AlipayApiError({ status: 0, code: r.errorCode ?? 'boot-check-failed', message: r.message }));
+      } else this.logger.log(`Start-up self-check: ${r.message}`);
+    }
     try {
       const dbNow = await this.store.databaseNow();
       const offset = this.config.clock() - dbNow;

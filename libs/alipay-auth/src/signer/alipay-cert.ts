@@ -84,3 +84,40 @@ function decodeOid(bytes: Buffer): string {
   }
   return parts.join('.');
 }
+
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * Checks a certificate file as configured: its first certificate chains, through the other certificates
+ * of the same file, to a root of `rootBundlePem`, and is within its validity at `now`. Throws an
+ * `AlipayConfigError` naming the option; returns a warning when it expires within 30 days.
+ */
+export function checkCertificateChain(pem: string, rootBundlePem: string, option: string, rootOption: string, now: number): string | undefined {
+  const [leafPem, ...rest] = splitCertificates(pem);
+  if (!leafPem) throw new AlipayConfigError(`Option "${option}" holds no PEM certificate`);
+  const leaf = parse(leafPem, option);
+  const roots = splitCertificates(rootBundlePem).map((b) => parse(b, rootOption));
+  const pool = [...rest.map((b) => parse(b, option)), ...roots];
+  let cert = leaf;
+  for (let depth = 0; ; depth++) {
+    if (roots.some((r) => r.fingerprint256 === cert.fingerprint256)) break;
+    const issuer = pool.find((c) => c.fingerprint256 !== cert.fingerprint256 && cert.checkIssued(c) && cert.verify(c.publicKey));
+    if (!issuer || depth > 8) {
+      throw new AlipayConfigError(`Option "${option}" does not chain to a certificate of option "${rootOption}": a certificate from another CA, or the wrong root bundle`);
+    }
+    if (roots.includes(issuer)) break;
+    cert = issuer;
+  }
+  return checkValidity(leaf, option, now);
+}
+
+/** Error when the certificate is expired or not yet valid; a warning within 30 days of its end. */
+export function checkValidity(pem: string | X509Certificate, option: string, now: number): string | undefined {
+  const cert = parse(pem, option);
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  if (now > to) throw new AlipayConfigError(`Option "${option}" holds a certificate that expired on ${new Date(to).toISOString()}; download the current one from Alipay's console`);
+  if (now < from) throw new AlipayConfigError(`Option "${option}" holds a certificate valid only from ${new Date(from).toISOString()}`);
+  if (to - now < 30 * DAY_MS) return `Option "${option}" holds a certificate that expires on ${new Date(to).toISOString()}, within 30 days`;
+  return undefined;
+}
