@@ -4,7 +4,9 @@
 #   docker run -p 3000:3000 --env-file .env alipay-auth-sample
 # NODE_ENV=production: Alipay credentials, ALIPAY_TOKEN_ENCRYPTION_KEYS, STATE_SECRET and PUBLIC_BASE_URL
 # are required (see .env.example); the local simulation does not run in this image unless
-# NODE_ENV=development is passed. See docs/production.md.
+# NODE_ENV=development is passed. ADMIN_TOKEN is required too (HOST is 0.0.0.0 here). See docs/production.md;
+# compose.yaml runs PostgreSQL and three instances. test/sample-artifact.e2e-spec.ts assembles this image's
+# contents the same way (without a container engine) and boots them in CI.
 
 ARG NODE_IMAGE=node:20-slim
 
@@ -45,6 +47,8 @@ COPY scripts/start-sample.js ./scripts/start-sample.js
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
+# Liveness only: Alipay or the database being down is no reason to restart the container (/health, the
+# readiness view with the database and token state, is for the load balancer and monitoring).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/apps/sample/apps/sample/src/main.js"]
