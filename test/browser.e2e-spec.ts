@@ -11,7 +11,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { AlipaySimulator, startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from '../apps/alipay-simulator/src';
+import { ALIPAY_SETUP, AlipaySetup } from '../apps/sample/src/alipay/alipay-setup';
 import { createSampleApp } from '../apps/sample/src/sample-app';
 import { vectors } from './fixtures/vectors';
 
@@ -123,5 +124,121 @@ suite('sample app in a browser', () => {
     await page.locator('#notice').waitFor();
     expect(await page.locator('#notice').textContent()).toContain(`Refreshed the token of merchant app ${MERCHANT}`);
     await shot('05-refreshed');
+  });
+});
+
+/**
+ * The sample's pages as an operator and a merchant see them, in simulation mode, at desktop (1280 px) and
+ * phone (390 px) width: the states of the merchant list (active, failing, verifying, cancelled), the
+ * success and error pages with their next steps. Screenshots go to docs/screenshots/sample-*.png.
+ */
+suite('sample pages at 1280 and 390 px (simulation mode)', () => {
+  const DOC_SHOTS = join(process.cwd(), 'docs/screenshots');
+  const M = { ok: '2021004155550001', failing: '2021004155550002', verifying: '2021004155550003', cancelled: '2021004155550004' };
+  let app: NestExpressApplication;
+  let browser: Browser;
+  let base: string;
+  let dir: string;
+  let setup: AlipaySetup;
+  type Controls = AlipaySimulator['controls'];
+
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`${CHROMIUM} is missing (CI=true): install Debian's chromium package`);
+    mkdirSync(DOC_SHOTS, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'sample-pages-'));
+    const port = await freePort();
+    base = `http://localhost:${port}`;
+    app = await createSampleApp({
+      logger: false,
+      env: { PORT: String(port), ALIPAY_SIMULATOR_PORT: '0', SIMULATION_DATA_DIR: dir, SQLITE_PATH: join(dir, 'sample.sqlite') },
+      alipay: { refresh: { enabled: false }, retries: 0 },
+    });
+    await app.listen(port);
+    setup = app.get<AlipaySetup>(ALIPAY_SETUP);
+    const controls = setup.simulator!.controls as Controls;
+    const appId = setup.moduleOptions.appId;
+    for (const id of Object.values(M)) {
+      const { app_auth_code: code } = controls.authorize(appId, { authAppId: id, userId: `2088${id.slice(-12)}` });
+      const res = await fetch(`${base}/alipay/auth/callback?app_id=${appId}&app_auth_code=${code}`, { headers: { accept: 'application/json' } });
+      expect(res.status).toBe(200);
+    }
+    // No ADMIN_TOKEN in simulation: any Bearer header makes the JSON refresh API usable.
+    const refresh = (id: string) => fetch(`${base}/alipay/merchants/${id}/refresh`, { method: 'POST', headers: { accept: 'application/json', authorization: 'Bearer sim' } });
+    controls.addFault({ route: TOKEN_PATH, kind: 'rate-limit', grantType: 'refresh_token', count: 1 });
+    expect((await refresh(M.failing)).status).toBe(502);
+    controls.addFault({ route: TOKEN_PATH, kind: 'http-503', grantType: 'refresh_token', count: 1 });
+    expect((await refresh(M.verifying)).status).toBe(502);
+    expect((await controls.cancelAuthorization(appId, M.cancelled)).cancelled).toBe(true);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe.each([
+    ['desktop', 1280],
+    ['mobile', 390],
+  ] as const)('%s', (name, width) => {
+    let page: Page;
+    const save = (what: string) => page.screenshot({ path: join(DOC_SHOTS, `sample-${what}-${name}.png`), fullPage: true });
+    /** Nothing wider than the viewport: no sideways scrolling on a phone. */
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+    beforeAll(async () => {
+      page = await browser.newPage({ viewport: { width, height: 900 } });
+    });
+    afterAll(() => page?.close());
+
+    it("operators' page: each merchant's true state, next times, the batch link and the QR code's limits", async () => {
+      await page.goto(`${base}/`);
+      const state = (id: string) => page.locator(`tr[data-auth-app-id="${id}"]`).getAttribute('data-state');
+      expect([await state(M.ok), await state(M.failing), await state(M.verifying), await state(M.cancelled)]).toEqual(['active', 'failing', 'verifying', 'cancelled']);
+      expect(await page.locator(`tr[data-auth-app-id="${M.failing}"] .status`).textContent()).toBe('refresh failing');
+      expect(await page.locator(`tr[data-auth-app-id="${M.failing}"]`).textContent()).toContain('needs attention');
+      expect(await page.locator(`tr[data-auth-app-id="${M.cancelled}"]`).textContent()).not.toContain('expires');
+      expect(await page.locator('#qr-warning').textContent()).toContain('which a phone cannot reach');
+      expect(await page.locator('#batch-authorize-link').getAttribute('href')).toBe(`${base}/alipay/auth/authorize?batch=1`);
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await save('operators');
+    });
+
+    it('"Refresh now" shows its notice once; a reload does not repeat it', async () => {
+      await page.goto(`${base}/`);
+      await page.locator(`tr[data-auth-app-id="${M.ok}"] button`, { hasText: 'Refresh now' }).click();
+      await page.locator('#notice').waitFor();
+      expect(await page.locator('#notice').textContent()).toContain(`Refreshed the token of merchant app ${M.ok}`);
+      await page.reload();
+      expect(await page.locator('#notice').count()).toBe(0);
+    });
+
+    it('the batch link opens the batch authorization page; success, then back to the operators\' page', async () => {
+      await page.goto(`${base}/`);
+      await page.click('#batch-authorize-link');
+      await page.waitForURL(`${setup.simulatorUrl}/oauth2/appToAppBatchAuth.htm?**`);
+      expect(new URL(page.url()).searchParams.get('application_type')).toBe('TINYAPP,WEBAPP');
+      await page.click('#authorize');
+      await page.waitForURL(`${base}/alipay/auth/callback?**`);
+      await page.locator('#result[data-result="authorized"]').waitFor();
+      expect(await page.locator('#result').textContent()).toContain(`You have authorized app ${setup.moduleOptions.appId}`);
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await save('authorized');
+      await page.click('#back-to-operators');
+      await page.waitForURL(`${base}/`);
+    });
+
+    it('an error page says what happened and offers the next step', async () => {
+      await page.goto(`${base}/alipay/auth/callback?app_id=${setup.moduleOptions.appId}&app_auth_code=bad!`);
+      await page.locator('#result[data-result="error"]').waitFor();
+      expect(await page.locator('#retry').getAttribute('href')).toBe('/alipay/auth/authorize');
+      expect(await page.locator('#back-to-operators').count()).toBe(1);
+      expect(await overflow()).toBeLessThanOrEqual(0);
+      await save('error');
+    });
   });
 });

@@ -43,7 +43,7 @@ main{max-width:72rem;margin:1.5rem auto;padding:0 1.5rem}
 .big{font-size:3rem;line-height:1}
 .link-row{display:flex;gap:1.5rem;align-items:center;flex-wrap:wrap}
 .qr svg{width:168px;height:168px;display:block}
-.btn{display:inline-block;background:#1677ff;color:#fff;border:0;border-radius:6px;padding:.5rem 1rem;font-size:.95rem;text-decoration:none;cursor:pointer}
+.btn{display:inline-block;background:#1677ff;color:#fff;border:1px solid #1677ff;border-radius:6px;padding:.5rem 1rem;font-size:.95rem;text-decoration:none;cursor:pointer}
 .btn.small{padding:.25rem .7rem;font-size:.82rem}
 .btn.secondary{background:#fff;color:#1677ff;border:1px solid #1677ff}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
@@ -74,7 +74,7 @@ dl.kv dt{color:#646a73}dl.kv dd{margin:0}
 footer{color:#8f959e;font-size:.8rem;text-align:center;margin:2rem 0}
 @media (max-width:760px){
 main{padding:0 .75rem;margin:1rem auto}.card{padding:1rem}header{padding:.75rem 1rem;flex-wrap:wrap}
-.link-text{min-width:0}.qr svg{width:140px;height:140px}
+.link-row{flex-direction:column;align-items:flex-start;gap:.75rem}.link-text{min-width:0;width:100%}.qr svg{width:140px;height:140px}
 table#merchants,#merchants tbody,#merchants tr,#merchants td{display:block;width:100%}
 #merchants thead{display:none}
 #merchants tr{border:1px solid #eef0f3;border-radius:6px;margin-bottom:.75rem;padding:.4rem .6rem}

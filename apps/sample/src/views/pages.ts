@@ -144,7 +144,8 @@ export interface OperatorsPageInput {
   adminProtected: boolean;
 }
 
-const COUNT_LABELS: Record<string, string> = { reauthorization_required: 'authorize again', failing: 'refresh failing' };
+// `failing` counts every active row with failed refreshes, the verifying ones included.
+const COUNT_LABELS: Record<string, string> = { reauthorization_required: 'authorize again', failing: 'with failed refreshes' };
 
 export function operatorsPage(p: OperatorsPageInput): string {
   const rows = p.merchants.map((m) => {
