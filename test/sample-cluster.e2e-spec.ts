@@ -122,7 +122,7 @@ suite('two instances, replay memory and throttle in the %s', (backend) => {
   it('the callback limit holds per client before any call to Alipay', async () => {
     const limit = 4;
     // A budget of their own (the pair above already spent some of this client's).
-    const throttled = { THROTTLE_CALLBACK_PER_MINUTE: String(limit), REDIS_KEY_PREFIX: `${redisKeyPrefix}limit:` };
+    const throttled = { THROTTLE_CALLBACK_PER_MINUTE: String(limit), THROTTLE_NOTIFY_PER_MINUTE: '2', REDIS_KEY_PREFIX: `${redisKeyPrefix}limit:` };
     const a = await instance(throttled);
     const b = await instance(throttled);
     const calls = exchanges();
@@ -138,5 +138,11 @@ suite('two instances, replay memory and throttle in the %s', (backend) => {
     // B: its own budget in memory; the shared one in Redis.
     const onB = (await request(b.getHttpServer()).get(forged())).status;
     expect(onB).toBe(backend === 'redis' ? 429 : 502);
+
+    // The notification endpoint has its own budget; over it, "fail" (Alipay sends again later).
+    const notify = () => request(a.getHttpServer()).post('/alipay/notify').type('form').send({ notify_id: 'x' });
+    expect([(await notify()).status, (await notify()).status]).toEqual([400, 400]);
+    const limited = await notify();
+    expect([limited.status, limited.text]).toEqual([429, 'fail']);
   });
 });
