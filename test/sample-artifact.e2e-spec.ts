@@ -1,6 +1,6 @@
 /**
  * The production artifact, assembled as the Dockerfile does, in temporary folders: the build stage
- * (package files, tsconfig.json, nest-cli.json, libs/alipay-auth, apps; `nest build sample`), then the
+ * (package files, tsconfig.json, nest-cli.json, libs/alipay-auth, apps as committed; `nest build sample`), then the
  * runtime (package files, `npm ci --omit=dev`, dist/apps/sample, scripts/start-sample.js; no sources, no
  * dev dependencies). It runs `migrate` (the release step), boots with NODE_ENV=production against
  * PostgreSQL and Alipay's stand-in, and answers /health/live, /health and a merchant's callback; SIGTERM
@@ -8,10 +8,10 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import request from 'supertest';
 import { AlipaySimulator, startAlipaySimulator } from '../apps/alipay-simulator/src';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
@@ -31,14 +31,15 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   return r.stdout;
 }
 
-/** The Dockerfile's COPY lines, from the files git tracks (a fresh clone in CI; no local leftovers). */
-function copyTracked(to: string, paths: string[]): void {
-  const files = run('git', ['ls-files', '-z', '--', ...paths], ROOT).split('\0').filter(Boolean);
-  for (const f of files) {
-    if (!existsSync(join(ROOT, f))) continue; // deleted in the work tree, not yet committed
-    mkdirSync(dirname(join(to, f)), { recursive: true });
-    cpSync(join(ROOT, f), join(to, f));
-  }
+/**
+ * The Dockerfile's COPY lines, from the last commit (`git archive`): in CI that is the fresh clone; on a
+ * developer's machine it keeps uncommitted work (possibly half-done) out of the artifact.
+ */
+function copyCommitted(to: string, paths: string[]): void {
+  const archive = spawnSync('git', ['archive', '--format=tar', 'HEAD', '--', ...paths], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 });
+  if (archive.status !== 0) throw new Error(`git archive failed: ${String(archive.stderr)}`);
+  const untar = spawnSync('tar', ['-x', '-C', to], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar failed: ${String(untar.stderr)}`);
 }
 
 function freePort(): Promise<number> {
@@ -75,7 +76,7 @@ suite('production artifact (as the Dockerfile assembles it)', () => {
     build = mkdtempSync(join(tmpdir(), 'sample-artifact-build-'));
     runtime = mkdtempSync(join(tmpdir(), 'sample-artifact-run-'));
     // --- build stage: all dependencies (the repo's, linked), the compiled app
-    copyTracked(build, ['package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json', 'libs/alipay-auth', 'apps']);
+    copyCommitted(build, ['package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json', 'libs/alipay-auth', 'apps']);
     symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'), 'dir');
     timed('build', () => run(process.execPath, [join(ROOT, 'node_modules/@nestjs/cli/bin/nest.js'), 'build', 'sample'], build));
     // --- runtime: production dependencies only, dist, the start script; no sources
