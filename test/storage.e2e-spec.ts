@@ -166,6 +166,8 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       lastErrorCode: null,
       nextAttemptAt: null,
       verifyAt: null,
+      // 30 days (the default refresh-ahead window) before the earlier expiry.
+      dueAt: at(DAY + 1 - 30 * DAY),
       unreadable: null,
       version: 1,
       leaseOwner: null,
@@ -441,6 +443,33 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       claimed.forEach((ids, c) => ids.forEach((id) => expect(owners.get(id)).toBe(`claimer-${c}`)));
       console.log(`[${engine}] 3 claimers over ${n} rows: ${claimed.map((c) => c.length).join(' / ')} in ${Date.now() - started} ms`);
     });
+  });
+
+  it('keeps due_at (refresh window or retry time) and claims by it alone when the criteria are its windows', async () => {
+    const window = { refreshAheadMs: 10 * DAY, refreshTokenSafetyMs: 20 * DAY, maxTokenAgeMs: 0 };
+    const w = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock, window);
+    const criteria = { now: at(0), expiresBefore: at(10 * DAY), refreshExpiresBefore: at(20 * DAY), issuedBefore: null };
+    const save = (id: string, t: AlipayIssuedTokens) => w.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: t, authorizedAt: at(0) });
+    expect((await save('by-expiry', tokens({ expiresAt: at(5 * DAY), refreshExpiresAt: at(100 * DAY) })))!.dueAt).toEqual(at(-5 * DAY));
+    expect((await save('by-refresh', tokens({ expiresAt: null, refreshExpiresAt: at(15 * DAY) })))!.dueAt).toEqual(at(-5 * DAY));
+    expect((await save('later', tokens({ expiresAt: at(11 * DAY), refreshExpiresAt: at(100 * DAY) })))!.dueAt).toEqual(at(DAY));
+    await save('retry', tokens({ expiresAt: at(100 * DAY), refreshExpiresAt: at(100 * DAY) }));
+    await w.recordFailure(APP, 'retry', { errorCode: 'x', nextAttemptAt: at(-1) });
+    expect((await w.find(APP, 'retry'))!.dueAt).toEqual(at(-1));
+    // The fast path reads due_at alone: a stale due_at hides a due row until it is re-computed...
+    await patch('by-refresh', { due_at: T0 + 999 * DAY });
+    const claimIds = async () => {
+      const rows = await w.claimDue(APP, criteria, { owner: 'a', ms: MIN }, 10);
+      for (const r of rows) await w.releaseLease(APP, r.authAppId, 'a');
+      return rows.map((r) => r.authAppId).sort();
+    };
+    expect(await claimIds()).toEqual(['by-expiry', 'retry']);
+    // ...which start-up does for the configured windows (rows waiting for a retry keep their retry time).
+    expect(await w.syncDueAt(APP)).toBe(1);
+    expect(await claimIds()).toEqual(['by-expiry', 'by-refresh', 'retry']);
+    expect(await w.syncDueAt(APP)).toBe(0);
+    // Other criteria still get the three-way condition.
+    expect((await w.claimDue(APP, { ...criteria, expiresBefore: at(12 * DAY) }, { owner: 'b', ms: MIN }, 10)).map((r) => r.authAppId).sort()).toEqual(['by-expiry', 'by-refresh', 'later', 'retry']);
   });
 
   it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {

@@ -193,7 +193,8 @@ export async function createIsolatedDatabase(engine: TestEngine, suite: string):
     return {
       engine,
       name: file,
-      options: (extra = {}) => ({ type: 'better-sqlite3', database: file, ...extra }) as DataSourceOptions,
+      // WAL: several instances share the file without blocking each other's reads (as the sample and the docs advise).
+      options: (extra = {}) => ({ type: 'better-sqlite3', database: file, enableWAL: true, ...extra }) as DataSourceOptions,
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }

@@ -20,6 +20,7 @@ export type { AlipayStatusCheck, AlipayScheduledOutcome } from './tokens/alipay-
 export {
   dueCriteria,
   isDue,
+  refreshDueAt,
   backoffDelay,
   classifyRefreshFailure,
   maxCallMs,
@@ -63,4 +64,7 @@ export {
   AlipayAuthVerificationMysql1764600000000,
 } from './storage/migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from './storage/typeorm-token.store';
-export { AlipayRateLimiter, TokenBucketRateLimiter } from './refresh/rate-limiter';
+export { DEFAULT_REFRESH_WINDOW } from './storage/refresh-window';
+export type { AlipayRefreshWindow } from './storage/refresh-window';
+export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter, callGate } from './refresh/rate-limiter';
+export type { AlipayRedisEval, AlipayCallGate } from './refresh/rate-limiter';

@@ -123,7 +123,10 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
       if (Math.abs(offset) > 5_000) {
         this.logger.warn(`This instance's clock is ${offset > 0 ? 'ahead of' : 'behind'} the database's by ${Math.abs(offset)} ms; leases use the database's clock, refresh timing uses this one`);
       }
-      const keyed = this.store as AlipayTokenStore & { countUnknownKeyRows?: () => Promise<number> };
+      const keyed = this.store as AlipayTokenStore & { countUnknownKeyRows?: () => Promise<number>; syncDueAt?: (appId: string) => Promise<number> };
+      // Refresh windows may have changed since the rows were written (or rows predate due_at).
+      const synced = keyed.syncDueAt ? await keyed.syncDueAt(this.config.appId) : 0;
+      if (synced > 0) this.logger.log(`Re-computed the refresh due time of ${synced} authorization(s) for the configured refresh windows`);
       const unknown = keyed.countUnknownKeyRows ? await keyed.countUnknownKeyRows() : 0;
       if (unknown > 0) {
         this.logger.warn(`${unknown} stored authorization(s) use key ids not in option "tokenEncryptionKeys": they cannot be read. Add the old key back (after the current one) and run the re-encryption`);

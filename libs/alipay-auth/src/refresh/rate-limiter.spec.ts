@@ -1,36 +1,89 @@
 import { jest } from '@jest/globals';
-import { runPool, TokenBucketRateLimiter } from './rate-limiter';
+import { callGate, runPipeline, TokenBucketRateLimiter } from './rate-limiter';
 
 describe('TokenBucketRateLimiter', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
 
-  it('lets a burst of one second through, then paces callers in order', async () => {
+  it('paces callers in order, 1/rate apart, with no initial burst', async () => {
     const limiter = new TokenBucketRateLimiter(4);
     const done: number[] = [];
     for (let i = 0; i < 10; i++) void limiter.acquire().then(() => done.push(i));
     await jest.advanceTimersByTimeAsync(0);
-    expect(done).toEqual([0, 1, 2, 3]);
+    expect(done).toEqual([0]);
     await jest.advanceTimersByTimeAsync(500);
-    expect(done).toEqual([0, 1, 2, 3, 4, 5]);
-    await jest.advanceTimersByTimeAsync(1000);
+    expect(done).toEqual([0, 1, 2]);
+    await jest.advanceTimersByTimeAsync(1750);
     expect(done).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('never grants more than the rate in any one-second window, idle gaps included', async () => {
+    const limiter = new TokenBucketRateLimiter(20);
+    const grants: number[] = [];
+    const take = (n: number) => Array.from({ length: n }, () => limiter.acquire().then(() => grants.push(Date.now())));
+    void Promise.all(take(50));
+    await jest.advanceTimersByTimeAsync(1300);
+    await jest.advanceTimersByTimeAsync(2000); // idle: a bucket would refill to a burst here
+    void Promise.all(take(50));
+    await jest.advanceTimersByTimeAsync(4000);
+    expect(grants).toHaveLength(100);
+    for (const start of grants) expect(grants.filter((t) => t >= start && t < start + 1000).length).toBeLessThanOrEqual(20);
   });
 });
 
-describe('runPool', () => {
-  it('runs every item with at most `concurrency` in flight', async () => {
+describe('callGate', () => {
+  it('holds at most `concurrency` calls, each on a rate slot', async () => {
     let inFlight = 0;
     let peak = 0;
-    const seen: number[] = [];
-    await runPool([...Array(20).keys()], 3, async (i) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await new Promise((r) => setImmediate(r));
-      seen.push(i);
-      inFlight--;
-    });
+    let slots = 0;
+    const gate = callGate(3, { acquire: async () => void slots++ });
+    await Promise.all(
+      [...Array(20).keys()].map(() =>
+        gate(async () => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((r) => setImmediate(r));
+          inFlight--;
+        }),
+      ),
+    );
     expect(peak).toBe(3);
-    expect(seen.sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+    expect(slots).toBe(20);
+  });
+
+  it('frees the place when the call throws', async () => {
+    const gate = callGate(1, { acquire: async () => undefined });
+    await expect(gate(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(gate(async () => 'next')).resolves.toBe('next');
+  });
+});
+
+describe('runPipeline', () => {
+  it('claims the next batch while the current one is worked, and works every item once', async () => {
+    const batches = [[1, 2, 3, 4], [5, 6, 7, 8], [9], []];
+    const claimedWhileBusy: boolean[] = [];
+    let busy = 0;
+    const seen: number[] = [];
+    await runPipeline(
+      async () => {
+        claimedWhileBusy.push(busy > 0);
+        return batches.shift() ?? [];
+      },
+      4,
+      4,
+      async (i) => {
+        busy++;
+        await new Promise((r) => setImmediate(r));
+        seen.push(i);
+        busy--;
+      },
+    );
+    expect(seen.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(claimedWhileBusy.slice(1).some(Boolean)).toBe(true); // not only at batch boundaries
+  });
+
+  it('fails the run when a claim fails, after the workers stop', async () => {
+    let n = 0;
+    await expect(runPipeline(async () => (n++ === 0 ? [1, 2] : Promise.reject(new Error('db down'))), 2, 2, async () => undefined)).rejects.toThrow('db down');
   });
 });

@@ -7,18 +7,20 @@ export abstract class AlipayRateLimiter {
   abstract acquire(): Promise<void>;
 }
 
-/** A token bucket: at most `ratePerSecond` acquisitions per second, bursts up to one second's worth. */
+/**
+ * Paces calls at most `ratePerSecond`, in ANY window: grants are spaced 1/rate apart (a token bucket of
+ * capacity one), so no burst ever exceeds the rate Alipay counts per app. Callers are served in order.
+ */
 export class TokenBucketRateLimiter extends AlipayRateLimiter {
-  private tokens: number;
-  private last = Date.now();
+  private readonly intervalMs: number;
+  private nextSlot = 0;
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ratePerSecond: number) {
+  constructor(ratePerSecond: number) {
     super();
-    this.tokens = Math.max(1, ratePerSecond);
+    this.intervalMs = 1000 / Math.max(ratePerSecond, Number.MIN_VALUE);
   }
 
-  /** Resolves when the caller may proceed; callers are served in order. */
   acquire(): Promise<void> {
     const turn = this.queue.then(() => this.take());
     this.queue = turn.catch(() => undefined);
@@ -26,27 +28,126 @@ export class TokenBucketRateLimiter extends AlipayRateLimiter {
   }
 
   private async take(): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(Math.max(1, this.ratePerSecond), this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000)));
-    }
+    const now = Date.now();
+    const slot = Math.max(now, this.nextSlot);
+    this.nextSlot = slot + this.intervalMs;
+    if (slot > now) await new Promise((r) => setTimeout(r, Math.ceil(slot - now)));
   }
 }
 
-/** Runs `worker` over `items` with at most `concurrency` in flight. */
-export async function runPool<T>(items: T[], concurrency: number, worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await worker(item);
+/** The small part of an ioredis (or node-redis v4 with `eval` adapted) client this limiter uses. */
+export interface AlipayRedisEval {
+  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+/**
+ * One slot per call, spaced 1/rate apart for ALL instances sharing `key`: a Lua script reserves the next
+ * slot atomically on Redis's own clock (instances' clocks never matter) and answers how long to wait.
+ * The cluster never exceeds `ratePerSecond` in any window.
+ */
+export class RedisRateLimiter extends AlipayRateLimiter {
+  static readonly SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now, last + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], slot, 'PX', math.max(1000, math.ceil(slot - now) + 1000))
+return {tostring(slot), tostring(slot - now)}`;
+  private readonly intervalMs: number;
+
+  constructor(
+    private readonly redis: AlipayRedisEval,
+    ratePerSecond: number,
+    private readonly key = 'alipay-auth:rate',
+  ) {
+    super();
+    if (!(ratePerSecond > 0)) throw new TypeError('ratePerSecond must be positive');
+    this.intervalMs = 1000 / ratePerSecond;
+  }
+
+  async acquire(): Promise<void> {
+    const { waitMs } = await this.reserve();
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, Math.ceil(waitMs)));
+  }
+
+  /** Reserves the next cluster-wide slot: its instant on Redis's clock (ms) and how long to wait for it. */
+  async reserve(): Promise<{ slot: number; waitMs: number }> {
+    const [slot, waitMs] = (await this.redis.eval(RedisRateLimiter.SCRIPT, 1, this.key, this.intervalMs)) as [string, string];
+    return { slot: Number(slot), waitMs: Number(waitMs) };
+  }
+}
+
+/** Runs one Alipay call when the gate allows it. */
+export type AlipayCallGate = <T>(call: () => Promise<T>) => Promise<T>;
+
+/** Thrown by a gate instead of making the call: the run stopped while the call waited for its turn. */
+export class AlipayCallNotSent extends Error {
+  constructor() {
+    super('The call was not sent: the run stopped while it waited');
+    this.name = 'AlipayCallNotSent';
+  }
+}
+
+/**
+ * At most `concurrency` calls in flight, each started on a `limiter` slot. Only the call holds a place:
+ * the database reads and writes around it do not, so the slots stay busy with Alipay calls. When
+ * `stopped()` is true once a call's turn comes, it is not sent (`AlipayCallNotSent`).
+ */
+export function callGate(concurrency: number, limiter: AlipayRateLimiter, stopped: () => boolean = () => false): AlipayCallGate {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  const enter = (): Promise<void> => (active < concurrency ? (active++, Promise.resolve()) : new Promise<void>((r) => waiting.push(r)));
+  const leave = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  };
+  return async <T>(call: () => Promise<T>): Promise<T> => {
+    await enter();
+    try {
+      await limiter.acquire();
+      if (stopped()) throw new AlipayCallNotSent();
+      return await call();
+    } finally {
+      leave();
     }
-  });
-  await Promise.all(lanes);
+  };
+}
+
+/**
+ * Works through batches from `claim` with `lanes` workers, claiming the next batch while the current one
+ * is still being worked (once fewer than `lowWater` items wait), so no worker idles at a batch boundary.
+ * Ends when `claim` returns nothing; a failed claim fails the whole run once the workers have stopped.
+ */
+export async function runPipeline<T>(claim: () => Promise<T[]>, lanes: number, lowWater: number, worker: (item: T) => Promise<void>): Promise<void> {
+  const queue: T[] = [];
+  let done = false;
+  let failure: { error: unknown } | undefined;
+  let pending: Promise<void> | null = null;
+  const refill = (): Promise<void> =>
+    (pending ??= claim()
+      .then((items) => {
+        if (items.length === 0) done = true;
+        queue.push(...items);
+      })
+      .catch((error: unknown) => {
+        failure = { error };
+        done = true;
+      })
+      .finally(() => (pending = null)));
+  await Promise.all(
+    Array.from({ length: Math.max(1, lanes) }, async () => {
+      for (;;) {
+        if (!done && queue.length < lowWater) {
+          const p = refill();
+          if (queue.length === 0) await p;
+        }
+        const item = queue.shift();
+        if (item !== undefined) await worker(item);
+        else if (pending) await pending;
+        else if (done) return;
+      }
+    }),
+  );
+  if (failure) throw failure.error;
 }

@@ -6,7 +6,7 @@ import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-s
 import { AlipayTokenService } from '../tokens/alipay-token.service';
 import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
 import { dueCriteria } from '../tokens/refresh-policy';
-import { AlipayRateLimiter, runPool, TokenBucketRateLimiter } from './rate-limiter';
+import { AlipayCallNotSent, AlipayRateLimiter, callGate, runPipeline, TokenBucketRateLimiter } from './rate-limiter';
 
 export const ALIPAY_REFRESH_CRON_JOB = 'alipay-auth-token-refresh';
 
@@ -101,28 +101,24 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     const lease = { owner, ms: policy.leaseMs };
     const seen = new Set<string>();
     // A run starts even while the circuit is open (a call that succeeds closes it); it stops once a call opens it.
-    const halted = () => this.stopping || s.stoppedByConfigurationError;
+    const runTicket = this.circuit.ticket();
+    const halted = () => this.stopping || s.stoppedByConfigurationError || this.circuit.openedSince(runTicket);
 
-    while (!halted()) {
-      const batch = await this.store.claimDue(appId, dueCriteria(this.config.clock(), policy), lease, policy.batchSize);
-      if (batch.length === 0) break;
-      const fresh = batch.filter((r) => !seen.has(r.authAppId));
-      // A row due again right after its refresh (Alipay gave a short lifetime) waits for the next run.
-      for (const r of batch) if (seen.has(r.authAppId)) await this.store.releaseLease(appId, r.authAppId, owner);
-      if (fresh.length === 0) break;
-      s.claimed += fresh.length;
-      await runPool(fresh, policy.concurrency, async (row) => {
-        seen.add(row.authAppId);
+    // Twice as many lanes as calls in flight: while some lanes are in the database, others call Alipay.
+    const gate = callGate(policy.concurrency, this.limiter, halted);
+    await runPipeline(
+      () => this.claimFresh(() => this.store.claimDue(appId, dueCriteria(this.config.clock(), policy), lease, policy.batchSize), seen, s, halted),
+      2 * policy.concurrency,
+      policy.concurrency,
+      async (row) => {
         if (halted()) return this.release(row, s);
-        await this.limiter.acquire();
-        if (halted()) return this.release(row, s);
-        const outcome = await this.tokens.refreshLeased(row, owner).catch((e) => {
+        const outcome = await this.tokens.refreshLeased(row, owner, gate).catch((e) => {
           this.logger.warn(`Refresh of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
           return 'failed' as const;
         });
         this.count(s, outcome);
-      });
-    }
+      },
+    );
 
     if (policy.statusCheckIntervalMs > 0 && !halted()) await this.checkStatuses(s, halted);
 
@@ -132,6 +128,28 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     else this.logger.log(line);
     this.lastRun = { finishedAt: new Date(this.config.clock()), summary: s };
     return s;
+  }
+
+  /**
+   * One claim, minus rows this run has already handled: a row due again right after its refresh (Alipay
+   * gave a short lifetime) waits for the next run. Nothing new ends the run.
+   */
+  private async claimFresh(
+    claim: () => Promise<AlipayAuthorization[]>,
+    seen: Set<string>,
+    s: AlipayRefreshRunSummary,
+    halted: () => boolean,
+    count = true,
+  ): Promise<AlipayAuthorization[]> {
+    if (halted()) return [];
+    const batch = await claim();
+    const fresh = batch.filter((r) => !seen.has(r.authAppId));
+    for (const r of batch) {
+      if (seen.has(r.authAppId)) await this.store.releaseLease(this.config.appId, r.authAppId, this.config.instanceId);
+      seen.add(r.authAppId);
+    }
+    if (count) s.claimed += fresh.length;
+    return fresh;
   }
 
   private count(s: AlipayRefreshRunSummary, outcome: string): void {
@@ -172,24 +190,23 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
   private async checkStatuses(s: AlipayRefreshRunSummary, halted: () => boolean): Promise<void> {
     const { appId, instanceId: owner, refresh: policy } = this.config;
     const seen = new Set<string>();
-    while (!halted()) {
-      const now = this.config.clock();
-      const batch = await this.store.claimStatusCheckDue(appId, new Date(now - policy.statusCheckIntervalMs), { owner, ms: policy.leaseMs }, policy.batchSize);
-      const fresh = batch.filter((r) => !seen.has(r.authAppId));
-      for (const r of batch) if (seen.has(r.authAppId)) await this.store.releaseLease(appId, r.authAppId, owner);
-      if (fresh.length === 0) break;
-      await runPool(fresh, policy.concurrency, async (row: AlipayAuthorization) => {
-        seen.add(row.authAppId);
+    const gate = callGate(policy.concurrency, this.limiter, halted);
+    const claim = () => this.store.claimStatusCheckDue(appId, new Date(this.config.clock() - policy.statusCheckIntervalMs), { owner, ms: policy.leaseMs }, policy.batchSize);
+    await runPipeline(
+      () => this.claimFresh(claim, seen, s, halted, false),
+      2 * policy.concurrency,
+      policy.concurrency,
+      async (row: AlipayAuthorization) => {
         if (halted()) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
         try {
-          await this.limiter.acquire();
-          const outcome = await this.tokens.checkLeased(row, owner);
+          const outcome = await this.tokens.checkLeased(row, owner, gate);
           if (outcome === 'unreadable') s.unreadable++;
           else s.statusChecked++;
           if (outcome === 'refreshed') s.recovered++;
           if (outcome === 'configuration_error') s.stoppedByConfigurationError = true;
           if (outcome === 'cancelled') s.cancelledFound++;
         } catch (e) {
+          if (e instanceof AlipayCallNotSent) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
           this.logger.warn(`Status check of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
           if (!this.circuit.isOpen) {
             // Count it as checked so a broken row does not spin; it is retried at the next interval.
@@ -197,7 +214,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
           } else s.stoppedByConfigurationError = true;
           await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined);
         }
-      });
-    }
+      },
+    );
   }
 }

@@ -49,6 +49,7 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
 @Index('IDX_alipay_auth_authorized', ['appId', 'authorizedAt'])
 @Index('IDX_alipay_auth_retry', ['appId', 'status', 'nextAttemptAt'])
 @Index('IDX_alipay_auth_token_hash', ['appId', 'tokenHash'])
+@Index('IDX_alipay_auth_due_at', ['appId', 'status', 'dueAt'])
 export class AlipayAuthorizationEntity {
   /**
    * Internal surrogate key (the domain key is app_id + auth_app_id). A 32-bit auto-increment integer, not
@@ -110,6 +111,10 @@ export class AlipayAuthorizationEntity {
 
   @Column({ ...INSTANT, name: 'next_attempt_at', nullable: true })
   nextAttemptAt: Date | null;
+
+  /** When the row next needs work: its refresh window opens, or its retry after a failure. Claims read it. */
+  @Column({ ...INSTANT, name: 'due_at', nullable: true })
+  dueAt: Date | null;
 
   /** Set after a refresh without a trustworthy answer: when to verify (and repair) the stored pair. */
   @Column({ ...INSTANT, name: 'verify_at', nullable: true })

@@ -33,7 +33,7 @@ export function alipayTokenStoreProvider(dataSourceName?: string): Provider {
         return missingStore(message);
       }
       assertTokenEncryptionConfigured(config, new Logger('AlipayAuthModule'));
-      return new TypeOrmAlipayTokenStore(dataSource, new AlipayTokenCipher(config.tokenEncryptionKeys), config.clock);
+      return new TypeOrmAlipayTokenStore(dataSource, new AlipayTokenCipher(config.tokenEncryptionKeys), config.clock, config.refresh);
     },
   };
 }

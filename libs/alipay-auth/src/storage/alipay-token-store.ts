@@ -40,6 +40,8 @@ export interface AlipayAuthorization {
    * unverifiable signature): Alipay may have rotated the pair. The stored pair is verified and repaired then.
    */
   verifyAt: Date | null;
+  /** When the row next needs work: its refresh window opens, or its retry after a failure (stores that keep it). */
+  dueAt?: Date | null;
   /**
    * Why the stored tokens cannot be decrypted (key id not configured, altered bytes), or null. Such a row
    * is listed and counted but never used; its tokens read as empty strings.

@@ -17,6 +17,7 @@ import {
 } from './alipay-token-store';
 import { alipayAuthorizationsTable, alipayNotificationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
 import { AlipayTokenCipher, AlipayTokenDecryptError } from './token-cipher';
+import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW, refreshDueAt } from './refresh-window';
 
 const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
 const TOKEN_FIELD = 'app_auth_token';
@@ -105,6 +106,7 @@ type RowOrder = (a: Row, b: Row) => number;
 const nullsLast = (a: unknown, b: unknown) => (a === null || a === undefined ? 1 : 0) - (b === null || b === undefined ? 1 : 0);
 const byDue: RowOrder = (a, b) =>
   nullsLast(a.expires_at, b.expires_at) || (num(a.expires_at) ?? 0) - (num(b.expires_at) ?? 0) || Number(a.id) - Number(b.id);
+const byDueAt: RowOrder = (a, b) => (num(a.due_at) ?? 0) - (num(b.due_at) ?? 0) || Number(a.id) - Number(b.id);
 const byChecked: RowOrder = (a, b) =>
   -nullsLast(a.last_checked_at, b.last_checked_at) || (num(a.last_checked_at) ?? 0) - (num(b.last_checked_at) ?? 0) || Number(a.id) - Number(b.id);
 
@@ -148,12 +150,21 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private tableName?: string;
   private notificationsTableName?: string;
 
+  private readonly window: AlipayRefreshWindow;
+
+  /**
+   * `window`: the refresh windows of the module (`refresh.refreshAheadMs`, …), from which each row's
+   * `due_at` is computed; claims whose criteria use the same windows read `due_at` alone (one ordered
+   * index range), others fall back to the three criteria.
+   */
   constructor(
     private readonly dataSource: DataSource,
     private readonly cipher: AlipayTokenCipher,
     private readonly clock: () => number = Date.now,
+    window: Partial<AlipayRefreshWindow> = {},
   ) {
     this.dialect = alipaySqlDialect(dataSource.options.type);
+    this.window = { ...DEFAULT_REFRESH_WINDOW, ...window };
   }
 
   /** Escaped table path; resolved on first use because PostgreSQL's schema is known after connecting. */
@@ -254,6 +265,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       lastErrorCode: str(r.last_error_code),
       nextAttemptAt: date(r.next_attempt_at),
       verifyAt: date(r.verify_at),
+      dueAt: date(r.due_at),
       version: num(r.version) ?? 0,
       leaseOwner: str(r.lease_owner),
       leaseUntil: date(r.lease_until),
@@ -273,6 +285,11 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     }
   }
 
+  /** due_at of a fresh pair: the earliest instant its refresh window opens (null: never). */
+  private dueAt(tokens: AlipayIssuedTokens): number | null {
+    return refreshDueAt({ expiresAt: tokens.expiresAt, refreshExpiresAt: tokens.refreshExpiresAt, tokenIssuedAt: tokens.issuedAt }, this.window);
+  }
+
   private seal(appId: string, authAppId: string, tokens: AlipayIssuedTokens): Params {
     if (!tokens || typeof tokens.appAuthToken !== 'string' || !tokens.appAuthToken || typeof tokens.appRefreshToken !== 'string' || !tokens.appRefreshToken) {
       throw new TypeError('tokens.appAuthToken and tokens.appRefreshToken must be non-empty strings');
@@ -284,6 +301,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       expiresAt: msOrNull(tokens.expiresAt, 'tokens.expiresAt'),
       refreshExpiresAt: msOrNull(tokens.refreshExpiresAt, 'tokens.refreshExpiresAt'),
       issuedAt: ms(tokens.issuedAt, 'tokens.issuedAt'),
+      dueAt: this.dueAt(tokens),
     };
   }
 
@@ -306,7 +324,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     for (let attempt = 0; attempt < 3; attempt++) {
       const updated = await this.writeOne(
         `UPDATE ${this.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash,
-          expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt,
+          expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt, due_at = :dueAt,
           status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now,
           failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
           version = version + 1, updated_at = :now
@@ -317,8 +335,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       try {
         const inserted = await this.writeOne(
           `INSERT INTO ${this.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, token_hash, expires_at, refresh_expires_at,
-             token_issued_at, status, authorized_at, last_checked_at, failure_count, version, created_at, updated_at)
-           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, 0, 1, :now, :now)`,
+             token_issued_at, status, authorized_at, last_checked_at, due_at, failure_count, version, created_at, updated_at)
+           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, :dueAt, 0, 1, :now, :now)`,
           params,
         );
         if (inserted) return this.toDomain(inserted);
@@ -334,7 +352,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     if (!Number.isInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
     const row = await this.writeOne(
       `UPDATE ${this.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash, expires_at = :expiresAt,
-         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now,
+         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now, due_at = :dueAt,
          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
          version = version + 1, updated_at = :now
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion AND status = 'active'`,
@@ -361,7 +379,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     // An ambiguous outcome keeps the row in doubt until verified; a definite failure keeps an earlier doubt.
     const verify = failure.verify ? ', verify_at = :nextAttemptAt' : '';
     await this.run(
-      `UPDATE ${this.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, next_attempt_at = :nextAttemptAt${verify},
+      `UPDATE ${this.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, next_attempt_at = :nextAttemptAt,
+         due_at = COALESCE(:nextAttemptAt, due_at)${verify},
          updated_at = :now${release}
        WHERE app_id = :appId AND auth_app_id = :authAppId`,
       params,
@@ -545,6 +564,18 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   // ---------------------------------------------------------------- leases
 
   async claimDue(appId: string, criteria: AlipayDueCriteria, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
+    if (this.usesWindow(criteria)) {
+      // due_at folds the three windows and the retry time into one indexed instant: an ordered range scan
+      // that stops at `limit`, however large the backlog.
+      return this.claim(
+        `app_id = :appId AND status = 'active' AND due_at <= :now AND (lease_until IS NULL OR lease_until <= ${this.dbNow})`,
+        'due_at, id',
+        byDueAt,
+        { appId, now: ms(criteria.now, 'criteria.now') },
+        lease,
+        limit,
+      );
+    }
     const { cond, params } = dueCondition(criteria);
     // A failed refresh is retried when its back-off ends, inside the refresh window or not (a forced
     // refresh of a row that is not due, an ambiguous outcome to verify): next_attempt_at is set only by failures.
@@ -573,6 +604,35 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       lease,
       limit,
     );
+  }
+
+  /** Whether the criteria are this store's windows at `criteria.now` (then due_at answers them). */
+  private usesWindow(c: AlipayDueCriteria): boolean {
+    const now = c?.now?.getTime();
+    const w = this.window;
+    return (
+      c.expiresBefore.getTime() - now === w.refreshAheadMs &&
+      c.refreshExpiresBefore.getTime() - now === w.refreshTokenSafetyMs &&
+      (w.maxTokenAgeMs > 0 ? c.issuedBefore !== null && now - c.issuedBefore.getTime() === w.maxTokenAgeMs : c.issuedBefore === null)
+    );
+  }
+
+  /**
+   * Re-computes due_at of active rows that are not waiting for a retry, from this store's windows: at
+   * start-up, so a change of the refresh windows (or rows written before due_at existed) takes effect.
+   * Returns the number of rows changed.
+   */
+  async syncDueAt(appId: string): Promise<number> {
+    const w = this.window;
+    const minOf = (xs: string[]): string => (xs.length === 1 ? xs[0] : `CASE WHEN ${xs[0]} IS NULL THEN ${minOf(xs.slice(1))} WHEN ${minOf(xs.slice(1))} IS NULL THEN ${xs[0]} WHEN ${xs[0]} < ${minOf(xs.slice(1))} THEN ${xs[0]} ELSE ${minOf(xs.slice(1))} END`);
+    const candidates = ['expires_at - :ahead', 'refresh_expires_at - :safety', ...(w.maxTokenAgeMs > 0 ? ['token_issued_at + :maxAge'] : [])];
+    const expr = minOf(candidates);
+    const { affected } = await this.run(
+      `UPDATE ${this.table} SET due_at = ${expr}
+       WHERE app_id = :appId AND status = 'active' AND next_attempt_at IS NULL AND (due_at IS NULL OR due_at <> ${expr})`,
+      { appId, ahead: w.refreshAheadMs, safety: w.refreshTokenSafetyMs, maxAge: w.maxTokenAgeMs },
+    );
+    return affected;
   }
 
   /** The database clock in SQL (leases never use an instance's clock). */
@@ -694,7 +754,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
  */
 export function createTypeOrmTokenStore(
   dataSource: DataSource,
-  config: Pick<ResolvedAlipayAuthConfig, 'tokenEncryptionKeys'> & Partial<Pick<ResolvedAlipayAuthConfig, 'clock'>>,
+  config: Pick<ResolvedAlipayAuthConfig, 'tokenEncryptionKeys'> & Partial<Pick<ResolvedAlipayAuthConfig, 'clock'>> & { refresh?: Partial<AlipayRefreshWindow> },
 ): TypeOrmAlipayTokenStore {
-  return new TypeOrmAlipayTokenStore(dataSource, new AlipayTokenCipher(config.tokenEncryptionKeys), config.clock ?? Date.now);
+  return new TypeOrmAlipayTokenStore(dataSource, new AlipayTokenCipher(config.tokenEncryptionKeys), config.clock ?? Date.now, config.refresh);
 }

@@ -6,7 +6,7 @@ import {
   AlipayAuthorizationRequiredError,
   AlipayTokenUnreadableError,
 } from '../errors/alipay-auth.errors';
-import { AlipaySigner } from '../signer/alipay-signer';
+import type { AlipayCallGate } from '../refresh/rate-limiter';
 import {
   ALIPAY_ROW_UNREADABLE,
   AlipayAuthorization,
@@ -18,7 +18,7 @@ import {
 } from '../storage/alipay-token-store';
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayAuthorizationInfo, AlipayTokenAppResponse, AlipayTokenQueryResponse, toAuthorizationInfo } from './alipay-token.types';
-import { backoffDelay, failureCode, isDue, isExpired, maxCallMs } from './refresh-policy';
+import { backoffDelay, failureCode, isDue, isExpired, maxCallMs, refreshDueAt } from './refresh-policy';
 import { AlipayNotificationHandler, AlipayNotificationResult } from './alipay-notification.handler';
 import { AlipayRecoveryResult, AlipayTokenRecovery, AlipayTokenStatus } from './token-recovery';
 import { AlipayRefreshOutcome, AlipayRefreshResult, AlipayTokenRefresher, AUTH_APP_ID_PATTERN, issuedTokens, TOKEN_APP_PATH, tokenElements } from './token-refresher';
@@ -29,11 +29,15 @@ export { CANCELLED_MSG_METHOD } from './alipay-notification.handler';
 
 const CODE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 
+/**
+ * What the hot path needs of a row, and no more: no refresh token in memory, about 100 bytes an entry.
+ * `serveUntil`: the token is served from here until then (refresh due, or the end of a hold), and never
+ * past `until` (the cache TTL).
+ */
 interface CacheEntry {
-  row: AlipayAuthorization;
+  token: string;
+  serveUntil: number;
   until: number;
-  /** Serve it although it is due: a refresh failed and is backing off, or another instance is refreshing (never past expiry). */
-  holdWhileDue?: boolean;
 }
 
 export interface AlipayStatusCheck {
@@ -47,7 +51,7 @@ export interface AlipayStatusCheck {
 }
 
 /** What the scheduled refresh did with one leased row. */
-export type AlipayScheduledOutcome = Exclude<AlipayRefreshOutcome, 'moved-on'> | 'recovered' | 'skipped' | 'unreadable';
+export type AlipayScheduledOutcome = Exclude<AlipayRefreshOutcome, 'moved-on' | 'not-sent'> | 'recovered' | 'skipped' | 'unreadable';
 
 /**
  * The token lifecycle: code exchange, a valid token on demand, refresh, revocation, cancellation.
@@ -63,7 +67,6 @@ export class AlipayTokenService implements OnModuleInit {
 
   constructor(
     private readonly client: AlipayOpenApiClient,
-    private readonly signer: AlipaySigner,
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly events: AlipayAuthEventPublisher,
@@ -131,9 +134,7 @@ export class AlipayTokenService implements OnModuleInit {
     this.checkAuthAppId(authAppId);
     const now = this.now();
     const cached = this.cache.get(authAppId);
-    if (cached && cached.until > now && (cached.holdWhileDue ? !isExpired(cached.row, now) : !isDue(cached.row, now, this.config.refresh))) {
-      return cached.row.appAuthToken;
-    }
+    if (cached && cached.until > now && cached.serveUntil > now) return cached.token;
     const row = this.usable(authAppId, await this.store.find(this.appId, authAppId));
     if (!isDue(row, now, this.config.refresh)) {
       this.remember(row);
@@ -258,7 +259,7 @@ export class AlipayTokenService implements OnModuleInit {
    * checked again and its lease runs from now), then refreshes it when it is due, retries a failed
    * refresh, or verifies a pair in doubt.
    */
-  async refreshLeased(claimed: AlipayAuthorization, owner: string): Promise<AlipayScheduledOutcome> {
+  async refreshLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayScheduledOutcome> {
     if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
     const row = await this.store.tryLease(this.appId, claimed.authAppId, { owner, ms: this.config.refresh.leaseMs });
     if (!row) return 'skipped';
@@ -269,17 +270,17 @@ export class AlipayTokenService implements OnModuleInit {
       await this.store.releaseLease(this.appId, row.authAppId, owner);
       return 'skipped';
     }
-    const r = row.verifyAt !== null ? await this.recovery.verifyAmbiguous(row, owner) : await this.refresher.refresh(row, owner);
+    const r = row.verifyAt !== null ? await this.recovery.verifyAmbiguous(row, owner, gate) : await this.refresher.refresh(row, owner, { gate });
     this.afterWrite(row.authAppId, r.row);
-    if (r.outcome === 'moved-on') return 'skipped';
+    if (r.outcome === 'moved-on' || r.outcome === 'not-sent') return 'skipped';
     if (r.outcome === 'refreshed') return row.verifyAt !== null ? 'recovered' : 'refreshed';
     return r.outcome === 'verified' ? 'skipped' : r.outcome;
   }
 
   /** The scheduler's status check of a claimed row. */
-  async checkLeased(claimed: AlipayAuthorization, owner: string): Promise<AlipayStatusCheck['outcome'] | 'unreadable'> {
+  async checkLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayStatusCheck['outcome'] | 'unreadable'> {
     if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
-    const r = await this.recovery.checkStatus(claimed, owner);
+    const r = await this.recovery.checkStatus(claimed, owner, gate);
     this.afterWrite(claimed.authAppId, r.row);
     return r.outcome;
   }
@@ -372,16 +373,21 @@ export class AlipayTokenService implements OnModuleInit {
     else this.invalidate(authAppId);
   }
 
+  /** Caches the token until it is due for refresh. */
   private remember(row: AlipayAuthorization): void {
+    this.cacheToken(row, refreshDueAt(row, this.config.refresh) ?? Infinity, this.now() + this.config.cacheTtlMs);
+  }
+
+  /** Serves the token although it is due (a refresh failed and backs off, or another instance refreshes it), never past expiry. */
+  private hold(row: AlipayAuthorization, until: number): void {
+    this.cacheToken(row, row.expiresAt ? row.expiresAt.getTime() : Infinity, Math.min(until, this.now() + this.config.cacheTtlMs));
+  }
+
+  private cacheToken(row: AlipayAuthorization, serveUntil: number, until: number): void {
     if (this.config.cacheTtlMs <= 0 || row.status !== 'active' || row.unreadable) return;
     this.cache.delete(row.authAppId);
     if (this.cache.size >= AlipayTokenService.CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(row.authAppId, { row, until: this.now() + this.config.cacheTtlMs });
-  }
-
-  private hold(row: AlipayAuthorization, until: number): void {
-    if (this.config.cacheTtlMs <= 0) return;
-    this.cache.set(row.authAppId, { row, until: Math.min(until, this.now() + this.config.cacheTtlMs), holdWhileDue: true });
+    this.cache.set(row.authAppId, { token: row.appAuthToken, serveUntil, until });
   }
 
   private checkAuthAppId(authAppId: string): void {

@@ -1,5 +1,8 @@
 import type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from '../alipay-auth.config';
 import { AlipayApiError, AlipayNetworkError, AlipaySignatureError } from '../errors/alipay-auth.errors';
+import { refreshDueAt } from '../storage/refresh-window';
+
+export { refreshDueAt };
 import type { AlipayAuthorization, AlipayDueCriteria } from '../storage/alipay-token-store';
 
 /** The one definition of "due for refresh", used by the hot path and (as a query) by the scheduler. */
@@ -13,13 +16,10 @@ export function dueCriteria(now: number, policy: ResolvedRefreshConfig): AlipayD
 }
 
 export function isDue(a: AlipayAuthorization, now: number, policy: ResolvedRefreshConfig): boolean {
-  const c = dueCriteria(now, policy);
-  return (
-    (a.expiresAt !== null && a.expiresAt <= c.expiresBefore) ||
-    (a.refreshExpiresAt !== null && a.refreshExpiresAt <= c.refreshExpiresBefore) ||
-    (c.issuedBefore !== null && a.tokenIssuedAt <= c.issuedBefore)
-  );
+  const due = refreshDueAt(a, policy);
+  return due !== null && due <= now;
 }
+
 
 export function isExpired(a: AlipayAuthorization, now: number): boolean {
   return a.expiresAt !== null && a.expiresAt.getTime() <= now;

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import { AlipayApiError } from '../errors/alipay-auth.errors';
+import type { AlipayCallGate } from '../refresh/rate-limiter';
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayTokenQueryResponse } from './alipay-token.types';
 import { AlipayConfigurationCircuit } from './configuration-circuit';
@@ -43,10 +44,14 @@ export class AlipayTokenRecovery {
   ) {}
 
   /** Asks Alipay (token query API) about the stored token. Configuration codes open the circuit and throw. */
-  async query(row: AlipayAuthorization): Promise<{ status: AlipayTokenStatus; details?: AlipayTokenQueryResponse }> {
+  async query(row: AlipayAuthorization, gate: AlipayCallGate = (call) => call()): Promise<{ status: AlipayTokenStatus; details?: AlipayTokenQueryResponse }> {
+    let ticket = 0;
     try {
-      const details = await this.client.request<AlipayTokenQueryResponse>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: row.appAuthToken } });
-      this.circuit.succeeded();
+      const details = await gate(() => {
+        ticket = this.circuit.ticket();
+        return this.client.request<AlipayTokenQueryResponse>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: row.appAuthToken } });
+      });
+      this.circuit.succeeded(ticket);
       return { status: details?.status === 'valid' ? 'valid' : 'invalid', details };
     } catch (e) {
       if (isConfigurationError(e)) this.circuit.open(e, row.authAppId);
@@ -56,14 +61,14 @@ export class AlipayTokenRecovery {
   }
 
   /** The scheduled (or requested) status check: a refused token is repaired with the refresh token before any verdict. */
-  async checkStatus(row: AlipayAuthorization, owner: string): Promise<AlipayRecoveryResult> {
-    const { status, details } = await this.query(row);
+  async checkStatus(row: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayRecoveryResult> {
+    const { status, details } = await this.query(row, gate);
     if (status === 'valid') {
       await this.store.markChecked(this.config.appId, row.authAppId, new Date(this.config.clock()));
       await this.store.releaseLease(this.config.appId, row.authAppId, owner);
       return { alipayStatus: status, outcome: 'verified', row, details };
     }
-    return this.repairRefused(row, owner, status, details);
+    return this.repairRefused(row, owner, status, details, gate);
   }
 
   /** A merchant call was refused with the stored token: confirm with the query, then repair. */
@@ -72,14 +77,14 @@ export class AlipayTokenRecovery {
   }
 
   /** A row whose last refresh had no trustworthy answer: refreshing again with the stored refresh token is the check and the repair. */
-  async verifyAmbiguous(row: AlipayAuthorization, owner: string): Promise<AlipayRecoveryResult> {
-    const { outcome, row: after, error } = await this.refresher.refresh(row, owner);
+  async verifyAmbiguous(row: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayRecoveryResult> {
+    const { outcome, row: after, error } = await this.refresher.refresh(row, owner, { gate });
     return { alipayStatus: outcome === 'refreshed' ? 'valid' : 'invalid', outcome, row: after, error };
   }
 
-  private async repairRefused(row: AlipayAuthorization, owner: string, status: AlipayTokenStatus, details?: AlipayTokenQueryResponse): Promise<AlipayRecoveryResult> {
+  private async repairRefused(row: AlipayAuthorization, owner: string, status: AlipayTokenStatus, details?: AlipayTokenQueryResponse, gate?: AlipayCallGate): Promise<AlipayRecoveryResult> {
     this.logger.warn(`Alipay says the stored token of ${row.authAppId} is ${status}; repairing it with the stored refresh token`);
-    const { outcome, row: after, error } = await this.refresher.refresh(row, owner, { tokenRefused: true });
+    const { outcome, row: after, error } = await this.refresher.refresh(row, owner, { tokenRefused: true, gate });
     return { alipayStatus: status, outcome, row: after, details, error };
   }
 }

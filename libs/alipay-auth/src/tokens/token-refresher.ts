@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import { AlipayApiError, AlipaySignatureError } from '../errors/alipay-auth.errors';
+import { AlipayCallGate, AlipayCallNotSent } from '../refresh/rate-limiter';
 import { AlipayAuthorization, AlipayIssuedTokens, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayTokenAppElement, AlipayTokenAppResponse, parseSeconds, toAuthorizationInfo } from './alipay-token.types';
@@ -19,12 +20,21 @@ export type AlipayRefreshOutcome =
   | 'moved-on'
   /** Refused before anything rotated (not sent, rate-limited); retried after the back-off. */
   | 'failed'
+  /** Never sent: the scheduled run stopped while the call waited for its turn; the row is released untouched. */
+  | 'not-sent'
   /** Alipay may have rotated the pair and the answer is lost; the row is verified after the back-off. */
   | 'ambiguous'
   | 'reauthorization_required'
   | 'cancelled'
   /** Our configuration is wrong; the row is untouched and the configuration circuit is open. */
   | 'configuration_error';
+
+export interface AlipayRefreshCallOptions {
+  /** Alipay already said the stored token is invalid (a refused refresh token then means a cancellation). */
+  tokenRefused?: boolean;
+  /** Runs the Alipay call (the scheduler's concurrency and rate limit); default: at once. */
+  gate?: AlipayCallGate;
+}
 
 export interface AlipayRefreshResult {
   outcome: AlipayRefreshOutcome;
@@ -56,19 +66,24 @@ export class AlipayTokenRefresher {
    * `tokenRefused`: Alipay already said the stored token is invalid (status check, merchant call); a
    * refused refresh token then means the merchant cancelled, otherwise that it must authorize again.
    */
-  async refresh(row: AlipayAuthorization, owner: string, opts: { tokenRefused?: boolean } = {}): Promise<AlipayRefreshResult> {
+  async refresh(row: AlipayAuthorization, owner: string, opts: AlipayRefreshCallOptions = {}): Promise<AlipayRefreshResult> {
     let res: AlipayTokenAppResponse;
+    const gate = opts.gate ?? ((call) => call());
+    let ticket = 0;
     try {
-      res = await this.client.request<AlipayTokenAppResponse>({
-        method: 'POST',
-        path: TOKEN_APP_PATH,
-        body: { grant_type: 'refresh_token', refresh_token: row.appRefreshToken },
-        idempotent: false,
+      res = await gate(() => {
+        ticket = this.circuit.ticket();
+        return this.client.request<AlipayTokenAppResponse>({
+          method: 'POST',
+          path: TOKEN_APP_PATH,
+          body: { grant_type: 'refresh_token', refresh_token: row.appRefreshToken },
+          idempotent: false,
+        });
       });
     } catch (e) {
       return this.failed(row, owner, e, opts);
     }
-    this.circuit.succeeded();
+    this.circuit.succeeded(ticket);
     let saved: AlipayAuthorization | null;
     try {
       const list = tokenElements(res);
@@ -89,8 +104,12 @@ export class AlipayTokenRefresher {
     return { outcome: 'refreshed', row: saved };
   }
 
-  private async failed(row: AlipayAuthorization, owner: string, e: unknown, opts: { tokenRefused?: boolean }): Promise<AlipayRefreshResult> {
+  private async failed(row: AlipayAuthorization, owner: string, e: unknown, opts: AlipayRefreshCallOptions): Promise<AlipayRefreshResult> {
     const { appId } = this.config;
+    if (e instanceof AlipayCallNotSent) {
+      await this.store.releaseLease(appId, row.authAppId, owner);
+      return { outcome: 'not-sent', row };
+    }
     const code = failureCode(e);
     const traceId = e instanceof AlipayApiError || e instanceof AlipaySignatureError ? e.traceId : undefined;
     const kind = classifyRefreshFailure(e);
