@@ -68,3 +68,4 @@ export { DEFAULT_REFRESH_WINDOW } from './storage/refresh-window';
 export type { AlipayRefreshWindow } from './storage/refresh-window';
 export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter, callGate } from './refresh/rate-limiter';
 export type { AlipayRedisEval, AlipayCallGate } from './refresh/rate-limiter';
+export type { AlipayAuthOptionsFactory } from './alipay-auth.module-definition';

@@ -1,5 +1,6 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { EventEmitter2 } from '@nestjs/event-emitter';
 import type { AlipayAuthorizationInfo } from './alipay-token.types';
 
 /** Event names, for `@OnEvent(AlipayAuthEvent.Refreshed)`. Payloads never carry tokens. */
@@ -34,12 +35,26 @@ export interface AlipayAuthConfigurationErrorPayload {
   message: string;
 }
 
-/** Emits through `@nestjs/event-emitter` when the app has `EventEmitterModule`; otherwise does nothing. */
+/**
+ * Emits through `@nestjs/event-emitter` when the app has `EventEmitterModule`; otherwise does nothing.
+ * The package is an optional peer: it is loaded at init, never at import, so an app without it starts.
+ */
 @Injectable()
-export class AlipayAuthEventPublisher {
+export class AlipayAuthEventPublisher implements OnModuleInit {
   private readonly logger = new Logger(AlipayAuthEventPublisher.name);
+  private emitter?: EventEmitter2;
 
-  constructor(@Optional() private readonly emitter?: EventEmitter2) {}
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  async onModuleInit(): Promise<void> {
+    const events = await import('@nestjs/event-emitter').catch(() => null);
+    if (!events) return;
+    try {
+      this.emitter = this.moduleRef.get(events.EventEmitter2, { strict: false });
+    } catch {
+      // Installed, but the app did not import EventEmitterModule.
+    }
+  }
 
   emit(event: AlipayAuthEvent, payload: AlipayAuthEventPayload | AlipayAuthConfigurationErrorPayload): void {
     if (!this.emitter) return;

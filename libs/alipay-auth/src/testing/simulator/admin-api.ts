@@ -5,7 +5,11 @@ import type { AuthorizeInput, SimulatorBehaviour, SimulatorControls } from './ty
 
 export const ADMIN_PREFIX = '/__simulator/';
 
-function object(body: string): Record<string, any> {
+/** A JSON body from the admin API's callers: untyped on purpose, the controls validate what they use. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+function object(body: string): Record<string, Json> {
   if (body.trim() === '') return {};
   let v: unknown;
   try {
@@ -14,7 +18,7 @@ function object(body: string): Record<string, any> {
     throw new SimulatorInputError('body must be JSON');
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new SimulatorInputError('body must be a JSON object');
-  return v as Record<string, any>;
+  return v as Record<string, Json>;
 }
 
 const finite = (v: unknown, name: string): number => {
@@ -22,7 +26,7 @@ const finite = (v: unknown, name: string): number => {
   return v;
 };
 
-const authorizeInput = (b: Record<string, any>): AuthorizeInput => ({
+const authorizeInput = (b: Record<string, Json>): AuthorizeInput => ({
   authAppId: b.authAppId,
   authAppIds: b.authAppIds,
   userId: b.userId,
@@ -43,7 +47,7 @@ export async function handleAdmin(method: string, path: string, body: string, re
       case 'GET /__simulator/health':
         return sendJson(res, 200, { ok: true });
       case 'POST /__simulator/apps':
-        return sendJson(res, 200, controls.registerApp(object(body) as any));
+        return sendJson(res, 200, controls.registerApp(object(body) as Json));
       case 'POST /__simulator/authorizations': {
         const b = object(body);
         return sendJson(res, 200, controls.authorize(b.appId, authorizeInput(b)));
@@ -73,7 +77,7 @@ export async function handleAdmin(method: string, path: string, body: string, re
         throw new SimulatorInputError('give "advanceMs" or "nowMs"');
       }
       case 'POST /__simulator/faults':
-        return sendJson(res, 200, controls.addFault(object(body) as any));
+        return sendJson(res, 200, controls.addFault(object(body) as Json));
       case 'DELETE /__simulator/faults':
         controls.clearFaults();
         return sendJson(res, 200, { ok: true });

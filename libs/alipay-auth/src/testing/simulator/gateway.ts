@@ -1,4 +1,4 @@
-import { aesEncrypt } from 'nestjs-alipay-auth';
+import { aesEncrypt } from './alipay-crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppRecord } from './apps';
 import { GatewayError } from './errors';

@@ -1,4 +1,4 @@
-import { buildResponseSignContent, rsaSign } from 'nestjs-alipay-auth';
+import { buildResponseSignContent, rsaSign } from './alipay-crypto';
 import type { KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { newNonce } from './ids';

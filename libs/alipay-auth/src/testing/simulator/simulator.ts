@@ -1,4 +1,4 @@
-import { certPublicKey, certSn, loadPrivateKey, publicKeyToBase64, rootCertSn } from 'nestjs-alipay-auth';
+import { certPublicKey, certSn, loadPrivateKey, publicKeyToBase64, rootCertSn } from './alipay-crypto';
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
