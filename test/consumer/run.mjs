@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * Consumer suite: what users install, tested as users run it. Packs the library (its prepack builds it),
+ * then for each app below creates a fresh Nest 12 project in a temporary folder, installs the tarball
+ * with npm (hoisted, and `--install-strategy=linked` as pnpm lays packages out), type-checks it with
+ * `skipLibCheck: false`, runs its compiled build under plain Node, and runs its test with its runner.
+ *   cjs-jest    CommonJS app, Jest (ESM mode), no @nestjs/event-emitter installed (optional peer)
+ *   esm-vitest  ESM app ("type": "module", nodenext), Vitest, with @nestjs/event-emitter
+ * Versions are the monorepo's own (package.json), so `npm ci` has already put every tarball in the npm
+ * cache: installs run --prefer-offline and reach nothing but the npm registry, if anything.
+ * Usage: node test/consumer/run.mjs [app-name|strategy ...]   (KEEP=1 keeps the temp folders)
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const rootPkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8'));
+const pinned = { ...rootPkg.dependencies, ...rootPkg.devDependencies };
+/** The monorepo's version of a package: its own dependency, or what its lock file resolved. */
+const version = (name) => {
+  const v = pinned[name] ?? lock.packages[`node_modules/${name}`]?.version;
+  if (!v) throw new Error(`${name} is not in the monorepo's lock file: add it there so npm ci caches it`);
+  return v;
+};
+
+const nest = ['@nestjs/common', '@nestjs/core', '@nestjs/axios', '@nestjs/schedule', '@nestjs/typeorm', 'typeorm', 'axios', 'reflect-metadata', 'rxjs'];
+const apps = {
+  'cjs-jest': {
+    type: 'commonjs',
+    deps: nest,
+    // @standard-schema/spec: @nestjs/core's declarations import it without declaring it; a linked install
+    // (no hoisting) would otherwise fail the `skipLibCheck: false` type-check on Nest's own files.
+    dev: ['@nestjs/testing', 'typescript', '@types/node', 'jest', 'ts-jest', '@types/jest', '@standard-schema/spec'],
+    test: ['npx', ['jest', '--ci']],
+    env: { NODE_OPTIONS: '--experimental-vm-modules' },
+    // Optional peer left out: the library must load and work without it.
+    absent: '@nestjs/event-emitter',
+  },
+  'esm-vitest': {
+    type: 'module',
+    deps: [...nest, '@nestjs/event-emitter'],
+    dev: ['@nestjs/testing', 'typescript', '@types/node', 'vitest', '@standard-schema/spec'],
+    test: ['npx', ['vitest', 'run']],
+    env: {},
+  },
+};
+const strategies = ['hoisted', 'linked'];
+
+const args = process.argv.slice(2);
+/** Each dimension (app, strategy) is filtered only when an argument names one of its values. */
+const pick = (values) => (args.some((a) => values.includes(a)) ? values.filter((v) => args.includes(v)) : values);
+const work = mkdtempSync(join(tmpdir(), 'alipay-consumer-'));
+const log = (s) => process.stdout.write(`${s}\n`);
+
+function run(cmd, args, cwd, env = {}) {
+  log(`  $ ${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { cwd, stdio: 'inherit', env: { ...process.env, ...env } });
+}
+
+let passed = 0;
+let failed = 0;
+try {
+  log('== packing nestjs-alipay-auth');
+  execFileSync('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: join(repo, 'libs/alipay-auth'), stdio: ['ignore', 'ignore', 'inherit'] });
+  const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')));
+  log(`   ${tarball}`);
+
+  for (const name of pick(Object.keys(apps))) {
+    const app = apps[name];
+    for (const strategy of pick(strategies)) {
+      const dir = join(work, `${name}-${strategy}`);
+      log(`== ${name}, npm ${strategy}`);
+      try {
+        cpSync(join(here, 'apps', name), dir, { recursive: true });
+        const pkg = {
+          name: `consumer-${name}`,
+          private: true,
+          type: app.type,
+          dependencies: Object.fromEntries([['nestjs-alipay-auth', `file:${tarball}`], ...app.deps.map((d) => [d, version(d)])]),
+          devDependencies: Object.fromEntries(app.dev.map((d) => [d, version(d)])),
+        };
+        writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+        run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `--install-strategy=${strategy}`], dir);
+        if (app.absent) {
+          const present = execFileSync('npm', ['ls', app.absent, '--all', '--parseable'], { cwd: dir, encoding: 'utf8' }).trim();
+          if (present) throw new Error(`${app.absent} got installed (${present}): the case needs it absent`);
+        }
+        run('npx', ['tsc', '-p', 'tsconfig.json'], dir);
+        run('node', ['dist/src/check.js'], dir);
+        run(app.test[0], app.test[1], dir, app.env);
+        passed++;
+        log(`   ok: ${name}, ${strategy}`);
+      } catch (e) {
+        failed++;
+        log(`   FAILED: ${name}, ${strategy}: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+      }
+    }
+  }
+} finally {
+  if (process.env.KEEP) log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+log(`consumer: ${passed} passed, ${failed} failed`);
+process.exit(failed || !passed ? 1 : 0);
