@@ -3,18 +3,13 @@ import { AlipayAuthTestingKit, AlipayAuthTestingModule } from 'nestjs-alipay-aut
 import { MerchantsController } from '../src/merchants.controller';
 import { MerchantsModule } from '../src/merchants.module';
 
-describe('MerchantsController', () => {
-  it('stores the authorization of a merchant who approved', async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [AlipayAuthTestingModule.forRoot(), MerchantsModule],
-    }).compile();
-    await moduleRef.init();
-    const kit = moduleRef.get(AlipayAuthTestingKit);
-    const { app_auth_code, auth_app_ids } = kit.authorize();
+it('stores the authorization of a merchant who approved', async () => {
+  const moduleRef = await Test.createTestingModule({ imports: [AlipayAuthTestingModule.forRoot(), MerchantsModule] }).compile();
+  await moduleRef.init();
+  const { app_auth_code, auth_app_ids } = moduleRef.get(AlipayAuthTestingKit).authorize();
 
-    const controller = moduleRef.get(MerchantsController);
-    expect(await controller.authorized({ code: app_auth_code })).toEqual({ authAppId: auth_app_ids[0], status: 'active' });
-    expect(await controller.show(auth_app_ids[0])).toMatchObject({ status: 'active' });
-    await moduleRef.close();
-  });
+  const controller = moduleRef.get(MerchantsController);
+  expect(await controller.authorized({ code: app_auth_code })).toEqual({ authAppId: auth_app_ids[0], status: 'active' });
+  expect(await controller.show(auth_app_ids[0])).toMatchObject({ status: 'active' });
+  await moduleRef.close();
 });

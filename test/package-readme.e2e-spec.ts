@@ -1,0 +1,28 @@
+/**
+ * The README's testing examples are the consumer suite's own tests, character for character: what users
+ * copy is what CI runs against the packed package.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Jest runs from the repository root (ESM mode has no __dirname).
+const root = process.cwd();
+const read = (p: string) => readFileSync(join(root, p), 'utf8');
+
+describe('README examples', () => {
+  const blocks = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  it.each(['test/consumer/apps/cjs-jest/test/merchants.controller.spec.ts', 'test/consumer/apps/esm-vitest/test/merchants.controller.test.ts'])(
+    'shows %s verbatim',
+    (file) => {
+      expect(blocks).toContain(read(file));
+    },
+  );
+
+  it('the Jest example is short enough to copy (at most 15 lines of code)', () => {
+    const code = read('test/consumer/apps/cjs-jest/test/merchants.controller.spec.ts')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('import '));
+    expect(code.length).toBeLessThanOrEqual(15);
+  });
+});
