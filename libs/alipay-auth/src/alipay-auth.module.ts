@@ -16,6 +16,8 @@ import { AlipayTokenRefresher } from './tokens/token-refresher';
 import { AlipayNotificationHandler } from './tokens/alipay-notification.handler';
 import { AlipayAuthHealthService } from './health/alipay-auth-health.service';
 import { AlipayTokenReencryption } from './storage/token-reencryption';
+import { AlipayAuthHealthIndicator } from './health/alipay-auth-health.indicator';
+import { AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
 
 /**
  * `AlipayAuthModule.forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`.
@@ -40,6 +42,8 @@ import { AlipayTokenReencryption } from './storage/token-reencryption';
     AlipayTokenRefreshScheduler,
     AlipayAuthHealthService,
     AlipayTokenReencryption,
+    AlipayAuthHealthIndicator,
+    AlipayAuthorizationLinkService,
   ],
   exports: [
     ALIPAY_AUTH_CONFIG,
@@ -51,6 +55,8 @@ import { AlipayTokenReencryption } from './storage/token-reencryption';
     AlipayConfigurationCircuit,
     AlipayAuthHealthService,
     AlipayTokenReencryption,
+    AlipayAuthHealthIndicator,
+    AlipayAuthorizationLinkService,
   ],
 })
 export class AlipayAuthModule extends AlipayAuthConfigurableModule {}

@@ -3,6 +3,7 @@ import type { AlipaySigner } from './signer/alipay-signer';
 import type { AlipayTokenStore } from './storage/alipay-token-store';
 import type { AlipayRateLimiter } from './refresh/rate-limiter';
 import type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
+import type { AlipayAuthorizationLinkOptions } from './authorization/alipay-authorization-link.service';
 
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
 export type AlipaySignerOption =
@@ -97,4 +98,6 @@ export interface AlipayAuthModuleOptions {
    * (configuration circuit open); default `false` (no call at start-up).
    */
   verifyOnBoot?: boolean | 'warn';
+  /** The merchant authorization link and its signed `state` (`AlipayAuthorizationLinkService`). Needed only to build links. */
+  authorizationLink?: AlipayAuthorizationLinkOptions;
 }

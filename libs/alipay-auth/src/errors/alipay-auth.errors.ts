@@ -90,3 +90,16 @@ export class AlipayTokenUnreadableError extends AlipayAuthError {
     super(`Stored tokens of merchant app ${authAppId} cannot be decrypted: ${reason}`);
   }
 }
+
+/** What is wrong with the `state` an authorization callback brought back. */
+export type AlipayAuthorizationStateProblem = 'malformed' | 'bad-signature' | 'expired' | 'no-cookie' | 'other-browser';
+
+/**
+ * The callback's `state` does not prove that this browser started this authorization recently: malformed,
+ * not signed by us (tampered), expired, or bound to another browser's nonce (or to none). Never carries the state.
+ */
+export class AlipayAuthorizationStateError extends AlipayAuthError {
+  constructor(readonly problem: AlipayAuthorizationStateProblem) {
+    super(`Authorization callback refused: state ${problem}`);
+  }
+}

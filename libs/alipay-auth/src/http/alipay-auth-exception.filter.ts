@@ -1,0 +1,103 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import {
+  AlipayApiError,
+  AlipayAuthError,
+  AlipayAuthorizationRequiredError,
+  AlipayAuthorizationStateError,
+  AlipayConfigError,
+  AlipayNetworkError,
+  AlipaySignatureError,
+  AlipayTokenUnreadableError,
+} from '../errors/alipay-auth.errors';
+
+/** Stable, machine-readable kind of an `AlipayAuthErrorBody`. */
+export type AlipayAuthErrorType =
+  | 'authorization-required'
+  | 'authorization-state'
+  | 'token-unreadable'
+  | 'alipay-error'
+  | 'alipay-signature'
+  | 'alipay-timeout'
+  | 'alipay-unreachable'
+  | 'configuration'
+  | 'internal';
+
+/**
+ * The JSON body `AlipayAuthExceptionFilter` answers. Only these fields, never tokens, keys, the request
+ * sent to Alipay or Alipay's free-text message.
+ */
+export interface AlipayAuthErrorBody {
+  statusCode: number;
+  error: {
+    type: AlipayAuthErrorType;
+    message: string;
+    /** authorization-required, token-unreadable: the merchant app concerned. */
+    authAppId?: string;
+    /** authorization-required: why (e.g. `revoked`, `refresh-token-expired`); authorization-state: the problem. */
+    reason?: string;
+    /** alipay-error: Alipay's `code`; alipay-signature: the signature error code. */
+    alipayCode?: string;
+    /** Alipay's trace id, to quote to Alipay support. */
+    traceId?: string;
+  };
+}
+
+/** Maps one library error to its status and body; exported for apps that render their own pages. */
+export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody {
+  const body = (statusCode: number, error: AlipayAuthErrorBody['error']): AlipayAuthErrorBody => ({ statusCode, error });
+  if (e instanceof AlipayAuthorizationRequiredError) {
+    return body(409, { type: 'authorization-required', message: 'The merchant must authorize the app again', authAppId: e.authAppId, reason: e.reason });
+  }
+  if (e instanceof AlipayAuthorizationStateError) {
+    return body(400, { type: 'authorization-state', message: 'The authorization callback does not match an authorization started in this browser; start again', reason: e.problem });
+  }
+  if (e instanceof AlipayTokenUnreadableError) {
+    // The reason names key ids and decryption details: for the operator's log, not for clients.
+    return body(503, { type: 'token-unreadable', message: 'The stored credential of this merchant cannot be read', authAppId: e.authAppId });
+  }
+  if (e instanceof AlipayApiError) {
+    return body(502, { type: 'alipay-error', message: 'Alipay refused the request', alipayCode: e.code, traceId: e.traceId });
+  }
+  if (e instanceof AlipaySignatureError) {
+    return body(502, { type: 'alipay-signature', message: "Alipay's answer could not be verified", alipayCode: e.code, traceId: e.traceId });
+  }
+  if (e instanceof AlipayNetworkError) {
+    return e.kind === 'timeout'
+      ? body(504, { type: 'alipay-timeout', message: 'Alipay did not answer in time' })
+      : body(503, { type: 'alipay-unreachable', message: 'Alipay could not be reached' });
+  }
+  if (e instanceof AlipayConfigError) return body(500, { type: 'configuration', message: 'Internal server error' });
+  return body(500, { type: 'internal', message: 'Internal server error' });
+}
+
+/**
+ * Opt-in: answers library errors (`AlipayAuthError` and subclasses) with a status that says whose move it
+ * is (409 re-authorize, 502 Alipay refused, 503/504 Alipay unreachable, 500 ours) and an
+ * `AlipayAuthErrorBody`, instead of Nest's generic 500. Other errors pass to the next filter.
+ * `@UseFilters(AlipayAuthExceptionFilter)` on a controller, or `{ provide: APP_FILTER, useClass: AlipayAuthExceptionFilter }`.
+ * HTTP only (Express or Fastify); other contexts get the error back unchanged.
+ */
+@Catch(AlipayAuthError)
+@Injectable()
+export class AlipayAuthExceptionFilter implements ExceptionFilter<AlipayAuthError> {
+  private readonly logger = new Logger(AlipayAuthExceptionFilter.name);
+
+  constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
+
+  catch(exception: AlipayAuthError, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const answer = alipayAuthErrorResponse(exception);
+    // A 500 is our bug or our configuration: the client learns nothing, the log says what (library messages carry no secrets).
+    if (answer.statusCode === 500) this.logger.error(`${exception.name}: ${exception.message}`);
+    const response: unknown = host.switchToHttp().getResponse();
+    const adapter = this.adapterHost?.httpAdapter;
+    if (adapter) {
+      adapter.setHeader(response, 'cache-control', 'no-store');
+      adapter.reply(response, answer, answer.statusCode);
+      return;
+    }
+    // Registered with `new AlipayAuthExceptionFilter()` outside Nest's injector: Express's response API.
+    (response as { status(code: number): { set(h: string, v: string): { json(b: unknown): void } } }).status(answer.statusCode).set('cache-control', 'no-store').json(answer);
+  }
+}
