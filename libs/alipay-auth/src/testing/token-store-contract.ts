@@ -322,6 +322,27 @@ export function alipayTokenStoreContract(
         expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-b', leaseUntil: b[0].leaseUntil });
       });
 
+      it("claims the same rows with the module's default windows (the scheduler's criteria), most urgent first", async () => {
+        // refresh.refreshAheadMs and refreshTokenSafetyMs of 30 days, no maximum age: stores may answer these
+        // criteria from a precomputed due instant; the rows must be the same as by the columns.
+        const window = { now: at(0), expiresBefore: at(30 * DAY), refreshExpiresBefore: at(30 * DAY), issuedBefore: null };
+        await save('due-1', tokens({ expiresAt: at(5 * DAY), refreshExpiresAt: far }));
+        await save('due-2', tokens({ expiresAt: at(10 * DAY), refreshExpiresAt: far }));
+        await save('refresh-due', tokens({ expiresAt: far, refreshExpiresAt: at(20 * DAY) }));
+        await save('not-due', tokens({ expiresAt: at(40 * DAY), refreshExpiresAt: far }));
+        await save('backoff', tokens({ expiresAt: at(DAY), refreshExpiresAt: far }));
+        await store.recordFailure(APP, 'backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
+        await save('retry-not-due', tokens({ expiresAt: far, refreshExpiresAt: far }));
+        await store.recordFailure(APP, 'retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
+        await save('cancelled', tokens({ expiresAt: at(DAY) }));
+        await store.setStatus(APP, 'cancelled', 'cancelled', null);
+
+        expect((await store.claimDue(APP, window, { owner: 'node-a', ms: MIN }, 2)).map((r) => r.authAppId)).toEqual(['due-1', 'due-2']);
+        const rest = await store.claimDue(APP, window, { owner: 'node-b', ms: MIN }, 10);
+        expect(rest.map((r) => r.authAppId).sort()).toEqual(['refresh-due', 'retry-not-due']);
+        expect(await claimedIds({ ...window, now: at(HOUR) }, 'node-c')).toEqual(['backoff']);
+      });
+
       it('never hands a row to two of three concurrent claimers', async () => {
         const n = 60;
         for (let i = 0; i < n; i++) await save(merchant(i), tokens({ expiresAt: at(DAY + i) }));
