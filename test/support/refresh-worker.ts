@@ -36,7 +36,7 @@ class WorkerModule {
           alipayPublicKey: config.alipayPublicKey,
           gateway: config.gateway,
           retries: 0,
-          timeoutMs: config.timeoutMs,
+          timeoutMs: config.timeoutMs ?? 10_000,
           tokenEncryptionKeys: config.tokenEncryptionKeys,
           instanceId: config.instanceId,
           clock: () => Date.now() + config.offsetMs,
@@ -49,9 +49,13 @@ class WorkerModule {
 
 async function main() {
   const ctx = await NestFactory.createApplicationContext(WorkerModule.forRoot(), { logger: ['error'] });
+  const rssReady = process.memoryUsage().rss;
   process.stdout.write('ready\n');
+  // With WORKER_WAIT_GO, several workers start their runs together (the benchmark's barrier).
+  if (process.env.WORKER_WAIT_GO) await new Promise((r) => process.stdin.once('data', r));
+  const started = Date.now();
   const summary = await ctx.get(AlipayTokenRefreshScheduler).refreshDue();
-  process.stdout.write(`done ${JSON.stringify(summary)}\n`);
+  process.stdout.write(`done ${JSON.stringify({ ...summary, started, finished: Date.now(), rssReady, rssAfter: process.memoryUsage().rss })}\n`);
   await ctx.close();
 }
 

@@ -30,13 +30,11 @@ export { CANCELLED_MSG_METHOD } from './alipay-notification.handler';
 const CODE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 
 /**
- * What the hot path needs of a row, and no more: no refresh token in memory, about 100 bytes an entry.
- * `serveUntil`: the token is served from here until then (refresh due, or the end of a hold), and never
- * past `until` (the cache TTL).
+ * What the hot path needs of a row, and no more (no refresh token in memory): the token, served from here
+ * until `until`, the earliest of its refresh due time (or the end of a hold) and the cache TTL.
  */
 interface CacheEntry {
   token: string;
-  serveUntil: number;
   until: number;
 }
 
@@ -134,7 +132,7 @@ export class AlipayTokenService implements OnModuleInit {
     this.checkAuthAppId(authAppId);
     const now = this.now();
     const cached = this.cache.get(authAppId);
-    if (cached && cached.until > now && cached.serveUntil > now) return cached.token;
+    if (cached && cached.until > now) return cached.token;
     const row = this.usable(authAppId, await this.store.find(this.appId, authAppId));
     if (!isDue(row, now, this.config.refresh)) {
       this.remember(row);
@@ -387,7 +385,7 @@ export class AlipayTokenService implements OnModuleInit {
     if (this.config.cacheTtlMs <= 0 || row.status !== 'active' || row.unreadable) return;
     this.cache.delete(row.authAppId);
     if (this.cache.size >= AlipayTokenService.CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(row.authAppId, { token: row.appAuthToken, serveUntil, until });
+    this.cache.set(row.authAppId, { token: row.appAuthToken, until: Math.min(serveUntil, until) });
   }
 
   private checkAuthAppId(authAppId: string): void {
