@@ -218,7 +218,8 @@ async function refresh(engine: TestEngine, processes: number, n: number): Promis
       const done = new Promise<Record<string, number>>((r, j) => {
         w.on('exit', () => {
           const m = /done (\{.*\})/.exec(out);
-          m ? r(JSON.parse(m[1])) : j(new Error(`worker failed: ${out}`));
+          if (m) r(JSON.parse(m[1]));
+          else j(new Error(`worker failed: ${out}`));
         });
       });
       return { ready, done };
