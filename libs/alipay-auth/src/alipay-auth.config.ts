@@ -50,6 +50,8 @@ export interface ResolvedAlipayAuthConfig {
   verifyOnBoot: boolean | 'warn';
   /** Start-up findings that do not stop the boot (a certificate expiring soon), logged once. */
   bootWarnings: string[];
+  /** The registration's name (`forRoot({ name })`), or null for the default one. */
+  name?: string | null;
 }
 
 const DAY = 24 * 3600 * 1000;

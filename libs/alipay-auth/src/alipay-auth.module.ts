@@ -2,12 +2,13 @@ import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, resolveAlipayAuthConfig } from './alipay-auth.config';
 import { ALIPAY_AUTH_MODULE_OPTIONS, AlipayAuthConfigurableModule } from './alipay-auth.module-definition';
+import { ALIPAY_AUTH_REGISTRATION_NAME } from './alipay-auth.tokens';
 import { AlipayAuthModuleOptions } from './alipay-auth.options';
 import { AlipayOpenApiClient } from './client/alipay-openapi.client';
 import { AlipayTokenRefreshScheduler } from './refresh/token-refresh.scheduler';
 import { AlipaySigner } from './signer/alipay-signer';
-import { alipaySignerProvider } from './signer/alipay-signer.provider';
 import { AlipayTokenStore } from './storage/alipay-token-store';
+import { alipaySignerProvider } from './signer/alipay-signer.provider';
 import { AlipayAuthEventPublisher } from './tokens/alipay-auth.events';
 import { AlipayTokenService } from './tokens/alipay-token.service';
 import { AlipayConfigurationCircuit } from './tokens/configuration-circuit';
@@ -15,6 +16,7 @@ import { AlipayTokenRecovery } from './tokens/token-recovery';
 import { AlipayTokenRefresher } from './tokens/token-refresher';
 import { AlipayNotificationHandler } from './tokens/alipay-notification.handler';
 import { AlipayAuthHealthService } from './health/alipay-auth-health.service';
+import { AlipayAuthTelemetry } from './telemetry/alipay-auth.telemetry';
 import { AlipayTokenReencryption } from './storage/token-reencryption';
 import { AlipayAuthHealthIndicator } from './health/alipay-auth-health.indicator';
 import { AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
@@ -28,12 +30,13 @@ import { AlipayAuthorizationLinkService } from './authorization/alipay-authoriza
   providers: [
     {
       provide: ALIPAY_AUTH_CONFIG,
-      inject: [ALIPAY_AUTH_MODULE_OPTIONS],
-      useFactory: (options: AlipayAuthModuleOptions) => resolveAlipayAuthConfig(options),
+      inject: [ALIPAY_AUTH_MODULE_OPTIONS, ALIPAY_AUTH_REGISTRATION_NAME],
+      useFactory: (options: AlipayAuthModuleOptions, name: string | null) => ({ ...resolveAlipayAuthConfig(options), name }),
     },
     alipaySignerProvider,
     AlipayOpenApiClient,
     AlipayAuthEventPublisher,
+    AlipayAuthTelemetry,
     AlipayConfigurationCircuit,
     AlipayTokenRefresher,
     AlipayTokenRecovery,
@@ -45,7 +48,10 @@ import { AlipayAuthorizationLinkService } from './authorization/alipay-authoriza
     AlipayAuthHealthIndicator,
     AlipayAuthorizationLinkService,
   ],
-  exports: [
+})
+export class AlipayAuthModule extends AlipayAuthConfigurableModule {
+  /** What the default (unnamed) registration exports, by class token; a named one exports name-bound tokens. */
+  static readonly defaultExports = [
     ALIPAY_AUTH_CONFIG,
     AlipaySigner,
     AlipayOpenApiClient,
@@ -57,6 +63,6 @@ import { AlipayAuthorizationLinkService } from './authorization/alipay-authoriza
     AlipayTokenReencryption,
     AlipayAuthHealthIndicator,
     AlipayAuthorizationLinkService,
-  ],
-})
-export class AlipayAuthModule extends AlipayAuthConfigurableModule {}
+    AlipayAuthTelemetry,
+  ];
+}

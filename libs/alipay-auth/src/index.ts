@@ -76,3 +76,17 @@ export type { AlipayAuthHealthData, AlipayAuthHealthIndicatorResult } from './he
 export { AlipayAuthorizationLinkService, ALIPAY_AUTHORIZE_PAGE_PATH, ALIPAY_BATCH_AUTHORIZE_PAGE_PATH } from './authorization/alipay-authorization-link.service';
 export type { AlipayAuthorizationLinkOptions, AlipayAuthorizationLinkRequest, AlipayAuthorizationLink, AlipayApplicationType } from './authorization/alipay-authorization-link.service';
 export { ALIPAY_MAX_STATE_LENGTH, DEFAULT_STATE_TTL_MS } from './authorization/authorization-state';
+export {
+  ALIPAY_AUTH_REGISTRATION_NAME,
+  getAlipayAuthToken,
+  getAlipayTokenServiceToken,
+  getAlipayOpenApiClientToken,
+  getAlipayTokenRefreshSchedulerToken,
+  getAlipayAuthHealthServiceToken,
+  InjectAlipayTokenService,
+  InjectAlipayOpenApiClient,
+  InjectAlipayTokenRefreshScheduler,
+  InjectAlipayAuthHealthService,
+} from './alipay-auth.tokens';
+export { AlipayAuthTelemetry } from './telemetry/alipay-auth.telemetry';
+export type { AlipayTelemetryAttributes } from './telemetry/alipay-auth.telemetry';

@@ -1,5 +1,6 @@
 import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { AxiosError, AxiosResponse } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
@@ -12,6 +13,7 @@ import {
 } from '../errors/alipay-auth.errors';
 import { AlipaySigner } from '../signer/alipay-signer';
 import { buildRequestUri, QueryValue } from '../signer/alipay-v3-protocol';
+import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 
 export type AlipayHttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -32,6 +34,8 @@ export interface AlipayRequestOptions {
   idempotent?: boolean;
   timeoutMs?: number;
   retries?: number;
+  /** The merchant app a call is about, for traces and metrics only (nothing is resolved from it). */
+  telemetry?: { authAppId?: string };
 }
 
 export interface AlipayResponse<T> {
@@ -61,6 +65,7 @@ export class AlipayOpenApiClient {
     private readonly http: HttpService,
     private readonly signer: AlipaySigner,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
+    @Optional() private readonly telemetry?: AlipayAuthTelemetry,
   ) {}
 
   useAppAuthTokenResolver(resolver: AppAuthTokenResolver): void {
@@ -74,6 +79,16 @@ export class AlipayOpenApiClient {
 
   async requestWithMeta<T = unknown>(options: AlipayRequestOptions): Promise<AlipayResponse<T>> {
     if (!options.path.startsWith('/')) throw new AlipayAuthError(`Request "path" must start with "/" (got ${options.path})`);
+    if (!this.telemetry) return this.send<T>(options);
+    const authAppId = options.telemetry?.authAppId ?? options.authAppId;
+    return this.telemetry.span('alipay.request', { 'http.method': options.method, 'alipay.route': options.path, authAppId }, async (annotate) => {
+      const res = await this.send<T>(options);
+      annotate({ 'http.status_code': res.status, traceId: res.traceId });
+      return res;
+    });
+  }
+
+  private async send<T>(options: AlipayRequestOptions): Promise<AlipayResponse<T>> {
     let appAuthToken = options.appAuthToken;
     if (!appAuthToken && options.authAppId) {
       if (!this.tokenResolver) throw new AlipayAuthError('Request "authAppId" needs the token service; pass "appAuthToken" instead');
@@ -143,6 +158,7 @@ export class AlipayOpenApiClient {
     }
 
     let res: AxiosResponse<string>;
+    const started = performance.now();
     try {
       res = await this.http.axiosRef.request<string>({
         method,
@@ -157,8 +173,11 @@ export class AlipayOpenApiClient {
         maxRedirects: 0,
       });
     } catch (e) {
-      throw toNetworkError(e, method, options.path);
+      const err = toNetworkError(e, method, options.path);
+      this.telemetry?.recordCall(options.path, performance.now() - started, `network-${err.kind}`);
+      throw err;
     }
+    this.telemetry?.recordCall(options.path, performance.now() - started, String(res.status));
 
     const resHeaders = lowerCaseHeaders(res.headers);
     const traceId = resHeaders['alipay-trace-id'] ?? headers['alipay-request-id'];

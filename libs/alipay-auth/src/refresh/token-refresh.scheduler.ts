@@ -5,6 +5,7 @@ import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.con
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayTokenService } from '../tokens/alipay-token.service';
 import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
+import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { dueCriteria } from '../tokens/refresh-policy';
 import { AlipayCallNotSent, AlipayRateLimiter, callGate, runPipeline, TokenBucketRateLimiter } from './rate-limiter';
 
@@ -47,6 +48,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly circuit: AlipayConfigurationCircuit,
     @Optional() private readonly registry?: SchedulerRegistry,
+    @Optional() private readonly telemetry?: AlipayAuthTelemetry,
   ) {
     this.limiter = config.refresh.rateLimiter ?? new TokenBucketRateLimiter(config.refresh.ratePerSecond);
   }
@@ -61,7 +63,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
       start: false,
     });
     // Visible to the app's SchedulerRegistry when it has ScheduleModule; runs on its own otherwise.
-    if (this.registry) this.registry.addCronJob(ALIPAY_REFRESH_CRON_JOB, this.job as never);
+    if (this.registry) this.registry.addCronJob(this.jobName, this.job as never);
     this.job.start();
   }
 
@@ -70,13 +72,18 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     await this.job?.stop();
     if (this.registry && this.job) {
       try {
-        this.registry.deleteCronJob(ALIPAY_REFRESH_CRON_JOB);
+        this.registry.deleteCronJob(this.jobName);
       } catch {
         /* already gone */
       }
     }
     // Finish what is in flight; unstarted claims are released by the run itself.
     await this.running?.catch(() => undefined);
+  }
+
+  /** One cron job per registration: `alipay-auth-token-refresh`, or `alipay-auth-token-refresh:<name>`. */
+  get jobName(): string {
+    return this.config.name ? `${ALIPAY_REFRESH_CRON_JOB}:${this.config.name}` : ALIPAY_REFRESH_CRON_JOB;
   }
 
   /** The last completed run of this instance (module clock), for health checks. */
@@ -87,7 +94,14 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
   /** Refreshes every due authorization now (also what the cron runs). Overlapping calls share one run. */
   refreshDue(): Promise<AlipayRefreshRunSummary> {
     if (this.running) return this.running;
-    this.running = this.run().finally(() => (this.running = undefined));
+    const traced = this.telemetry
+      ? this.telemetry.span('alipay.refresh.run', { 'alipay.instance_id': this.config.instanceId }, async (annotate) => {
+          const s = await this.run();
+          annotate({ ...Object.fromEntries(Object.entries(s).map(([k, v]) => [`alipay.run.${k}`, v])) });
+          return s;
+        })
+      : this.run();
+    this.running = traced.finally(() => (this.running = undefined));
     return this.running;
   }
 

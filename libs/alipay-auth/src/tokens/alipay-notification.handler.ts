@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayAuthError, AlipaySignatureError } from '../errors/alipay-auth.errors';
 import { AlipaySigner } from '../signer/alipay-signer';
@@ -44,6 +45,7 @@ export class AlipayNotificationHandler {
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly events: AlipayAuthEventPublisher,
+    @Optional() private readonly telemetry?: AlipayAuthTelemetry,
   ) {}
 
   /** Throws `AlipaySignatureError` when the signature does not verify (answer anything but `success`). */
@@ -69,6 +71,7 @@ export class AlipayNotificationHandler {
       return { handled: true, action: 'duplicate' };
     }
     const result = isCancel ? await this.cancelled(params, biz, detail) : await this.authorized(params, detail);
+    this.telemetry?.count('notifications', { action: result.action });
     // Remembered after it took effect: a failure above makes Alipay resend, and the resend is handled then.
     if (notifyId) await this.store.markNotificationHandled(this.config.appId, notifyId, new Date(this.config.clock() + NOTIFY_ID_RETENTION_MS));
     return result;

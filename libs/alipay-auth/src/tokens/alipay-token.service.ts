@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import {
@@ -71,6 +72,7 @@ export class AlipayTokenService implements OnModuleInit {
     private readonly refresher: AlipayTokenRefresher,
     private readonly recovery: AlipayTokenRecovery,
     private readonly notifications: AlipayNotificationHandler,
+    @Optional() private readonly telemetry?: AlipayAuthTelemetry,
   ) {}
 
   onModuleInit(): void {
@@ -117,6 +119,7 @@ export class AlipayTokenService implements OnModuleInit {
       const info = toAuthorizationInfo(row);
       this.logger.log(`Authorized merchant app ${row.authAppId} (user ${row.userId ?? 'unknown'})`);
       this.events.emit(AlipayAuthEvent.Authorized, { authorization: info });
+      this.telemetry?.count('exchanges', { authAppId: row.authAppId });
       saved.push(info);
     }
     return saved;

@@ -49,7 +49,7 @@ export class AlipayTokenRecovery {
     try {
       const details = await gate(() => {
         ticket = this.circuit.ticket();
-        return this.client.request<AlipayTokenQueryResponse>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: row.appAuthToken } });
+        return this.client.request<AlipayTokenQueryResponse>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: row.appAuthToken }, telemetry: { authAppId: row.authAppId } });
       });
       this.circuit.succeeded(ticket);
       return { status: details?.status === 'valid' ? 'valid' : 'invalid', details };

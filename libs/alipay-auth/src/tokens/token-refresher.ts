@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import { AlipayApiError, AlipaySignatureError } from '../errors/alipay-auth.errors';
@@ -60,6 +61,7 @@ export class AlipayTokenRefresher {
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly events: AlipayAuthEventPublisher,
     private readonly circuit: AlipayConfigurationCircuit,
+    @Optional() private readonly telemetry?: AlipayAuthTelemetry,
   ) {}
 
   /**
@@ -78,6 +80,7 @@ export class AlipayTokenRefresher {
           path: TOKEN_APP_PATH,
           body: { grant_type: 'refresh_token', refresh_token: row.appRefreshToken },
           idempotent: false,
+          telemetry: { authAppId: row.authAppId },
         });
       });
     } catch (e) {
@@ -99,6 +102,8 @@ export class AlipayTokenRefresher {
       return { outcome: 'moved-on', row: await this.store.find(this.config.appId, row.authAppId) };
     }
     const recovered = row.verifyAt !== null || opts.tokenRefused === true;
+    this.telemetry?.count('refreshes', { outcome: 'refreshed' });
+    if (recovered) this.telemetry?.count('recoveries', { authAppId: row.authAppId });
     this.logger.log(`${recovered ? 'Recovered' : 'Refreshed'} merchant app ${row.authAppId}`);
     this.events.emit(recovered ? AlipayAuthEvent.Recovered : AlipayAuthEvent.Refreshed, { authorization: toAuthorizationInfo(saved) });
     return { outcome: 'refreshed', row: saved };
@@ -106,6 +111,10 @@ export class AlipayTokenRefresher {
 
   private async failed(row: AlipayAuthorization, owner: string, e: unknown, opts: AlipayRefreshCallOptions): Promise<AlipayRefreshResult> {
     const { appId } = this.config;
+    if (!(e instanceof AlipayCallNotSent)) {
+      this.telemetry?.count('refreshes', { outcome: classifyRefreshFailure(e) });
+      this.telemetry?.count('failures', { operation: 'refresh', code: failureCode(e) });
+    }
     if (e instanceof AlipayCallNotSent) {
       await this.store.releaseLease(appId, row.authAppId, owner);
       return { outcome: 'not-sent', row };
