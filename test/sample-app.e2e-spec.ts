@@ -349,6 +349,9 @@ describe('notifications', () => {
     expect(m.body.status).toBe('cancelled');
     const home = await request(base).get('/').set(bearer).expect(200);
     expect(home.text).toMatch(new RegExp(`data-auth-app-id="${MERCHANT}"[\\s\\S]*?status cancelled`));
+    // The JSON API answers through the library's exception filter: 409, the merchant and why.
+    const refused = await request(base).post(`/alipay/merchants/${MERCHANT}/refresh`).set(bearer).set('accept', 'application/json').expect(409);
+    expect(refused.body).toEqual({ statusCode: 409, error: expect.objectContaining({ type: 'authorization-required', authAppId: MERCHANT, reason: expect.any(String) }) });
   });
 });
 
@@ -367,7 +370,7 @@ describe('health and docs', () => {
       const list = (await merchants()).items.filter((i) => i.status === 'active');
       for (const m of list) {
         const res = await request(base).post(`/alipay/merchants/${m.authAppId}/refresh`).set(bearer).set('accept', 'application/json').expect(502);
-        expect(res.body.error).toMatchObject({ alipayCode: 'unknow-error' });
+        expect(res.body.error).toMatchObject({ type: 'alipay-error', alipayCode: 'unknow-error' });
         expect(res.body.error.traceId).toBeTruthy();
       }
       const res = await request(base).get('/health').expect(503);

@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlipayAuthModule, AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
+import { AlipayAuthExceptionFilter, AlipayAuthModule, AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
 import { ALIPAY_SETUP, AlipaySetup, AlipaySetupModule } from './alipay/alipay-setup';
 import { AuthorizationController } from './auth/authorization.controller';
 import { CallbackReplays } from './auth/callback-replays';
@@ -17,6 +18,7 @@ import { MerchantsController } from './merchants/merchants.controller';
 import { NotifyController } from './notify/notify.controller';
 import { SampleRedisModule } from './redis/redis.module';
 import { OperatorCsrf } from './security/operator-csrf';
+import { CALLBACK_PATH } from './routes';
 
 export interface SampleAppOptions extends SampleConfigOptions {
   /** Merged last into AlipayAuthModule's options (tests: refresh off, retries, a clock...). */
@@ -45,6 +47,8 @@ export class SampleAppModule {
           useFactory: (setup: AlipaySetup, config: SampleConfig): AlipayAuthModuleOptions => ({
             ...setup.moduleOptions,
             refresh: { enabled: config.refresh.enabled, cron: config.refresh.cron },
+            // redirect_uri must match the ISV app's registered callback URL exactly.
+            authorizationLink: { stateSecret: setup.stateSecret, redirectUri: `${config.publicBaseUrl}${CALLBACK_PATH}` },
             ...options.alipay,
           }),
         }),
@@ -56,6 +60,8 @@ export class SampleAppModule {
         MerchantCounts,
         CallbackReplays,
         OperatorCsrf,
+        // JSON routes answer library errors as 409/502/503/504 with Alipay's code; HTML routes render their own pages.
+        { provide: APP_FILTER, useClass: AlipayAuthExceptionFilter },
       ],
     };
   }

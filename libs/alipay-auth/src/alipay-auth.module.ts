@@ -19,7 +19,7 @@ import { AlipayAuthHealthService } from './health/alipay-auth-health.service';
 import { AlipayAuthTelemetry } from './telemetry/alipay-auth.telemetry';
 import { AlipayTokenReencryption } from './storage/token-reencryption';
 import { AlipayAuthHealthIndicator } from './health/alipay-auth-health.indicator';
-import { AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
+import { ALIPAY_AUTHORIZATION_LINK_OPTIONS, AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
 
 /**
  * `AlipayAuthModule.forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`.
@@ -32,6 +32,11 @@ import { AlipayAuthorizationLinkService } from './authorization/alipay-authoriza
       provide: ALIPAY_AUTH_CONFIG,
       inject: [ALIPAY_AUTH_MODULE_OPTIONS, ALIPAY_AUTH_REGISTRATION_NAME],
       useFactory: (options: AlipayAuthModuleOptions, name: string | null) => ({ ...resolveAlipayAuthConfig(options), name }),
+    },
+    {
+      provide: ALIPAY_AUTHORIZATION_LINK_OPTIONS,
+      inject: [ALIPAY_AUTH_MODULE_OPTIONS],
+      useFactory: (options: AlipayAuthModuleOptions) => options.authorizationLink ?? null,
     },
     alipaySignerProvider,
     AlipayOpenApiClient,

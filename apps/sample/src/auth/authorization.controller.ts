@@ -5,26 +5,24 @@ import {
   ALIPAY_AUTH_CONFIG,
   AlipayApiError,
   AlipayAuthError,
+  AlipayAuthorizationLinkService,
+  AlipayAuthorizationStateError,
   AlipayNetworkError,
   AlipaySignatureError,
   AlipayTokenService,
+  ALIPAY_MAX_STATE_LENGTH,
   ResolvedAlipayAuthConfig,
 } from 'nestjs-alipay-auth';
 import { ALIPAY_SETUP, AlipaySetup } from '../alipay/alipay-setup';
-import { SAMPLE_CLOCK } from '../config/sample-config.module';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, single, wantsJson } from '../http/respond';
 import { AUTHORIZE_PATH, CALLBACK_PATH } from '../routes';
 import { alreadyAuthorizedPage, authorizedPage, errorPage, ErrorPageInput } from '../views/pages';
-import { createState, isNonce, MAX_STATE_LENGTH, newNonce, NONCE_COOKIE, STATE_PROBLEMS, STATE_TTL_MS, verifyState } from './authorization-state';
+import { NONCE_COOKIE, stateProblemMessage } from './authorization-state';
 import { AuthorizedMerchant, CallbackReplays } from './callback-replays';
 
 /** Same rule as the library's exchangeCode: refuse junk before calling Alipay. */
 const CODE = /^[A-Za-z0-9_-]{8,128}$/;
-const AUTHORIZE_PAGE_PATH = '/oauth2/appToAppAuth.htm';
-/** Several merchant apps at once (mini programs and web apps); the simulator has it, Alipay documents it. */
-const BATCH_AUTHORIZE_PAGE_PATH = '/oauth2/appToAppBatchAuth.htm';
-const BATCH_APPLICATION_TYPES = 'TINYAPP,WEBAPP';
 
 /** Friendlier words for the exchange errors a merchant can meet. */
 const ALIPAY_CODE_HINTS: Record<string, string> = {
@@ -47,16 +45,11 @@ export class AuthorizationController {
   constructor(
     private readonly tokens: AlipayTokenService,
     private readonly replays: CallbackReplays,
+    private readonly links: AlipayAuthorizationLinkService,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly alipay: ResolvedAlipayAuthConfig,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
     @Inject(ALIPAY_SETUP) private readonly setup: AlipaySetup,
-    @Inject(SAMPLE_CLOCK) private readonly clock: () => number,
   ) {}
-
-  /** The redirect_uri registered with Alipay (must match the ISV app's callback URL exactly). */
-  get redirectUri(): string {
-    return `${this.config.publicBaseUrl}${CALLBACK_PATH}`;
-  }
 
   @Get(AUTHORIZE_PATH)
   @ApiOperation({
@@ -80,15 +73,11 @@ export class AuthorizationController {
     }
     const existing: unknown = req.cookies?.[NONCE_COOKIE];
     // One nonce per browser: several tabs started from the same browser all verify.
-    const nonce = isNonce(existing) ? existing : newNonce();
-    const state = createState(this.setup.stateSecret, nonce, this.clock());
-    this.setNonceCookie(res, nonce, STATE_TTL_MS);
-    const url = new URL(`${this.alipay.authorizePageBaseUrl}${batch ? BATCH_AUTHORIZE_PAGE_PATH : AUTHORIZE_PAGE_PATH}`);
-    url.searchParams.set('app_id', this.alipay.appId);
-    if (batch) url.searchParams.set('application_type', BATCH_APPLICATION_TYPES);
-    url.searchParams.set('redirect_uri', this.redirectUri);
-    url.searchParams.set('state', state);
-    res.set('cache-control', 'no-store').redirect(302, url.toString());
+    const nonce = this.links.isNonce(existing) ? existing : this.links.newNonce();
+    // Batch: several merchant apps at once (application_type TINYAPP,WEBAPP, the library's default).
+    const link = this.links.createLink({ nonce, batch });
+    this.setNonceCookie(res, nonce, this.links.stateTtlMs);
+    res.set('cache-control', 'no-store').redirect(302, link.url);
   }
 
   private setNonceCookie(res: Response, nonce: string, maxAge: number): void {
@@ -123,7 +112,7 @@ export class AuthorizationController {
     try {
       const { code, state } = this.checkInput(query);
       const cookie: unknown = req.cookies?.[NONCE_COOKIE];
-      const cookieNonce = isNonce(cookie) ? cookie : undefined;
+      const cookieNonce = this.links.isNonce(cookie) ? cookie : undefined;
 
       // A reload of a callback some instance already answered: no second call to Alipay.
       const known = await this.replays.find(code, cookieNonce);
@@ -131,7 +120,7 @@ export class AuthorizationController {
 
       this.checkState(state, cookieNonce);
       // Console-started callbacks (no state) bind the result to this browser with a fresh nonce.
-      const nonce = cookieNonce ?? newNonce();
+      const nonce = cookieNonce ?? this.links.newNonce();
 
       let merchants: AuthorizedMerchant[];
       try {
@@ -172,7 +161,7 @@ export class AuthorizationController {
     if (source !== undefined && source !== 'alipay_app_auth') throw bad('The "source" parameter must be "alipay_app_auth".');
     if (!code) throw bad('The "app_auth_code" parameter is missing.');
     if (!CODE.test(code)) throw bad('The "app_auth_code" parameter is malformed (8-128 letters, digits, "_" or "-").');
-    if (state !== undefined && state.length > MAX_STATE_LENGTH) throw bad('The "state" parameter is malformed.');
+    if (state !== undefined && state.length > ALIPAY_MAX_STATE_LENGTH) throw bad('The "state" parameter is malformed.');
     return { code, state: state ?? null };
   }
 
@@ -190,10 +179,12 @@ export class AuthorizationController {
       }
       return;
     }
-    const check = verifyState(this.setup.stateSecret, state, cookieNonce, this.clock());
-    if (!check.ok) {
-      this.logger.warn(`Callback refused: state ${check.reason}`);
-      throw new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message: STATE_PROBLEMS[check.reason], retryUrl: AUTHORIZE_PATH });
+    try {
+      this.links.verifyState(state, cookieNonce);
+    } catch (e) {
+      if (!(e instanceof AlipayAuthorizationStateError)) throw e;
+      this.logger.warn(`Callback refused: state ${e.problem}`);
+      throw new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message: stateProblemMessage(e.problem, this.links.stateTtlMs), retryUrl: AUTHORIZE_PATH });
     }
   }
 

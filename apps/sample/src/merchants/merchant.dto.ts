@@ -27,7 +27,22 @@ export class MerchantListDto {
 }
 
 export class RefreshResultDto {
-  @ApiProperty({ enum: ['refreshed', 'failed'] }) result: string;
-  @ApiPropertyOptional({ type: MerchantDto }) authorization?: MerchantDto;
-  @ApiPropertyOptional() error?: { message: string; alipayCode?: string; traceId?: string };
+  @ApiProperty({ enum: ['refreshed'] }) result: string;
+  @ApiProperty({ type: MerchantDto }) authorization: MerchantDto;
+}
+
+class AlipayErrorDetailDto {
+  @ApiProperty({ enum: ['authorization-required', 'authorization-state', 'token-unreadable', 'alipay-error', 'alipay-signature', 'alipay-timeout', 'alipay-unreachable', 'configuration', 'internal'] })
+  type: string;
+  @ApiProperty() message: string;
+  @ApiPropertyOptional({ description: 'The merchant app concerned' }) authAppId?: string;
+  @ApiPropertyOptional({ description: 'Why the merchant must authorize again' }) reason?: string;
+  @ApiPropertyOptional({ description: "Alipay's code (or the signature error code)" }) alipayCode?: string;
+  @ApiPropertyOptional({ description: "Alipay's trace id, for Alipay support" }) traceId?: string;
+}
+
+/** The body of the library's AlipayAuthExceptionFilter (AlipayAuthErrorBody). */
+export class AlipayErrorDto {
+  @ApiProperty() statusCode: number;
+  @ApiProperty({ type: AlipayErrorDetailDto }) error: AlipayErrorDetailDto;
 }

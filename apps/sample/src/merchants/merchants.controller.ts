@@ -13,16 +13,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import {
-  ALIPAY_AUTH_CONFIG,
-  AlipayApiError,
-  AlipayAuthorizationRequiredError,
-  AlipayAuthorizationStatus,
-  AlipayNetworkError,
-  AlipaySignatureError,
-  AlipayTokenService,
-  ResolvedAlipayAuthConfig,
-} from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_CONFIG, AlipayAuthError, alipayAuthErrorResponse, AlipayAuthorizationStatus, AlipayTokenService, ResolvedAlipayAuthConfig } from 'nestjs-alipay-auth';
 import QRCode from 'qrcode';
 import { ALIPAY_SETUP, AlipaySetup } from '../alipay/alipay-setup';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
@@ -32,7 +23,7 @@ import { OperatorCsrf } from '../security/operator-csrf';
 import { merchantState, operatorsPage } from '../views/pages';
 import { AdminGuard, OperatorAuth } from './admin.guard';
 import { MerchantCounts } from './merchant-counts';
-import { MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
+import { AlipayErrorDto, MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
 
 const STATUSES: AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
 const AUTH_APP_ID = /^[0-9A-Za-z]{1,32}$/;
@@ -168,8 +159,10 @@ export class MerchantsController {
   @ApiOkResponse({ type: RefreshResultDto, description: 'Refreshed' })
   @ApiResponse({ status: 303, description: "Back to the operators' page (form)" })
   @ApiForbiddenResponse({ description: "No Bearer header and no valid csrf field: use the button on the operators' page, or send Authorization: Bearer" })
-  @ApiResponse({ status: 409, type: RefreshResultDto, description: 'The merchant must authorize again' })
-  @ApiResponse({ status: 502, type: RefreshResultDto, description: "Alipay refused or could not be reached (Alipay's code and trace id)" })
+  @ApiResponse({ status: 409, type: AlipayErrorDto, description: 'The merchant must authorize again (JSON)' })
+  @ApiResponse({ status: 502, type: AlipayErrorDto, description: "Alipay refused, or its answer did not verify (Alipay's code and trace id)" })
+  @ApiResponse({ status: 503, type: AlipayErrorDto, description: "Alipay could not be reached, or the merchant's stored credential cannot be read" })
+  @ApiResponse({ status: 504, type: AlipayErrorDto, description: 'Alipay did not answer in time' })
   async refresh(
     @Param('authAppId') authAppId: string,
     @Req() req: Request & { operatorAuth?: OperatorAuth },
@@ -191,21 +184,11 @@ export class MerchantsController {
         res.redirect(303, '/');
       }
     } catch (e) {
-      const error = this.describe(e);
-      if (!error) throw e;
-      if (json) res.status(error.status).json({ result: 'failed', error: { message: error.message, alipayCode: error.alipayCode, traceId: error.traceId } });
-      else {
-        this.setNotice(res, ['err', authAppId, error.code, ...(error.traceId ? [error.traceId] : [])]);
-        res.redirect(303, '/');
-      }
+      // JSON: the library's exception filter answers (registered in SampleAppModule).
+      if (json || !(e instanceof AlipayAuthError)) throw e;
+      const { error } = alipayAuthErrorResponse(e);
+      this.setNotice(res, ['err', authAppId, error.alipayCode ?? error.type, ...(error.traceId ? [error.traceId] : [])]);
+      res.redirect(303, '/');
     }
-  }
-
-  private describe(e: unknown): { status: number; code: string; message: string; alipayCode?: string; traceId?: string } | undefined {
-    if (e instanceof AlipayAuthorizationRequiredError) return { status: 409, code: 'authorization-required', message: e.reason };
-    if (e instanceof AlipayApiError) return { status: 502, code: e.code, message: e.alipayMessage, alipayCode: e.code, traceId: e.traceId };
-    if (e instanceof AlipaySignatureError) return { status: 502, code: e.code, message: 'Alipay answer could not be verified', alipayCode: e.code, traceId: e.traceId };
-    if (e instanceof AlipayNetworkError) return { status: 502, code: `network-${e.kind}`, message: `Alipay could not be reached (${e.kind})` };
-    return undefined;
   }
 }

@@ -1,5 +1,4 @@
 import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
-import type { AlipayAuthModuleOptions } from '../alipay-auth.options';
 import { AlipayAuthorizationStateError, AlipayConfigError } from '../errors/alipay-auth.errors';
 import { AlipayAuthorizationLinkOptions, AlipayAuthorizationLinkService } from './alipay-authorization-link.service';
 
@@ -10,8 +9,7 @@ const T0 = 1_800_000_000_000;
 
 function service(link: Partial<AlipayAuthorizationLinkOptions> | undefined, clock: { now: number }) {
   const config = { appId: APP_ID, authorizePageBaseUrl: 'https://openauth.alipay.com', clock: () => clock.now } as ResolvedAlipayAuthConfig;
-  const options = { appId: APP_ID, authorizationLink: link && { stateSecret: SECRET, redirectUri: REDIRECT, ...link } } as AlipayAuthModuleOptions;
-  return new AlipayAuthorizationLinkService(config, options);
+  return new AlipayAuthorizationLinkService(config, link ? { stateSecret: SECRET, redirectUri: REDIRECT, ...link } : null);
 }
 
 function problemOf(fn: () => unknown): string | undefined {

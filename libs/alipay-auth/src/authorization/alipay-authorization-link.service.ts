@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
-import { ALIPAY_AUTH_MODULE_OPTIONS } from '../alipay-auth.module-definition';
-import type { AlipayAuthModuleOptions } from '../alipay-auth.options';
 import { AlipayAuthError, AlipayAuthorizationStateError, AlipayConfigError } from '../errors/alipay-auth.errors';
 import { checkState, createState, DEFAULT_STATE_TTL_MS, isNonce, newNonce } from './authorization-state';
 
@@ -19,6 +17,9 @@ export interface AlipayAuthorizationLinkOptions {
   /** `application_type` of the batch page. Default `['TINYAPP', 'WEBAPP']`. */
   batchApplicationTypes?: AlipayApplicationType[];
 }
+
+/** Injection token of option `authorizationLink` (null when not set); the module provides it. */
+export const ALIPAY_AUTHORIZATION_LINK_OPTIONS = Symbol('ALIPAY_AUTHORIZATION_LINK_OPTIONS');
 
 export interface AlipayAuthorizationLinkRequest {
   /** The browser's nonce (see `newNonce()`); the same one must come back with the callback. */
@@ -83,10 +84,10 @@ export class AlipayAuthorizationLinkService {
 
   constructor(
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
-    @Inject(ALIPAY_AUTH_MODULE_OPTIONS) moduleOptions: AlipayAuthModuleOptions,
+    @Inject(ALIPAY_AUTHORIZATION_LINK_OPTIONS) linkOptions: AlipayAuthorizationLinkOptions | null,
   ) {
     // Apps that never build links need no option; a bad one stops the boot.
-    if (moduleOptions.authorizationLink) this.options = resolveLinkOptions(moduleOptions.authorizationLink);
+    if (linkOptions) this.options = resolveLinkOptions(linkOptions);
   }
 
   private get linkOptions(): Required<AlipayAuthorizationLinkOptions> {
