@@ -13,10 +13,12 @@ import { join } from 'node:path';
 import {
   ALIPAY_AUTH_ENTITIES,
   alipayAuthMigrations,
+  AlipayAuthHealthIndicator,
   AlipayAuthModule,
   AlipayTokenRefreshScheduler,
   AlipayTokenService,
   buildNotifySignContent,
+  getAlipayAuthHealthIndicatorToken,
   getAlipayTokenRefreshSchedulerToken,
   getAlipayTokenServiceToken,
   loadPrivateKey,
@@ -60,6 +62,7 @@ describe('two ISV apps in one process (named registrations)', () => {
 
   it('exports each registration under its own name only, each with its own cron job', () => {
     expect(svc('payments')).not.toBe(svc('retail'));
+    expect(app.get(getAlipayAuthHealthIndicatorToken('retail'))).toBeInstanceOf(AlipayAuthHealthIndicator);
     // Not under the class token: an unnamed injection cannot silently pick one of the two apps.
     expect(() => app.get(AlipayTokenService, { strict: true })).toThrow();
     const jobs = [...app.get(SchedulerRegistry).getCronJobs().keys()].sort();

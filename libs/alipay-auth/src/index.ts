@@ -83,10 +83,14 @@ export {
   getAlipayOpenApiClientToken,
   getAlipayTokenRefreshSchedulerToken,
   getAlipayAuthHealthServiceToken,
+  getAlipayAuthHealthIndicatorToken,
+  getAlipayAuthorizationLinkServiceToken,
   InjectAlipayTokenService,
   InjectAlipayOpenApiClient,
   InjectAlipayTokenRefreshScheduler,
   InjectAlipayAuthHealthService,
+  InjectAlipayAuthHealthIndicator,
+  InjectAlipayAuthorizationLinkService,
 } from './alipay-auth.tokens';
 export { AlipayAuthTelemetry } from './telemetry/alipay-auth.telemetry';
 export type { AlipayTelemetryAttributes } from './telemetry/alipay-auth.telemetry';
