@@ -8,7 +8,7 @@
 # compose.yaml runs PostgreSQL and three instances. test/sample-artifact.e2e-spec.ts assembles this image's
 # contents the same way (without a container engine) and boots them in CI.
 
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:24-slim
 
 # --- build: all dependencies, compile the app -------------------------------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -43,9 +43,9 @@ const MIN = 60_000;
 const TRADE_QUERY_PATH = '/v3/alipay/trade/query';
 /** A merchant call the simulator accepts with a valid token (it holds no trades). */
 const ACCEPTED = 'ACQ.TRADE_NOT_EXIST';
-const TIMEOUT_MS = 1000;
+const TIMEOUT_MS = 2000;
 /** timeoutMs x (retries + 1) + margin: the longest call, hence the least lease and the verification delay. */
-const LEASE_MS = 5000;
+const LEASE_MS = 6000;
 const OTHER_APP_ID = '2021004100000002';
 const OVERLAP_MS = 10 * MIN;
 
