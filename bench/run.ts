@@ -8,7 +8,6 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { spawn } from 'node:child_process';
 import { createSign, createVerify, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +27,7 @@ import {
 import { startAlipaySimulator } from '../apps/alipay-simulator/src';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../test/support/databases';
 import { claimBench } from './claim.bench';
+import { spawnRefreshWorker } from '../test/support/refresh-worker-process';
 
 const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
 // The official SDK's own v3 sign and verify functions, as its client calls them (PEM text per call).
@@ -190,27 +190,20 @@ async function refresh(engine: TestEngine, processes: number, n: number): Promis
     sim.controls.advanceClock(340 * DAY);
     sim.controls.addFault({ route: '/v3/alipay/open/auth/token/app', kind: 'latency', latencyMs, grantType: 'refresh_token' });
     const workers = Array.from({ length: processes }, (_, i) =>
-      spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'], {
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          TS_NODE_PROJECT: 'tsconfig.node.json',
-          TS_NODE_TRANSPILE_ONLY: 'true',
-          WORKER_WAIT_GO: '1',
-          WORKER_CONFIG: JSON.stringify({
-            dataSource: db.options(),
-            appId: APP_ID,
-            privateKey: vectors.keys.app.privateKeyPkcs8Pem,
-            alipayPublicKey: sim.alipayPublicKeyPem,
-            gateway: sim.url,
-            tokenEncryptionKeys: TOKEN_KEY,
-            instanceId: `bench-${i}`,
-            offsetMs: 340 * DAY,
-            refresh: { enabled: false, batchSize: 100, concurrency, ratePerSecond: 100_000, statusCheckIntervalMs: 0 },
-          }),
+      spawnRefreshWorker(
+        {
+          dataSource: db.options(),
+          appId: APP_ID,
+          privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+          alipayPublicKey: sim.alipayPublicKeyPem,
+          gateway: sim.url,
+          tokenEncryptionKeys: TOKEN_KEY,
+          instanceId: `bench-${i}`,
+          offsetMs: 340 * DAY,
+          refresh: { enabled: false, batchSize: 100, concurrency, ratePerSecond: 100_000, statusCheckIntervalMs: 0 },
         },
-        stdio: ['pipe', 'pipe', 'inherit'],
-      }),
+        { waitForGo: true },
+      ),
     );
     const lines = workers.map((w) => {
       let out = '';
@@ -224,6 +217,7 @@ async function refresh(engine: TestEngine, processes: number, n: number): Promis
       });
       return { ready, done };
     });
+    for (const w of workers) w.stderr!.pipe(process.stderr);
     await Promise.all(lines.map((l) => l.ready));
     for (const w of workers) w.stdin!.end('go\n');
     const results = await Promise.all(lines.map((l) => l.done));

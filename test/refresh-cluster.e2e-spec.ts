@@ -1,7 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { spawn } from 'node:child_process';
 import { DataSource } from 'typeorm';
 import {
   ALIPAY_AUTH_CONFIG,
@@ -19,6 +18,7 @@ import {
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
+import { spawnRefreshWorker } from './support/refresh-worker-process';
 
 const DAY = 86_400_000;
 // Leases run on the database's clock, so their expiry is waited for in real time: short calls, short leases.
@@ -198,29 +198,20 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     const store = a.get<AlipayTokenStore>(AlipayTokenStore);
     // A real second process. It refreshes one row per second, so between two calls nothing is in
     // flight: killed there, it dies holding a leased batch it has only started.
-    const worker = spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'], {
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        TS_NODE_PROJECT: 'tsconfig.node.json',
-        TS_NODE_TRANSPILE_ONLY: 'true',
-        WORKER_CONFIG: JSON.stringify({
-          dataSource: db.options(),
-          appId: APP_ID,
-          privateKey: vectors.keys.app.privateKeyPkcs8Pem,
-          alipayPublicKey: sim.alipayPublicKeyPem,
-          gateway: sim.url,
-          tokenEncryptionKeys: alipay.tokenKey,
-          instanceId: 'worker-process',
-          timeoutMs: TIMEOUT_MS,
-          offsetMs: alipay.offset,
-          refresh: { enabled: false, batchSize: 50, concurrency: 1, ratePerSecond: 1, leaseMs: LEASE_MS, statusCheckIntervalMs: 0 },
-        }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const worker = spawnRefreshWorker({
+      dataSource: db.options(),
+      appId: APP_ID,
+      privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+      alipayPublicKey: sim.alipayPublicKeyPem,
+      gateway: sim.url,
+      tokenEncryptionKeys: alipay.tokenKey,
+      instanceId: 'worker-process',
+      timeoutMs: TIMEOUT_MS,
+      offsetMs: alipay.offset,
+      refresh: { enabled: false, batchSize: 50, concurrency: 1, ratePerSecond: 1, leaseMs: LEASE_MS, statusCheckIntervalMs: 0 },
     });
     let stderr = '';
-    worker.stderr.on('data', (c) => (stderr += c));
+    worker.stderr!.on('data', (c) => (stderr += c));
     const exited = new Promise<void>((r) => worker.on('exit', () => r()));
     try {
       // Wait until the worker has stored its second refresh, then kill it in the pause before the third.

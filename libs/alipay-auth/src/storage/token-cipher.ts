@@ -73,8 +73,15 @@ export class AlipayTokenCipher {
     return [...new Set([this.writeKeyId, ...this.keys.keys()].map((id) => this.hashWith(id, token)))];
   }
 
+  /** Lookup-hash keys, derived once per key id (every token write hashes). */
+  private readonly hashKeys = new Map<string | null, Buffer>();
+
   private hashWith(keyId: string | null, token: string): string {
-    const key = keyId === null ? createHash('sha256').update('alipay-token-lookup').digest() : Buffer.from(hkdfSync('sha256', this.keys.get(keyId)!, '', 'alipay-token-lookup', 32));
+    let key = this.hashKeys.get(keyId);
+    if (!key) {
+      key = keyId === null ? createHash('sha256').update('alipay-token-lookup').digest() : Buffer.from(hkdfSync('sha256', this.keys.get(keyId)!, '', 'alipay-token-lookup', 32));
+      this.hashKeys.set(keyId, key);
+    }
     return createHmac('sha256', key).update(token, 'utf8').digest('hex');
   }
 

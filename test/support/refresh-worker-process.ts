@@ -1,0 +1,33 @@
+import { ChildProcess, spawn } from 'node:child_process';
+
+/** What `test/support/refresh-worker.ts` reads from WORKER_CONFIG. */
+export interface RefreshWorkerConfig {
+  dataSource: unknown;
+  appId: string;
+  privateKey: string;
+  alipayPublicKey: string;
+  gateway: string;
+  tokenEncryptionKeys: string;
+  instanceId: string;
+  timeoutMs?: number;
+  offsetMs: number;
+  refresh: Record<string, unknown>;
+}
+
+/**
+ * Starts the refresh worker as a separate process (ts-node, transpile only). With `waitForGo` it prints
+ * `ready` and waits for a line on stdin before its run, so several workers can start together.
+ */
+export function spawnRefreshWorker(config: RefreshWorkerConfig, opts: { waitForGo?: boolean } = {}): ChildProcess {
+  return spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'], {
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      TS_NODE_PROJECT: 'tsconfig.node.json',
+      TS_NODE_TRANSPILE_ONLY: 'true',
+      ...(opts.waitForGo ? { WORKER_WAIT_GO: '1' } : {}),
+      WORKER_CONFIG: JSON.stringify(config),
+    },
+    stdio: [opts.waitForGo ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+}
