@@ -15,8 +15,6 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ALIPAY_AUTH_ENTITIES,
-  alipayAuthMigrations,
   AlipayAuthModule,
   AlipayTokenService,
   buildResponseSignContent,
@@ -24,6 +22,7 @@ import {
   loadPublicKey,
   RsaAlipaySigner,
 } from '../libs/alipay-auth/src';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from '../libs/alipay-auth/src/typeorm';
 import { startAlipaySimulator } from '../apps/alipay-simulator/src';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../test/support/databases';
 import { claimBench } from './claim.bench';

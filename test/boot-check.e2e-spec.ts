@@ -5,7 +5,8 @@
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { generateKeyPairSync } from 'node:crypto';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, AlipayAuthHealthService, AlipayAuthModule, AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
+import { AlipayAuthHealthService, AlipayAuthModule, AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay } from './support/simulated-alipay';
 
 describe('start-up self-check against the simulator', () => {

@@ -11,8 +11,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ALIPAY_AUTH_ENTITIES,
-  alipayAuthMigrations,
   AlipayAuthHealthIndicator,
   AlipayAuthModule,
   AlipayTokenRefreshScheduler,
@@ -24,6 +22,7 @@ import {
   loadPrivateKey,
   rsaSign,
 } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID } from './support/simulated-alipay';
 import { keyFile } from './fixtures/vectors';
 

@@ -12,9 +12,6 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import {
-  ALIPAY_AUTH_ENTITIES,
-  alipayAuthMigrations,
-  alipayAuthorizationsTable,
   AlipayAuthModule,
   AlipayApiError,
   AlipayOpenApiClient,
@@ -26,6 +23,7 @@ import {
   loadPrivateKey,
   rsaSign,
 } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { keyFile, vectors } from './fixtures/vectors';

@@ -9,7 +9,8 @@ import Redis from 'ioredis';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, RedisRateLimiter } from 'nestjs-alipay-auth';
+import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, RedisRateLimiter } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID } from './support/simulated-alipay';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

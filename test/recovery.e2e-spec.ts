@@ -13,9 +13,6 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
-  ALIPAY_AUTH_ENTITIES,
-  alipayAuthMigrations,
-  alipayAuthorizationsTable,
   AlipayApiError,
   AlipayAuthEvent,
   AlipayAuthHealthService,
@@ -31,8 +28,8 @@ import {
   AlipayTokenUnreadableError,
   resolveAlipayAuthConfig,
   TOKEN_APP_PATH,
-  TypeOrmAlipayTokenStore,
 } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
 import { randomBytes } from 'node:crypto';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';

@@ -4,9 +4,6 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
   ALIPAY_AUTH_CONFIG,
-  ALIPAY_AUTH_ENTITIES,
-  AlipayAuthorizationEntity,
-  alipayAuthMigrations,
   AlipayAuthModule,
   AlipayTokenRefreshScheduler,
   AlipayTokenService,
@@ -15,6 +12,7 @@ import {
   ResolvedAlipayAuthConfig,
   TOKEN_APP_PATH,
 } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, AlipayAuthorizationEntity, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';

@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import {
-  ALIPAY_AUTH_ENTITIES,
-  alipayAuthMigrations,
   AlipayApiError,
   AlipayAuthEvent,
   AlipayAuthModule,
@@ -22,6 +20,7 @@ import {
   TOKEN_APP_PATH,
   TOKEN_QUERY_PATH,
 } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';
 

@@ -6,7 +6,8 @@ import 'reflect-metadata';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ALIPAY_AUTH_ENTITIES, AlipayAuthModule, AlipayRefreshOptions, AlipayTokenRefreshScheduler } from '../../libs/alipay-auth/src';
+import { AlipayAuthModule, AlipayRefreshOptions, AlipayTokenRefreshScheduler } from '../../libs/alipay-auth/src';
+import { ALIPAY_AUTH_ENTITIES } from '../../libs/alipay-auth/src/typeorm';
 
 interface WorkerConfig {
   dataSource: Record<string, unknown>;

@@ -1,8 +1,6 @@
 import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlipayAuthModuleOptions } from './alipay-auth.options';
-import { ALIPAY_AUTH_ENTITIES } from './storage/alipay-authorization.entity';
-import { alipayTokenStoreProvider } from './storage/alipay-token-store.provider';
+import { alipayTokenStoreProvider, alipayTypeOrmStorageModule } from './storage/alipay-token-store.provider';
 import { ALIPAY_AUTH_NAMED_PROVIDERS, ALIPAY_AUTH_REGISTRATION_NAME, getAlipayAuthToken } from './alipay-auth.tokens';
 import { AlipayConfigError } from './errors/alipay-auth.errors';
 
@@ -42,18 +40,18 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createAlipayAuthOptions')
   .setExtras<AlipayAuthModuleExtras>({ isGlobal: true, dataSource: undefined, name: undefined }, (definition, extras) => {
-    // Registers the entities as `TypeOrmModule.forFeature` does, so `autoLoadEntities: true` picks them up
-    // (the repository providers it would add are not needed: the store runs its own SQL).
-    if (!customStoreGiven(definition.providers)) TypeOrmModule.forFeature(ALIPAY_AUTH_ENTITIES, extras.dataSource);
     const name = extras.name;
     if (name !== undefined && (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(name))) {
       throw new AlipayConfigError('Option "name" must be 1-32 characters of [A-Za-z0-9_.-]');
     }
     // A named registration exports only name-bound tokens, so two registrations never answer for each other.
     const named = name ? ALIPAY_AUTH_NAMED_PROVIDERS.map((p) => ({ provide: getAlipayAuthToken(p, name), useExisting: p })) : [];
+    // The TypeORM store's module (loaded lazily: typeorm is an optional peer), unless forRoot names a store.
+    const typeorm = customStoreGiven(definition.providers) ? [] : [alipayTypeOrmStorageModule(extras.dataSource)];
     return {
       ...definition,
       global: extras.isGlobal,
+      imports: [...(definition.imports ?? []), ...typeorm],
       providers: [...(definition.providers ?? []), alipayTokenStoreProvider(extras.dataSource), { provide: ALIPAY_AUTH_REGISTRATION_NAME, useValue: name ?? null }, ...named],
       // The module class lists its default exports (read here, when forRoot runs, to avoid an import cycle).
       exports: name ? named.map((p) => p.provide) : (definition.module as unknown as { defaultExports: Provider[] }).defaultExports,

@@ -44,26 +44,6 @@ export { AlipayTokenRefreshScheduler, ALIPAY_REFRESH_CRON_JOB } from './refresh/
 export type { AlipayRefreshRunSummary } from './refresh/token-refresh.scheduler';
 export { AlipayTokenCipher, AlipayTokenDecryptError, assertTokenEncryptionConfigured } from './storage/token-cipher';
 export type { AlipayTokenDecryptFailure, AlipayWarnLogger } from './storage/token-cipher';
-export {
-  AlipayAuthorizationEntity,
-  AlipayNotificationEntity,
-  ALIPAY_AUTH_ENTITIES,
-  ALIPAY_AUTHORIZATIONS_TABLE,
-  ALIPAY_NOTIFICATIONS_TABLE,
-  epochMsTransformer,
-} from './storage/alipay-authorization.entity';
-export { alipaySqlDialect, alipayAuthorizationsTable, alipayNotificationsTable, databaseNowSql } from './storage/sql-dialect';
-export type { AlipaySqlDialect, AlipayAuthDatabaseType } from './storage/sql-dialect';
-export {
-  alipayAuthMigrations,
-  AlipayAuthSqlite1700000000000,
-  AlipayAuthPostgres1700000000000,
-  AlipayAuthMysql1700000000000,
-  AlipayAuthVerificationSqlite1764600000000,
-  AlipayAuthVerificationPostgres1764600000000,
-  AlipayAuthVerificationMysql1764600000000,
-} from './storage/migrations/alipay-auth-migrations';
-export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from './storage/typeorm-token.store';
 export { DEFAULT_REFRESH_WINDOW } from './storage/refresh-window';
 export type { AlipayRefreshWindow } from './storage/refresh-window';
 export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter, callGate } from './refresh/rate-limiter';

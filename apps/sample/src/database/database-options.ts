@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import { CallbackReplayEntity, SampleCallbackReplay1790000000000 } from '../auth/callback-replay.entity';
 import type { SampleConfig } from '../config/sample-config';

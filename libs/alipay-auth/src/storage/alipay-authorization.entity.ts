@@ -1,9 +1,8 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
 import type { AlipayAuthorizationStatus } from './alipay-token-store';
+import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './sql-dialect';
 
-/** Table names before any `entityPrefix` of the DataSource. */
-export const ALIPAY_AUTHORIZATIONS_TABLE = 'alipay_app_authorizations';
-export const ALIPAY_NOTIFICATIONS_TABLE = 'alipay_auth_notifications';
+export { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE };
 
 /**
  * Instants are stored as `bigint` milliseconds since the epoch (UTC) instead of native timestamp types:

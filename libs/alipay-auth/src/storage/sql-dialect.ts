@@ -1,6 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { AlipayConfigError } from '../errors/alipay-auth.errors';
-import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './alipay-authorization.entity';
+
+/** Table names before any `entityPrefix` of the DataSource (here, not in the entity file: no `typeorm` at run time). */
+export const ALIPAY_AUTHORIZATIONS_TABLE = 'alipay_app_authorizations';
+export const ALIPAY_NOTIFICATIONS_TABLE = 'alipay_auth_notifications';
 
 /** The SQL families the TypeORM store and the migrations support. */
 export type AlipaySqlDialect = 'sqlite' | 'postgres' | 'mysql';

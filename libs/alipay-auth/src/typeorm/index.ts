@@ -1,0 +1,27 @@
+// `nestjs-alipay-auth/typeorm`: the TypeORM token store, its entities and migrations. Only this entry
+// loads `typeorm` (an optional peer, as `@nestjs/typeorm` is); an app with its own `store` never imports it.
+export {
+  AlipayAuthorizationEntity,
+  AlipayNotificationEntity,
+  ALIPAY_AUTH_ENTITIES,
+  epochMsTransformer,
+} from '../storage/alipay-authorization.entity';
+export {
+  ALIPAY_AUTHORIZATIONS_TABLE,
+  ALIPAY_NOTIFICATIONS_TABLE,
+  alipaySqlDialect,
+  alipayAuthorizationsTable,
+  alipayNotificationsTable,
+  databaseNowSql,
+} from '../storage/sql-dialect';
+export type { AlipaySqlDialect, AlipayAuthDatabaseType } from '../storage/sql-dialect';
+export {
+  alipayAuthMigrations,
+  AlipayAuthSqlite1700000000000,
+  AlipayAuthPostgres1700000000000,
+  AlipayAuthMysql1700000000000,
+  AlipayAuthVerificationSqlite1764600000000,
+  AlipayAuthVerificationPostgres1764600000000,
+  AlipayAuthVerificationMysql1764600000000,
+} from '../storage/migrations/alipay-auth-migrations';
+export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from '../storage/typeorm-token.store';
