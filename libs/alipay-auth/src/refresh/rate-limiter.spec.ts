@@ -31,7 +31,33 @@ describe('TokenBucketRateLimiter', () => {
   });
 });
 
+describe('TokenBucketRateLimiter.tryAcquire', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  it('takes a free slot at once, never one that is spoken for, and never ahead of a waiting caller', async () => {
+    const limiter = new TokenBucketRateLimiter(4);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false); // the next slot is 250 ms away
+    await jest.advanceTimersByTimeAsync(250);
+    const waiting = limiter.acquire();
+    expect(limiter.tryAcquire()).toBe(false); // an acquire() is queued: it goes first
+    await jest.advanceTimersByTimeAsync(0);
+    await waiting;
+    await jest.advanceTimersByTimeAsync(250);
+    expect(limiter.tryAcquire()).toBe(true);
+  });
+});
+
 describe('callGate', () => {
+  it('starts the call synchronously when a place and a rate slot are free', async () => {
+    let started = false;
+    const gate = callGate(1, new TokenBucketRateLimiter(1000));
+    const done = gate(async () => void (started = true));
+    expect(started).toBe(true);
+    await done;
+  });
+
   it('holds at most `concurrency` calls, each on a rate slot', async () => {
     let inFlight = 0;
     let peak = 0;

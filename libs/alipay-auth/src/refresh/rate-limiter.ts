@@ -5,16 +5,25 @@
 export abstract class AlipayRateLimiter {
   /** Resolves when one more call may start. */
   abstract acquire(): Promise<void>;
+  /**
+   * Optional: takes a slot only if one is free right now and nobody waits for one (then true, and the call
+   * starts without waiting for a promise turn). Limiters that must ask a server leave it out.
+   */
+  tryAcquire?(): boolean;
 }
 
 /**
  * Paces calls at most `ratePerSecond`, in ANY window: grants are spaced 1/rate apart (a token bucket of
  * capacity one), so no burst ever exceeds the rate Alipay counts per app. Callers are served in order.
+ * Slots are on the monotonic clock (`performance.now()`, sub-millisecond): a wall clock step never
+ * bunches grants, and at rates above 1000/s two grants in the same millisecond wait for no timer.
  */
 export class TokenBucketRateLimiter extends AlipayRateLimiter {
   private readonly intervalMs: number;
-  private nextSlot = 0;
+  private nextSlot = -Infinity;
   private queue: Promise<void> = Promise.resolve();
+  /** `acquire()` calls whose slot is not reserved yet. */
+  private queued = 0;
 
   constructor(ratePerSecond: number) {
     super();
@@ -22,16 +31,32 @@ export class TokenBucketRateLimiter extends AlipayRateLimiter {
   }
 
   acquire(): Promise<void> {
+    this.queued++;
     const turn = this.queue.then(() => this.take());
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  private async take(): Promise<void> {
-    const now = Date.now();
+  tryAcquire(): boolean {
+    const now = performance.now();
+    if (this.queued > 0 || this.nextSlot > now) return false;
+    this.nextSlot = now + this.intervalMs;
+    return true;
+  }
+
+  private take(): Promise<void> | void {
+    this.queued--;
+    const now = performance.now();
     const slot = Math.max(now, this.nextSlot);
     this.nextSlot = slot + this.intervalMs;
-    if (slot > now) await new Promise((r) => setTimeout(r, Math.ceil(slot - now)));
+    if (slot > now) return waitUntil(slot);
+  }
+}
+
+/** Resolves once `performance.now()` reaches `t`: timers for whole milliseconds, a loop turn for the rest (a timer may fire early). */
+async function waitUntil(t: number): Promise<void> {
+  for (let left = t - performance.now(); left > 0; left = t - performance.now()) {
+    await new Promise((r) => (left >= 1 ? setTimeout(r, Math.floor(left)) : setImmediate(r)));
   }
 }
 
@@ -92,20 +117,22 @@ export class AlipayCallNotSent extends Error {
  * At most `concurrency` calls in flight, each started on a `limiter` slot. Only the call holds a place:
  * the database reads and writes around it do not, so the slots stay busy with Alipay calls. When
  * `stopped()` is true once a call's turn comes, it is not sent (`AlipayCallNotSent`).
+ * With a free place and a free rate slot (`tryAcquire`), the call starts synchronously: a place that
+ * frees up goes to the next call before the finished one's database write gets the event loop.
  */
 export function callGate(concurrency: number, limiter: AlipayRateLimiter, stopped: () => boolean = () => false): AlipayCallGate {
   let active = 0;
   const waiting: Array<() => void> = [];
-  const enter = (): Promise<void> => (active < concurrency ? (active++, Promise.resolve()) : new Promise<void>((r) => waiting.push(r)));
   const leave = () => {
     const next = waiting.shift();
     if (next) next();
     else active--;
   };
   return async <T>(call: () => Promise<T>): Promise<T> => {
-    await enter();
+    if (active < concurrency) active++;
+    else await new Promise<void>((r) => waiting.push(r));
     try {
-      await limiter.acquire();
+      if (!limiter.tryAcquire?.()) await limiter.acquire();
       if (stopped()) throw new AlipayCallNotSent();
       return await call();
     } finally {
