@@ -1,6 +1,6 @@
 /**
- * The README's testing examples are the consumer suite's own tests, character for character: what users
- * copy is what CI runs against the packed package.
+ * The README's usage and testing examples are the consumer suite's own modules and tests, character for
+ * character: what users copy is what CI type-checks and runs against the packed package.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,12 @@ const read = (p: string) => readFileSync(join(root, p), 'utf8');
 describe('README examples', () => {
   const blocks = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
 
-  it.each(['test/consumer/apps/cjs-jest/test/merchants.controller.spec.ts', 'test/consumer/apps/esm-vitest/test/merchants.controller.test.ts'])(
+  it.each([
+    'test/consumer/apps/cjs-jest/test/merchants.controller.spec.ts',
+    'test/consumer/apps/esm-vitest/test/merchants.controller.test.ts',
+    'test/consumer/apps/cjs-jest/src/app.module.ts',
+    'test/consumer/apps/custom-store/src/app.module.ts',
+  ])(
     'shows %s verbatim',
     (file) => {
       expect(blocks).toContain(read(file));

@@ -4,8 +4,11 @@
  * then for each app below creates a fresh Nest 12 project in a temporary folder, installs the tarball
  * with npm (hoisted, and `--install-strategy=linked` as pnpm lays packages out), type-checks it with
  * `skipLibCheck: false`, runs its compiled build under plain Node, and runs its test with its runner.
- *   cjs-jest    CommonJS app, Jest (ESM mode), no @nestjs/event-emitter installed (optional peer)
- *   esm-vitest  ESM app ("type": "module", nodenext), Vitest, with @nestjs/event-emitter
+ *   cjs-jest      CommonJS app, Jest (ESM mode), no @nestjs/event-emitter installed (optional peer);
+ *                 its AppModule is the README's TypeORM set-up (nestjs-alipay-auth/typeorm)
+ *   esm-vitest    ESM app ("type": "module", nodenext), Vitest, with @nestjs/event-emitter
+ *   custom-store  cjs-jest's app with a store of its own (its files replace or add to cjs-jest's), and
+ *                 neither typeorm nor @nestjs/typeorm installed (optional peers with a custom store)
  * Versions are the monorepo's own (package.json), so `npm ci` has already put every tarball in the npm
  * cache: installs run --prefer-offline and reach nothing but the npm registry, if anything.
  * Usage: node test/consumer/run.mjs [app-name|strategy ...]   (KEEP=1 keeps the temp folders)
@@ -28,22 +31,32 @@ const version = (name) => {
   return v;
 };
 
-const nest = ['@nestjs/common', '@nestjs/core', '@nestjs/axios', '@nestjs/schedule', '@nestjs/typeorm', 'typeorm', 'axios', 'reflect-metadata', 'rxjs'];
+const nest = ['@nestjs/common', '@nestjs/core', '@nestjs/axios', '@nestjs/schedule', 'axios', 'reflect-metadata', 'rxjs'];
+const typeorm = ['@nestjs/typeorm', 'typeorm'];
+const jestApp = {
+  type: 'commonjs',
+  // @standard-schema/spec: @nestjs/core's declarations import it without declaring it; a linked install
+  // (no hoisting) would otherwise fail the `skipLibCheck: false` type-check on Nest's own files.
+  dev: ['@nestjs/testing', 'typescript', '@types/node', 'jest', 'ts-jest', '@types/jest', '@standard-schema/spec'],
+  test: ['npx', ['jest', '--ci']],
+  env: { NODE_OPTIONS: '--experimental-vm-modules' },
+};
 const apps = {
   'cjs-jest': {
-    type: 'commonjs',
+    ...jestApp,
+    deps: [...nest, ...typeorm],
+    // Optional peers left out: the library must load and work without them.
+    absent: ['@nestjs/event-emitter'],
+  },
+  'custom-store': {
+    ...jestApp,
+    base: 'cjs-jest',
     deps: nest,
-    // @standard-schema/spec: @nestjs/core's declarations import it without declaring it; a linked install
-    // (no hoisting) would otherwise fail the `skipLibCheck: false` type-check on Nest's own files.
-    dev: ['@nestjs/testing', 'typescript', '@types/node', 'jest', 'ts-jest', '@types/jest', '@standard-schema/spec'],
-    test: ['npx', ['jest', '--ci']],
-    env: { NODE_OPTIONS: '--experimental-vm-modules' },
-    // Optional peer left out: the library must load and work without it.
-    absent: '@nestjs/event-emitter',
+    absent: [...typeorm, '@nestjs/event-emitter'],
   },
   'esm-vitest': {
     type: 'module',
-    deps: [...nest, '@nestjs/event-emitter'],
+    deps: [...nest, ...typeorm, '@nestjs/event-emitter'],
     dev: ['@nestjs/testing', 'typescript', '@types/node', 'vitest', '@standard-schema/spec'],
     test: ['npx', ['vitest', 'run']],
     env: {},
@@ -76,6 +89,7 @@ try {
       const dir = join(work, `${name}-${strategy}`);
       log(`== ${name}, npm ${strategy}`);
       try {
+        if (app.base) cpSync(join(here, 'apps', app.base), dir, { recursive: true });
         cpSync(join(here, 'apps', name), dir, { recursive: true });
         const pkg = {
           name: `consumer-${name}`,
@@ -86,9 +100,9 @@ try {
         };
         writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
         run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `--install-strategy=${strategy}`], dir);
-        if (app.absent) {
-          const present = execFileSync('npm', ['ls', app.absent, '--all', '--parseable'], { cwd: dir, encoding: 'utf8' }).trim();
-          if (present) throw new Error(`${app.absent} got installed (${present}): the case needs it absent`);
+        for (const absent of app.absent ?? []) {
+          const present = execFileSync('npm', ['ls', absent, '--all', '--parseable'], { cwd: dir, encoding: 'utf8' }).trim();
+          if (present) throw new Error(`${absent} got installed (${present}): the case needs it absent`);
         }
         run('npx', ['tsc', '-p', 'tsconfig.json'], dir);
         run('node', ['dist/src/check.js'], dir);

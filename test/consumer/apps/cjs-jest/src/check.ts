@@ -3,6 +3,8 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AlipayAuthTestingKit, AlipayAuthTestingModule } from 'nestjs-alipay-auth/testing';
+import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm';
+import { AppModule } from './app.module';
 import { MerchantsController } from './merchants.controller';
 import { MerchantsModule } from './merchants.module';
 
@@ -15,6 +17,8 @@ async function main(): Promise<void> {
   const result = await app.get(MerchantsController).authorized({ code: kit.mintAuthCode() });
   await app.close();
   if (result.status !== 'active') throw new Error(`unexpected ${JSON.stringify(result)}`);
+  // The README's TypeORM set-up loads (booting it needs PostgreSQL), with the entities of nestjs-alipay-auth/typeorm.
+  if (typeof AppModule !== 'function' || ALIPAY_AUTH_ENTITIES.length !== 2) throw new Error('nestjs-alipay-auth/typeorm did not load');
   console.log(`consumer check: ${typeof require === 'function' ? 'CommonJS' : 'ESM'} app exchanged a code (${result.authAppId})`);
 }
 

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AlipayAuthTestingKit, AlipayAuthTestingModule } from 'nestjs-alipay-auth/testing';
+import { alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { MerchantsController } from './merchants.controller.js';
 import { MerchantsModule } from './merchants.module.js';
 
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const result = await app.get(MerchantsController).authorized({ code: kit.mintAuthCode() });
   await app.close();
   if (result.status !== 'active') throw new Error(`unexpected ${JSON.stringify(result)}`);
+  if (alipayAuthMigrations('postgres').length !== 2) throw new Error('nestjs-alipay-auth/typeorm did not load');
   console.log(`consumer check: ${typeof require === 'function' ? 'CommonJS' : 'ESM'} app exchanged a code (${result.authAppId})`);
 }
 
