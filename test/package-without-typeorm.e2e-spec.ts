@@ -3,6 +3,9 @@
  * both fail to load, as they do when not installed (the consumer suite installs an app without them).
  */
 import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { AlipayAuthTestingKit as Kit } from 'nestjs-alipay-auth/testing';
 
 /** What the loader throws for a package that is not installed (Jest's wording; Node's differs, also covered). */
 const notInstalled = (name: string) => () => {
@@ -11,17 +14,17 @@ const notInstalled = (name: string) => () => {
 jest.unstable_mockModule('@nestjs/typeorm', notInstalled('@nestjs/typeorm'));
 jest.unstable_mockModule('typeorm', notInstalled('typeorm'));
 
-const { Logger } = await import('@nestjs/common');
-const { Test } = await import('@nestjs/testing');
-const { AlipayAuthModule, AlipayConfigError, AlipayTokenService } = await import('nestjs-alipay-auth');
-const { AlipayAuthTestingKit, AlipayAuthTestingModule, InMemoryAlipayTokenStore } = await import('nestjs-alipay-auth/testing');
-
 describe('without typeorm and @nestjs/typeorm', () => {
-  let kit: InstanceType<typeof AlipayAuthTestingKit>;
+  // Loaded after the mocks above (a static import would load the library first).
+  let lib: typeof import('nestjs-alipay-auth');
+  let testing: typeof import('nestjs-alipay-auth/testing');
+  let kit: Kit;
   const options = (extra: object = {}) => ({ ...kit.moduleOptions(), store: undefined, ...extra });
 
   beforeAll(async () => {
-    kit = await AlipayAuthTestingKit.start();
+    lib = await import('nestjs-alipay-auth');
+    testing = await import('nestjs-alipay-auth/testing');
+    kit = await testing.AlipayAuthTestingKit.start();
   });
   afterAll(() => kit?.close());
 
@@ -30,24 +33,24 @@ describe('without typeorm and @nestjs/typeorm', () => {
   });
 
   it.each([
-    ['forRoot', () => AlipayAuthModule.forRoot(options({ store: new InMemoryAlipayTokenStore() }))],
-    ['forRootAsync', () => AlipayAuthModule.forRootAsync({ useFactory: () => options({ store: InMemoryAlipayTokenStore }) })],
+    ['forRoot', () => lib.AlipayAuthModule.forRoot(options({ store: new testing.InMemoryAlipayTokenStore() }))],
+    ['forRootAsync', () => lib.AlipayAuthModule.forRootAsync({ useFactory: () => options({ store: testing.InMemoryAlipayTokenStore }) })],
   ])('%s with a custom store boots and exchanges a code', async (_how, registration) => {
     const app = await Test.createTestingModule({ imports: [registration()] }).compile();
     await app.init();
     try {
-      const [row] = await app.get(AlipayTokenService).exchangeCode(kit.mintAuthCode());
-      expect(await app.get(AlipayTokenService).get(row.authAppId)).toMatchObject({ status: 'active' });
+      const [row] = await app.get(lib.AlipayTokenService).exchangeCode(kit.mintAuthCode());
+      expect(await app.get(lib.AlipayTokenService).get(row.authAppId)).toMatchObject({ status: 'active' });
     } finally {
       await app.close();
     }
   });
 
   it('the testing module (forRootAsync with its in-memory store) works', async () => {
-    const app = await Test.createTestingModule({ imports: [AlipayAuthTestingModule.forRoot()] }).compile();
+    const app = await Test.createTestingModule({ imports: [testing.AlipayAuthTestingModule.forRoot()] }).compile();
     await app.init();
     try {
-      expect(await app.get(AlipayTokenService).exchangeCode(app.get(AlipayAuthTestingKit).mintAuthCode())).toHaveLength(1);
+      expect(await app.get(lib.AlipayTokenService).exchangeCode(app.get(testing.AlipayAuthTestingKit).mintAuthCode())).toHaveLength(1);
     } finally {
       await app.close();
     }
@@ -56,11 +59,11 @@ describe('without typeorm and @nestjs/typeorm', () => {
   it('no store: client-only mode, with a warning and token calls that name the missing package and the store option', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      const app = await Test.createTestingModule({ imports: [AlipayAuthModule.forRoot(options())] }).compile();
+      const app = await Test.createTestingModule({ imports: [lib.AlipayAuthModule.forRoot(options())] }).compile();
       await app.init();
       expect(warn).toHaveBeenCalledWith(expect.stringMatching(/"@nestjs\/typeorm" package is not installed.*"store" option.*Token storage is disabled/));
-      const exchange = app.get(AlipayTokenService).exchangeCode(kit.mintAuthCode());
-      await expect(exchange).rejects.toBeInstanceOf(AlipayConfigError);
+      const exchange = app.get(lib.AlipayTokenService).exchangeCode(kit.mintAuthCode());
+      await expect(exchange).rejects.toBeInstanceOf(lib.AlipayConfigError);
       await expect(exchange).rejects.toThrow(/"@nestjs\/typeorm" package is not installed: .*npm install typeorm @nestjs\/typeorm.*"store" option/);
       await app.close();
     } finally {
@@ -69,9 +72,9 @@ describe('without typeorm and @nestjs/typeorm', () => {
   });
 
   it('a named data source needs TypeORM: the boot stops with an AlipayConfigError naming the package', async () => {
-    const named = Test.createTestingModule({ imports: [AlipayAuthModule.forRoot({ ...options(), dataSource: 'tokens' })] }).compile();
-    await expect(named).rejects.toBeInstanceOf(AlipayConfigError);
-    await expect(Test.createTestingModule({ imports: [AlipayAuthModule.forRoot({ ...options(), dataSource: 'tokens' })] }).compile()).rejects.toThrow(
+    const named = Test.createTestingModule({ imports: [lib.AlipayAuthModule.forRoot({ ...options(), dataSource: 'tokens' })] }).compile();
+    await expect(named).rejects.toBeInstanceOf(lib.AlipayConfigError);
+    await expect(Test.createTestingModule({ imports: [lib.AlipayAuthModule.forRoot({ ...options(), dataSource: 'tokens' })] }).compile()).rejects.toThrow(
       /"@nestjs\/typeorm" package is not installed.*\(option "dataSource": "tokens"\)/,
     );
   });
