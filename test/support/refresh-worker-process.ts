@@ -15,11 +15,14 @@ export interface RefreshWorkerConfig {
 }
 
 /**
- * Starts the refresh worker as a separate process (ts-node, transpile only). With `waitForGo` it prints
- * `ready` and waits for a line on stdin before its run, so several workers can start together.
+ * Starts the refresh worker as a separate process (ts-node, transpile only; or `compiled`, the JavaScript
+ * tsc emitted for refresh-worker.ts, so that the process holds no TypeScript compiler: the benchmark
+ * reports its RSS). With `waitForGo` it prints `ready` and waits for a line on stdin before its run, so
+ * several workers can start together.
  */
-export function spawnRefreshWorker(config: RefreshWorkerConfig, opts: { waitForGo?: boolean } = {}): ChildProcess {
-  return spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'], {
+export function spawnRefreshWorker(config: RefreshWorkerConfig, opts: { waitForGo?: boolean; compiled?: string } = {}): ChildProcess {
+  const args = opts.compiled ? [opts.compiled] : ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'];
+  return spawn(process.execPath, args, {
     env: {
       ...process.env,
       NODE_OPTIONS: '',
