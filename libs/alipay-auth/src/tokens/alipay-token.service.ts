@@ -32,12 +32,17 @@ const CODE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 
 /**
  * What the hot path needs of a row, and no more (no refresh token in memory): the token, served from here
- * until `until`, the earliest of its refresh due time (or the end of a hold) and the cache TTL.
+ * until `until`, the earliest of its refresh due time (or the end of a hold) and the cache TTL. `until` is
+ * in whole milliseconds after the cache's base instant: a small integer is stored in the entry itself,
+ * where an epoch instant would be a separate 16-byte heap number per entry.
  */
 interface CacheEntry {
   token: string;
   until: number;
 }
+
+/** The largest offset V8 keeps as a small integer on every build (31-bit): 12.4 days of milliseconds. */
+const CACHE_OFFSET_MAX = 2 ** 30 - 1;
 
 export interface AlipayStatusCheck {
   authAppId: string;
@@ -61,6 +66,8 @@ export type AlipayScheduledOutcome = Exclude<AlipayRefreshOutcome, 'moved-on' | 
 export class AlipayTokenService implements OnModuleInit {
   private readonly logger = new Logger(AlipayTokenService.name);
   private readonly cache = new Map<string, CacheEntry>();
+  /** Instant (module clock) the entries' `until` offsets count from; moved, with the cache emptied, every 6 days or so. */
+  private cacheBase = 0;
   private readonly inflight = new Map<string, Promise<AlipayAuthorization>>();
   private static readonly CACHE_MAX = 50_000;
 
@@ -135,7 +142,7 @@ export class AlipayTokenService implements OnModuleInit {
     this.checkAuthAppId(authAppId);
     const now = this.now();
     const cached = this.cache.get(authAppId);
-    if (cached && cached.until > now) return cached.token;
+    if (cached && cached.until > now - this.cacheBase) return cached.token;
     const row = this.usable(authAppId, await this.store.find(this.appId, authAppId));
     if (!isDue(row, now, this.config.refresh)) {
       this.remember(row);
@@ -388,7 +395,15 @@ export class AlipayTokenService implements OnModuleInit {
     if (this.config.cacheTtlMs <= 0 || row.status !== 'active' || row.unreadable) return;
     this.cache.delete(row.authAppId);
     if (this.cache.size >= AlipayTokenService.CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(row.authAppId, { token: row.appAuthToken, until: Math.min(serveUntil, until) });
+    const since = this.now() - this.cacheBase;
+    if (since > CACHE_OFFSET_MAX / 2 || since < -CACHE_OFFSET_MAX / 2) {
+      // A new base; the entries present count from the old one (a cache is only a cache).
+      this.cache.clear();
+      this.cacheBase = this.now();
+    }
+    // Rounded down and capped: an entry ends early rather than late (a long cacheTtlMs re-reads after 12 days).
+    const offset = Math.min(Math.floor(Math.min(serveUntil, until) - this.cacheBase), CACHE_OFFSET_MAX);
+    this.cache.set(row.authAppId, { token: row.appAuthToken, until: offset });
   }
 
   private checkAuthAppId(authAppId: string): void {
