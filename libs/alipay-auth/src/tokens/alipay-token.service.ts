@@ -69,6 +69,12 @@ export class AlipayTokenService implements OnModuleInit {
   /** Instant (module clock) the entries' `until` offsets count from; moved, with the cache emptied, every 6 days or so. */
   private cacheBase = 0;
   private readonly inflight = new Map<string, Promise<AlipayAuthorization>>();
+  /**
+   * Rows this instance's scheduler is working on (until its write), settled when it is done. Its lease has
+   * this instance's owner, which the database would grant a caller here as well: without this, a caller
+   * and the scheduler could both refresh one merchant at once, and the later pair kills the stored one.
+   */
+  private readonly scheduled = new Map<string, Promise<void>>();
   private static readonly CACHE_MAX = 50_000;
 
   constructor(
@@ -242,7 +248,7 @@ export class AlipayTokenService implements OnModuleInit {
   async checkStatus(authAppId: string): Promise<AlipayStatusCheck> {
     this.checkAuthAppId(authAppId);
     const owner = this.config.instanceId;
-    const row = await this.store.tryLease(this.appId, authAppId, { owner, ms: this.config.refresh.leaseMs });
+    const row = this.scheduled.has(authAppId) ? null : await this.store.tryLease(this.appId, authAppId, { owner, ms: this.config.refresh.leaseMs });
     if (!row) {
       const current = this.usable(authAppId, await this.store.find(this.appId, authAppId), true);
       const { status, details } = await this.recovery.query(current);
@@ -267,7 +273,44 @@ export class AlipayTokenService implements OnModuleInit {
    * checked again and its lease runs from now), then refreshes it when it is due, retries a failed
    * refresh, or verifies a pair in doubt.
    */
-  async refreshLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayScheduledOutcome> {
+  refreshLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayScheduledOutcome> {
+    return this.asScheduled(claimed.authAppId, () => this.refreshClaimed(claimed, owner, gate));
+  }
+
+  /** The scheduler's status check of a claimed row. */
+  checkLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayStatusCheck['outcome'] | 'unreadable'> {
+    return this.asScheduled(claimed.authAppId, async () => {
+      if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
+      const r = await this.recovery.checkStatus(claimed, owner, gate);
+      this.afterWrite(claimed.authAppId, r.row);
+      return r.outcome;
+    });
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /**
+   * Runs the scheduler's work on one row once no caller of this instance is refreshing it (then the
+   * re-lease finds what that caller wrote), and keeps callers here from refreshing it meanwhile.
+   */
+  private async asScheduled<T>(authAppId: string, work: () => Promise<T>): Promise<T> {
+    for (let running = this.inflight.get(authAppId); running; running = this.inflight.get(authAppId)) await running.catch(() => undefined);
+    const done = work();
+    this.scheduled.set(
+      authAppId,
+      done.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    try {
+      return await done;
+    } finally {
+      this.scheduled.delete(authAppId);
+    }
+  }
+
+  private async refreshClaimed(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayScheduledOutcome> {
     if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
     const row = await this.store.tryLease(this.appId, claimed.authAppId, { owner, ms: this.config.refresh.leaseMs });
     if (!row) return 'skipped';
@@ -284,16 +327,6 @@ export class AlipayTokenService implements OnModuleInit {
     if (r.outcome === 'refreshed') return row.verifyAt !== null ? 'recovered' : 'refreshed';
     return r.outcome === 'verified' ? 'skipped' : r.outcome;
   }
-
-  /** The scheduler's status check of a claimed row. */
-  async checkLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayStatusCheck['outcome'] | 'unreadable'> {
-    if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
-    const r = await this.recovery.checkStatus(claimed, owner, gate);
-    this.afterWrite(claimed.authAppId, r.row);
-    return r.outcome;
-  }
-
-  // --- internals -------------------------------------------------------------------------
 
   /** The row, if it can serve a token; otherwise the typed error saying why not. */
   private usable(authAppId: string, row: AlipayAuthorization | null, anyStatus = false): AlipayAuthorization {
@@ -335,7 +368,11 @@ export class AlipayTokenService implements OnModuleInit {
     const deadline = Date.now() + 2 * callMs;
     let seenVersion: number | undefined;
     for (;;) {
-      const leased = await this.store.tryLease(this.appId, authAppId, { owner, ms: this.config.refresh.leaseMs }, { takeOverAfterMs: mode.wait ? callMs : undefined });
+      // This instance's scheduler holds the row (its lease is ours too): wait for it like for another instance.
+      const scheduled = this.scheduled.get(authAppId);
+      const leased = scheduled
+        ? null
+        : await this.store.tryLease(this.appId, authAppId, { owner, ms: this.config.refresh.leaseMs }, { takeOverAfterMs: mode.wait ? callMs : undefined });
       if (leased) {
         if (leased.status !== 'active' || leased.unreadable) {
           await this.store.releaseLease(this.appId, authAppId, owner);
@@ -362,7 +399,11 @@ export class AlipayTokenService implements OnModuleInit {
         return row;
       }
       if (Date.now() > deadline) throw new AlipayAuthError(`Timed out after ${2 * callMs} ms waiting for another instance to refresh merchant app ${authAppId}`);
-      await new Promise((r) => setTimeout(r, 50));
+      // This instance's scheduler says when it is done; another instance is polled.
+      let timer: NodeJS.Timeout | undefined;
+      const pause = new Promise((r) => (timer = setTimeout(r, scheduled ? Math.max(0, deadline - Date.now()) + 1 : 50)));
+      await (scheduled ? Promise.race([scheduled, pause]) : pause);
+      clearTimeout(timer);
     }
   }
 
