@@ -16,6 +16,7 @@ import {
   AlipayTokenStore,
 } from './alipay-token-store';
 import { alipayAuthorizationsTable, alipayNotificationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
+import { bindIntegersAsParameters } from './sqlite-parameters';
 import { AlipayTokenCipher, AlipayTokenDecryptError } from './token-cipher';
 import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW, refreshDueAt } from './refresh-window';
 
@@ -185,7 +186,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   // ---------------------------------------------------------------- SQL plumbing
 
   private async run(sql: string, params: Params, runner?: QueryRunner): Promise<{ rows: Row[]; affected: number }> {
-    const [query, bound] = this.dataSource.driver.escapeQueryWithParameters(sql, params);
+    const [query, bound] = this.dataSource.driver.escapeQueryWithParameters(sql, bindIntegersAsParameters(this.dataSource.options.type, params));
     const qr = runner ?? this.dataSource.createQueryRunner();
     try {
       const result = await qr.query(query, bound, true);
