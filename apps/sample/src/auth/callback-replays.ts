@@ -40,9 +40,11 @@ class DatabaseBackend implements ReplayBackend {
   }
 
   async put(codeHash: string, binding: string, merchants: AuthorizedMerchant[], expiresAt: number): Promise<void> {
-    await this.repo.save({ codeHash, binding, result: JSON.stringify(merchants), expiresAt });
+    // Instants as decimal text: TypeORM writes numbers into SQLite's SQL text, so each put would prepare
+    // (and keep, until a GC) a statement of its own; text is bound, and every engine reads it as a bigint.
+    await this.repo.save({ codeHash, binding, result: JSON.stringify(merchants), expiresAt: String(expiresAt) });
     // Expired rows go now and then; one indexed delete, never on the answer's path to the merchant.
-    if (++this.puts % 50 === 1) await this.repo.delete({ expiresAt: LessThan(this.clock()) }).catch(() => undefined);
+    if (++this.puts % 50 === 1) await this.repo.delete({ expiresAt: LessThan(String(this.clock())) }).catch(() => undefined);
   }
 
   async get(codeHash: string, now: number) {
