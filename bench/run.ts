@@ -312,7 +312,7 @@ const WHY = [
     'the compiler\'s heap costs about 1 ms per call on 2 shared cores. The gate no longer waits on the rate limiter inside a place (limiter wait p50 0.07 -> 0 ms, p99 1.2–1.8 -> 0 ms), ' +
     'a gain inside the ±1 % spread between runs; signing before taking a place was tried and gave nothing measurable (the CPU is the same, only its place moves).',
   'Scheduled refresh, 3 processes: the instances, the simulator and PostgreSQL share the same 2 cores, so the CPU, not the 50 ms latency, is the bound: ' +
-    'about 0.9 of 480/s with compiled instances, where the ts-node instances of earlier runs reached 0.31.',
+    '0.90 of 480/s on a quiet machine with compiled instances, where the ts-node instances of earlier runs reached 0.31.',
   'Claim: one statement on PostgreSQL (a MATERIALIZED CTE with FOR UPDATE SKIP LOCKED feeding UPDATE ... RETURNING), one round trip. On a quiet machine 4.3 ms at the median of 20 claims ' +
     'at 100k rows all due: at the 10th claim the statement executes in 2.1 ms (EXPLAIN ANALYZE: 0.4 ms to walk the due_at index past the 1,000 rows earlier claims leased, since the benchmark ' +
     'claims without refreshing, and 1.6 ms for the UPDATE: the bulk-loaded table has full pages, so each lease write is a non-HOT update with 9 index entries), the round trip with 100 rows ' +
