@@ -17,8 +17,8 @@ describe('bindIntegersAsParameters', () => {
     await ds.initialize();
     try {
       const sql = 'SELECT :a AS a, typeof(:a) AS t';
-      const [first, p1] = ds.driver.escapeQueryWithParameters(sql, bindIntegersAsParameters('better-sqlite3', { a: 1 }), {});
-      const [second, p2] = ds.driver.escapeQueryWithParameters(sql, bindIntegersAsParameters('better-sqlite3', { a: 1827677272503 }), {});
+      const [first, p1] = ds.driver.escapeQueryWithParameters(sql, bindIntegersAsParameters('better-sqlite3', { a: 1 }));
+      const [second, p2] = ds.driver.escapeQueryWithParameters(sql, bindIntegersAsParameters('better-sqlite3', { a: 1827677272503 }));
       expect(first).toBe(second);
       const db = new Database(':memory:');
       expect(db.prepare(second).get(...p2)).toEqual({ a: 1827677272503, t: 'integer' });
