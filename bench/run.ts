@@ -4,7 +4,8 @@
  * with its spread. No test asserts a time: the report says where a target is missed and why.
  * BENCH_REFRESH_N (default 3000) sets the scheduled-refresh size, BENCH_REFRESH_REPS (default 3) its repetitions;
  * BENCH_ROWS (default 100000) the claim table.
- * BENCH_ONLY=signer,hot,refresh,refresh3,claim runs only those parts and prints them (nothing is written).
+ * BENCH_ONLY=signer,hot,refresh,refresh3,claim,sample runs only those parts and prints them (nothing is written).
+ * BENCH_SAMPLE_REPS (default 3): repetitions of the sample app's memory run (bench/sample-memory.ts).
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
@@ -29,6 +30,7 @@ import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from '../libs/alipay-auth/
 import { startAlipaySimulator } from '../apps/alipay-simulator/src';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../test/support/databases';
 import { claimBench } from './claim.bench';
+import { sampleMemory } from './sample-memory';
 import { spawnRefreshWorker } from '../test/support/refresh-worker-process';
 
 const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
@@ -348,6 +350,11 @@ async function main(): Promise<void> {
       if (share.includes('sync')) figure(`postgres: ${CLAIM_ROWS} rows, ${share}`, 'ms', samples);
       else figure(`postgres: claim a batch of 100 at ${CLAIM_ROWS} rows, ${share} (target <= 10)`, 'ms', samples);
     }
+  }
+  if (part('sample')) {
+    const sample = await sampleMemory();
+    for (const f of sample.figures) figure(f.name, f.unit, f.samples);
+    notes.push(...sample.notes);
   }
   if (ONLY) return;
   for (const f of figures) {
