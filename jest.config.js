@@ -1,7 +1,9 @@
 /**
  * NestJS 12 packages are ESM-only, and Jest loads ESM only in its native ESM mode, so specs run as ESM
  * (ts-jest `useESM`, node --experimental-vm-modules). Builds stay CommonJS: Node >= 20.19 loads the
- * Nest packages through require(esm).
+ * Nest packages through require(esm). Node 24 does not remove the flag: Jest 30.5's own require(esm)
+ * (Node >= 24.9) runs on the same VM-module API, which Node still exposes only behind
+ * --experimental-vm-modules, and Node 22 (still supported) has no synchronous module evaluation for it.
  * Unit specs sit next to the code; e2e and integration suites live in test/.
  */
 const common = {
