@@ -7,7 +7,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
@@ -15,6 +14,7 @@ import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from '../apps/alipa
 import { ALIPAY_SETUP, AlipaySetup } from '../apps/sample/src/alipay/alipay-setup';
 import { createSampleApp } from '../apps/sample/src/sample-app';
 import { vectors } from './fixtures/vectors';
+import { freePort } from './support/free-port';
 
 const CHROMIUM = '/usr/bin/chromium';
 const APP_ID = '2021004100000001';
@@ -27,16 +27,6 @@ if (!haveChromium && !ci) {
   console.warn(`browser.e2e-spec: ${CHROMIUM} not found, skipping the browser suite (it fails instead when CI=true).`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const suite = haveChromium || ci ? describe : describe.skip;
 

@@ -6,7 +6,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth';
@@ -16,6 +15,7 @@ import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from '../apps/alipa
 import { SIMULATION_APP_ID } from '../apps/sample/src/alipay/alipay-setup';
 import { createSampleApp } from '../apps/sample/src/sample-app';
 import { vectors } from './fixtures/vectors';
+import { freePort } from './support/free-port';
 
 const APP_ID = '2021004100000001';
 const ADMIN_TOKEN = 'operator-token-0123456789';
@@ -29,16 +29,6 @@ let base: string;
 let dir: string;
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {

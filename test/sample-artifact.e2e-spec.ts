@@ -9,13 +9,13 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { AlipaySimulator, startAlipaySimulator } from '../apps/alipay-simulator/src';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 import { vectors } from './fixtures/vectors';
+import { freePort } from './support/free-port';
 
 const ROOT = process.cwd();
 const APP_ID = '2021004100000001';
@@ -42,16 +42,6 @@ function copyCommitted(to: string, paths: string[]): void {
   if (untar.status !== 0) throw new Error(`tar failed: ${String(untar.stderr)}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 suite('production artifact (as the Dockerfile assembles it)', () => {
   let build: string;

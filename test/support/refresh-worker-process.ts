@@ -1,8 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import type { AlipayRefreshOptions } from '../../libs/alipay-auth/src';
 
 /** What `test/support/refresh-worker.ts` reads from WORKER_CONFIG. */
 export interface RefreshWorkerConfig {
-  dataSource: unknown;
+  dataSource: object;
   appId: string;
   privateKey: string;
   alipayPublicKey: string;
@@ -11,7 +12,7 @@ export interface RefreshWorkerConfig {
   instanceId: string;
   timeoutMs?: number;
   offsetMs: number;
-  refresh: Record<string, unknown>;
+  refresh: AlipayRefreshOptions;
 }
 
 /**

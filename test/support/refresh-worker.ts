@@ -6,23 +6,11 @@ import 'reflect-metadata';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlipayAuthModule, AlipayRefreshOptions, AlipayTokenRefreshScheduler } from '../../libs/alipay-auth/src';
+import { AlipayAuthModule, AlipayTokenRefreshScheduler } from '../../libs/alipay-auth/src';
 import { ALIPAY_AUTH_ENTITIES } from '../../libs/alipay-auth/src/typeorm';
+import type { RefreshWorkerConfig } from './refresh-worker-process';
 
-interface WorkerConfig {
-  dataSource: Record<string, unknown>;
-  appId: string;
-  privateKey: string;
-  alipayPublicKey: string;
-  gateway: string;
-  tokenEncryptionKeys: string;
-  instanceId: string;
-  timeoutMs: number;
-  offsetMs: number;
-  refresh: AlipayRefreshOptions;
-}
-
-const config: WorkerConfig = JSON.parse(process.env.WORKER_CONFIG ?? '{}');
+const config: RefreshWorkerConfig = JSON.parse(process.env.WORKER_CONFIG ?? '{}');
 
 @Module({})
 class WorkerModule {
