@@ -316,7 +316,7 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
       const foreign = await authorized(otherApp, OTHER_APP_ID);
       // The deployment points app A at rows whose credentials belong to app B (one wrong app id).
       const row = (await store(otherApp).find(OTHER_APP_ID, foreign))!;
-      await store().saveAuthorization({ appId: APP_ID, authAppId: foreign, userId: row.userId, authorizedAt: row.authorizedAt, tokens: { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt } });
+      await store().saveAuthorization({ appId: APP_ID, authAppId: foreign, userId: row.userId, authorizedAt: row.authorizedAt, tokens: { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt }, expectedVersion: null });
       const mine = await authorized();
       alipay.advance(340 * DAY);
       const checks = await instance(`config-${seq}`, { refresh: { statusCheckIntervalMs: DAY, batchSize: 1, concurrency: 1 } });

@@ -11,6 +11,7 @@ import type {
   AlipayAuthorization,
   AlipayAuthorizationStatus,
   AlipayIssuedTokens,
+  AlipayRefreshFailure,
 } from 'nestjs-alipay-auth/storage/alipay-token-store';
 import { alipayAuthMigrations } from 'nestjs-alipay-auth/storage/migrations/alipay-auth-migrations';
 import { alipayAuthorizationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/storage/sql-dialect';
@@ -65,15 +66,24 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     return d;
   }
 
+  /** Saves over whatever is stored (decided on the current row). */
   async function save(authAppId: string, t: AlipayIssuedTokens = tokens(), extras: { userId?: string | null; authorizedAt?: Date; appId?: string } = {}) {
-    return store.saveAuthorization({
-      appId: extras.appId ?? APP,
+    const appId = extras.appId ?? APP;
+    const row = await store.saveAuthorization({
+      appId,
       authAppId,
       userId: extras.userId === undefined ? '2088000000000001' : extras.userId,
       tokens: t,
       authorizedAt: extras.authorizedAt ?? at(0),
+      expectedVersion: (await store.find(appId, authAppId))?.version ?? null,
     });
+    if (!row) throw new Error(`saveAuthorization of ${authAppId} lost a race no one ran`);
+    return row;
   }
+  const version = async (authAppId: string) => (await store.find(APP, authAppId))?.version ?? 0;
+  const setStatus = async (authAppId: string, next: AlipayAuthorizationStatus, reason: string | null) => store.setStatus(APP, authAppId, await version(authAppId), next, reason);
+  const recordFailure = async (authAppId: string, failure: AlipayRefreshFailure) => store.recordFailure(APP, authAppId, await version(authAppId), failure);
+  const markChecked = async (authAppId: string, checkedAt: Date) => store.markChecked(APP, authAppId, await version(authAppId), checkedAt);
 
   /** Sets columns directly (test set-up of states the API reaches only through many steps). */
   async function patch(authAppId: string, columns: Record<string, string | number | null>) {
@@ -128,7 +138,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(1);
       expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([new (alipayAuthMigrations(type)[1])().name]);
       expect(await store.find(APP, 'before-upgrade')).toMatchObject({ appAuthToken: t.appAuthToken, appRefreshToken: t.appRefreshToken, verifyAt: null, unreadable: null, version: 1 });
-      await store.recordFailure(APP, 'before-upgrade', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
+      await recordFailure('before-upgrade', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
       expect((await store.claimDue(APP, { now: at(0), expiresBefore: at(0), refreshExpiresBefore: at(0), issuedBefore: null }, { owner: 'x', ms: MIN }, 10)).map((r) => r.authAppId)).toEqual(['before-upgrade']);
 
       await ds.undoLastMigration({ transaction: 'each' });
@@ -207,7 +217,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
   it('without a key stores visibly-unencrypted v0 values', async () => {
     const plain = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([]), clock);
     const t = tokens();
-    await plain.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: t, authorizedAt: at(0) });
+    await plain.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: t, authorizedAt: at(0), expectedVersion: null });
     const [row] = await ds.query(`SELECT app_auth_token_enc FROM ${table}`);
     expect(String(row.app_auth_token_enc)).toMatch(/^v0\./);
     // A keyed store still reads it (and would encrypt on the next write).
@@ -216,10 +226,10 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
 
   it('upserts: a new authorization replaces the tokens and reactivates the row', async () => {
     const first = await save(merchant(1));
-    await store.recordFailure(APP, merchant(1), { errorCode: 'isp.unknow-error', nextAttemptAt: at(HOUR) });
+    await recordFailure(merchant(1), { errorCode: 'isp.unknow-error', nextAttemptAt: at(HOUR) });
     await store.tryLease(APP, merchant(1), { owner: 'node-a', ms: MIN });
-    await store.markChecked(APP, merchant(1), at(10));
-    const cancelled = await store.setStatus(APP, merchant(1), 'cancelled', 'merchant cancelled');
+    await markChecked(merchant(1), at(10));
+    const cancelled = await setStatus(merchant(1), 'cancelled', 'merchant cancelled');
     expect(cancelled!.version).toBe(first.version + 1);
 
     nowMs = T0 + DAY;
@@ -248,7 +258,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(Number(n)).toBe(1);
   });
 
-  it('upserts safely when two processes save the same merchant at once', async () => {
+  it('two processes inserting the same merchant at once: one row, one winner, the loser told', async () => {
     const [a, b] = [await open(), await open()];
     const sa = new TypeOrmAlipayTokenStore(a, new AlipayTokenCipher([k1]), clock);
     const sb = new TypeOrmAlipayTokenStore(b, new AlipayTokenCipher([k1]), clock);
@@ -256,13 +266,14 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       const id = merchant(100 + i);
       const [ta, tb] = [tokens(), tokens()];
       const results = await Promise.all([
-        sa.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: ta, authorizedAt: at(0) }),
-        sb.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: tb, authorizedAt: at(0) }),
+        sa.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: ta, authorizedAt: at(0), expectedVersion: null }),
+        sb.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: tb, authorizedAt: at(0), expectedVersion: null }),
       ]);
-      expect(results.map((r) => r.version).sort()).toEqual([1, 2]);
+      const winners = results.filter((r): r is AlipayAuthorization => r !== null);
+      expect(winners).toHaveLength(1);
       const final = await store.find(APP, id);
-      expect([ta.appAuthToken, tb.appAuthToken]).toContain(final!.appAuthToken);
-      expect(final!.version).toBe(2);
+      expect(final!.appAuthToken).toBe(winners[0].appAuthToken);
+      expect(final!.version).toBe(1);
     }
     const [{ n }] = await ds.query(`SELECT COUNT(*) AS n FROM ${table}`);
     expect(Number(n)).toBe(5);
@@ -288,7 +299,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
 
   it('saveRefreshed replaces tokens, clears failure state and the lease, and needs an active row', async () => {
     const row = await save(merchant(1));
-    await store.recordFailure(APP, merchant(1), { errorCode: 'isv.code-invalid', nextAttemptAt: at(HOUR) });
+    await recordFailure(merchant(1), { errorCode: 'isv.code-invalid', nextAttemptAt: at(HOUR) });
     await store.tryLease(APP, merchant(1), { owner: 'node-a', ms: MIN });
     nowMs = T0 + 42;
     const t = tokens({ expiresAt: at(365 * DAY), refreshExpiresAt: null, issuedAt: at(40) });
@@ -309,7 +320,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       version: row.version + 1,
       authorizedAt: row.authorizedAt,
     });
-    const revoked = await store.setStatus(APP, merchant(1), 'revoked', null);
+    const revoked = await setStatus(merchant(1), 'revoked', null);
     expect(await store.saveRefreshed(APP, merchant(1), revoked!.version, tokens())).toBeNull();
     expect(await store.saveRefreshed(APP, merchant(9), 1, tokens())).toBeNull();
   });
@@ -371,12 +382,12 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     it('respects nextAttemptAt, skips non-active rows, leased rows and other apps', async () => {
       const due = { expiresAt: at(DAY), refreshExpiresAt: far };
       await save('backoff', tokens(due));
-      await store.recordFailure(APP, 'backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
+      await recordFailure('backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
       await save('backoff-over', tokens(due));
-      await store.recordFailure(APP, 'backoff-over', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(0) });
+      await recordFailure('backoff-over', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(0) });
       for (const s of ['reauthorization_required', 'revoked', 'cancelled'] as AlipayAuthorizationStatus[]) {
         await save(s, tokens(due));
-        await store.setStatus(APP, s, s, 'test');
+        await setStatus(s, s, 'test');
       }
       await save('leased', tokens(due));
       await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
@@ -386,9 +397,9 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       // Not due at all, but a failed (e.g. forced) refresh whose back-off has ended: retried all the same.
       const notDue = { expiresAt: far, refreshExpiresAt: far };
       await save('retry-not-due', tokens(notDue));
-      await store.recordFailure(APP, 'retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
+      await recordFailure('retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
       await save('retry-later', tokens(notDue));
-      await store.recordFailure(APP, 'retry-later', { errorCode: 'network-timeout', nextAttemptAt: at(1) });
+      await recordFailure('retry-later', { errorCode: 'network-timeout', nextAttemptAt: at(1) });
       await save('not-due', tokens(notDue));
       await new Promise((r) => setTimeout(r, 5));
 
@@ -408,7 +419,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       expect(b.map((r) => [r.authAppId, r.leaseOwner])).toEqual([['m1', 'node-b']]);
       // node-a's late release and failure must not free node-b's lease.
       await store.releaseLease(APP, 'm1', 'node-a');
-      await store.recordFailure(APP, 'm1', { errorCode: 'x', nextAttemptAt: null, owner: 'node-a' });
+      await recordFailure('m1', { errorCode: 'x', nextAttemptAt: null, owner: 'node-a' });
       expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-b', leaseUntil: b[0].leaseUntil });
     });
 
@@ -449,12 +460,12 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     const window = { refreshAheadMs: 10 * DAY, refreshTokenSafetyMs: 20 * DAY, maxTokenAgeMs: 0 };
     const w = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock, window);
     const criteria = { now: at(0), expiresBefore: at(10 * DAY), refreshExpiresBefore: at(20 * DAY), issuedBefore: null };
-    const save = (id: string, t: AlipayIssuedTokens) => w.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: t, authorizedAt: at(0) });
+    const save = (id: string, t: AlipayIssuedTokens) => w.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: t, authorizedAt: at(0), expectedVersion: null });
     expect((await save('by-expiry', tokens({ expiresAt: at(5 * DAY), refreshExpiresAt: at(100 * DAY) })))!.dueAt).toEqual(at(-5 * DAY));
     expect((await save('by-refresh', tokens({ expiresAt: null, refreshExpiresAt: at(15 * DAY) })))!.dueAt).toEqual(at(-5 * DAY));
     expect((await save('later', tokens({ expiresAt: at(11 * DAY), refreshExpiresAt: at(100 * DAY) })))!.dueAt).toEqual(at(DAY));
     await save('retry', tokens({ expiresAt: at(100 * DAY), refreshExpiresAt: at(100 * DAY) }));
-    await w.recordFailure(APP, 'retry', { errorCode: 'x', nextAttemptAt: at(-1) });
+    await w.recordFailure(APP, 'retry', 1, { errorCode: 'x', nextAttemptAt: at(-1) });
     expect((await w.find(APP, 'retry'))!.dueAt).toEqual(at(-1));
     // The fast path reads due_at alone: a stale due_at hides a due row until it is re-computed...
     await patch('by-refresh', { due_at: T0 + 999 * DAY });
@@ -474,11 +485,11 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
 
   it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {
     for (const id of ['never', 'long-ago', 'edge', 'recent', 'inactive', 'leased']) await save(id);
-    await store.markChecked(APP, 'long-ago', at(-3 * DAY));
-    await store.markChecked(APP, 'edge', at(-DAY));
-    await store.markChecked(APP, 'recent', at(-HOUR));
+    await markChecked('long-ago', at(-3 * DAY));
+    await markChecked('edge', at(-DAY));
+    await markChecked('recent', at(-HOUR));
     await patch('never', { last_checked_at: null });
-    await store.setStatus(APP, 'inactive', 'cancelled', null);
+    await setStatus('inactive', 'cancelled', null);
     await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
     const rows = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'checker', ms: 500 }, 10);
     expect(rows.map((r) => r.authAppId)).toEqual(['never', 'long-ago']);
@@ -518,36 +529,36 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     const row = await save('m1');
     await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
     nowMs = T0 + 3;
-    await store.recordFailure(APP, 'm1', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), owner: 'node-b' });
+    await recordFailure('m1', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), owner: 'node-b' });
     expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 1, lastErrorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), leaseOwner: 'node-a', updatedAt: at(3) });
-    await store.recordFailure(APP, 'm1', { errorCode: 'x'.repeat(80), nextAttemptAt: null });
+    await recordFailure('m1', { errorCode: 'x'.repeat(80), nextAttemptAt: null });
     expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 2, lastErrorCode: 'x'.repeat(64), nextAttemptAt: null, leaseOwner: 'node-a' });
-    await store.recordFailure(APP, 'm1', { errorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), owner: 'node-a' });
+    await recordFailure('m1', { errorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), owner: 'node-a' });
     const after = await store.find(APP, 'm1');
     expect(after).toMatchObject({ failureCount: 3, lastErrorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), leaseOwner: null, leaseUntil: null });
     // Bookkeeping does not move the version: an in-flight refresh keeps its compare-and-set.
     expect(after!.version).toBe(row.version);
-    await store.recordFailure(APP, 'missing', { errorCode: 'x', nextAttemptAt: null });
+    await recordFailure('missing', { errorCode: 'x', nextAttemptAt: null });
   });
 
   it('setStatus keeps the row, sets the reason, releases the lease and bumps the version', async () => {
     const row = await save('m1');
     await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
     nowMs = T0 + 9;
-    const r = await store.setStatus(APP, 'm1', 'reauthorization_required', 'Alipay refused the refresh token (isv.refresh-token-invalid)');
+    const r = await setStatus('m1', 'reauthorization_required', 'Alipay refused the refresh token (isv.refresh-token-invalid)');
     expect(r).toMatchObject({ status: 'reauthorization_required', statusReason: 'Alipay refused the refresh token (isv.refresh-token-invalid)', leaseOwner: null, leaseUntil: null, version: row.version + 1, updatedAt: at(9) });
     expect(r!.appAuthToken).toBe(row.appAuthToken);
-    const long = await store.setStatus(APP, 'm1', 'revoked', 'é'.repeat(300));
+    const long = await setStatus('m1', 'revoked', 'é'.repeat(300));
     expect(long!.statusReason).toBe('é'.repeat(255));
-    const back = await store.setStatus(APP, 'm1', 'active', null);
+    const back = await setStatus('m1', 'active', null);
     expect(back).toMatchObject({ status: 'active', statusReason: null, version: row.version + 3 });
-    expect(await store.setStatus(APP, 'missing', 'revoked', null)).toBeNull();
-    await expect(store.setStatus(APP, 'm1', 'bogus' as AlipayAuthorizationStatus, null)).rejects.toThrow(TypeError);
+    expect(await setStatus('missing', 'revoked', null)).toBeNull();
+    await expect(setStatus('m1', 'bogus' as AlipayAuthorizationStatus, null)).rejects.toThrow(TypeError);
   });
 
   it('markChecked records the check without moving the version', async () => {
     const row = await save('m1');
-    await store.markChecked(APP, 'm1', at(77));
+    await markChecked('m1', at(77));
     expect(await store.find(APP, 'm1')).toMatchObject({ lastCheckedAt: at(77), version: row.version });
   });
 
@@ -555,7 +566,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     const statuses: AlipayAuthorizationStatus[] = ['active', 'active', 'cancelled', 'revoked', 'reauthorization_required'];
     for (let i = 0; i < 120; i++) {
       await save(merchant(i), tokens(), { authorizedAt: at(i * MIN), userId: `20880000000000${String(i % 3).padStart(2, '0')}` });
-      if (statuses[i % 5] !== 'active') await store.setStatus(APP, merchant(i), statuses[i % 5], null);
+      if (statuses[i % 5] !== 'active') await setStatus(merchant(i), statuses[i % 5], null);
     }
     await save(merchant(5), tokens(), { appId: OTHER_APP });
 
@@ -583,27 +594,6 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(byUser.items).toHaveLength(byUser.total);
 
     expect((await store.list(OTHER_APP)).total).toBe(1);
-  });
-
-  it('counts by status, with failing active rows', async () => {
-    for (let i = 0; i < 7; i++) await save(merchant(i));
-    await store.setStatus(APP, merchant(0), 'cancelled', null);
-    await store.setStatus(APP, merchant(1), 'revoked', null);
-    await store.setStatus(APP, merchant(2), 'reauthorization_required', null);
-    await store.recordFailure(APP, merchant(2), { errorCode: 'x', nextAttemptAt: null });
-    await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
-    await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
-    await store.recordFailure(APP, merchant(4), { errorCode: 'x', nextAttemptAt: null });
-    await store.recordFailure(APP, merchant(5), { errorCode: 'network-timeout', nextAttemptAt: at(MIN), verify: true });
-    await store.recordFailure(APP, merchant(6), { errorCode: 'row-unreadable', nextAttemptAt: at(MIN) });
-    await save(merchant(9), tokens(), { appId: OTHER_APP });
-    expect(await store.countByStatus(APP)).toEqual({ active: 4, reauthorization_required: 1, revoked: 1, cancelled: 1, failing: 4, verifying: 1, unreadable: 1 });
-    expect(await store.countByStatus('2021004100009999')).toEqual({ active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0, verifying: 0, unreadable: 0 });
-    // A refresh that lands clears the doubt and the failure.
-    const m5 = await store.find(APP, merchant(5));
-    expect(m5).toMatchObject({ verifyAt: at(MIN), nextAttemptAt: at(MIN) });
-    await store.saveRefreshed(APP, merchant(5), m5!.version, tokens());
-    expect(await store.find(APP, merchant(5))).toMatchObject({ verifyAt: null, nextAttemptAt: null, failureCount: 0 });
   });
 
   it('rotates keys: rows written with k1 read under [k2, k1]; new writes use k2; a moved value fails', async () => {
@@ -647,7 +637,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     for (let i = 0; i < 25; i++) {
       const t = tokens();
       plain[merchant(i)] = t.appAuthToken;
-      await old.saveAuthorization({ appId: APP, authAppId: merchant(i), userId: null, tokens: t, authorizedAt: at(0) });
+      await old.saveAuthorization({ appId: APP, authAppId: merchant(i), userId: null, tokens: t, authorizedAt: at(0), expectedVersion: null });
     }
     await patch(merchant(3), { app_auth_token_enc: 'v1.k9.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA' });
     const rotated = createTypeOrmTokenStore(ds, { tokenEncryptionKeys: [k2, k1], clock }) as TypeOrmAlipayTokenStore;

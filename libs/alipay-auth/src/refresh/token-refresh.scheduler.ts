@@ -224,7 +224,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
           this.logger.warn(`Status check of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
           if (!this.circuit.isOpen) {
             // Count it as checked so a broken row does not spin; it is retried at the next interval.
-            await this.store.markChecked(appId, row.authAppId, new Date(this.config.clock())).catch(() => undefined);
+            await this.store.markChecked(appId, row.authAppId, row.version, new Date(this.config.clock())).catch(() => undefined);
           } else s.stoppedByConfigurationError = true;
           await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined);
         }

@@ -64,6 +64,16 @@ export interface AlipayIssuedTokens {
   issuedAt: Date;
 }
 
+/** A new authorization to store, and the version of the row it replaces (`null`: the merchant has none). */
+export interface AlipayAuthorizationWrite {
+  appId: string;
+  authAppId: string;
+  userId: string | null;
+  tokens: AlipayIssuedTokens;
+  authorizedAt: Date;
+  expectedVersion: number | null;
+}
+
 export interface AlipayAuthorizationFilter {
   status?: AlipayAuthorizationStatus | AlipayAuthorizationStatus[];
   authAppIds?: string[];
@@ -123,14 +133,22 @@ export type AlipayAuthorizationCounts = Record<AlipayAuthorizationStatus, number
 /**
  * Persistence of authorizations, one row per (appId, authAppId). The TypeORM store is the default;
  * provide your own under the `AlipayTokenStore` token to replace it.
- * Every write that changes tokens or state bumps `version`.
+ *
+ * Every mutating method is a compare-and-set on what the caller's decision was based on: the row's
+ * `version` as the caller read it (`null` for "no row yet"). Token and status writes bump `version`;
+ * bookkeeping (`recordFailure`, `markChecked`, leases) leaves it alone, so it never makes an in-flight
+ * refresh lose its compare-and-set. A write that lost the race changes nothing and says so (`null` or
+ * `false`): another writer (a re-authorization, a notification, another instance) moved the row on, and
+ * its state stands.
  */
 export interface AlipayTokenStore {
   /**
-   * Stores a new authorization (code exchange) or replaces an existing one for the same merchant:
-   * status becomes active, failure state and lease are cleared.
+   * Stores a new authorization (code exchange, notification) or replaces the merchant's current one:
+   * status becomes active, failure state and lease are cleared. `expectedVersion`: the version the caller
+   * read, or `null` to insert only when the merchant has no row. Null when the row is not (or no longer)
+   * what the caller read.
    */
-  saveAuthorization(input: { appId: string; authAppId: string; userId: string | null; tokens: AlipayIssuedTokens; authorizedAt: Date }): Promise<AlipayAuthorization>;
+  saveAuthorization(input: AlipayAuthorizationWrite): Promise<AlipayAuthorization | null>;
 
   find(appId: string, authAppId: string): Promise<AlipayAuthorization | null>;
 
@@ -144,15 +162,19 @@ export interface AlipayTokenStore {
 
   /**
    * Records a failed refresh (count +1, error code, next attempt time; with `verify`, the pair is in doubt
-   * until `nextAttemptAt`) and releases the lease held by `owner`, if any.
+   * until `nextAttemptAt`) and releases the lease held by `owner`, if any, if the row is still at
+   * `expectedVersion`. False (nothing written, the lease kept) when it moved on.
    */
-  recordFailure(appId: string, authAppId: string, failure: AlipayRefreshFailure): Promise<void>;
+  recordFailure(appId: string, authAppId: string, expectedVersion: number, failure: AlipayRefreshFailure): Promise<boolean>;
 
-  /** Moves the authorization to a non-active status (or back to active), keeping the row. Releases any lease. */
-  setStatus(appId: string, authAppId: string, status: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null>;
+  /**
+   * Moves the authorization to another status, keeping the row, and releases any lease, if it is still at
+   * `expectedVersion`. Returns the row as written, or null when it moved on (or is gone).
+   */
+  setStatus(appId: string, authAppId: string, expectedVersion: number, status: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null>;
 
-  /** Records a status check done through the token query API. */
-  markChecked(appId: string, authAppId: string, at: Date): Promise<void>;
+  /** Records a status check done through the token query API, if the row is still at `expectedVersion`. */
+  markChecked(appId: string, authAppId: string, expectedVersion: number, at: Date): Promise<boolean>;
 
   /**
    * Atomically leases up to `limit` active rows whose lease is free or expired (database time) and that
@@ -187,8 +209,12 @@ export interface AlipayTokenStore {
   /** The authorization whose current `app_auth_token` is `appAuthToken` (keyed-hash lookup; nothing decrypted but the match). */
   findByToken(appId: string, appAuthToken: string): Promise<AlipayAuthorization | null>;
 
-  /** Asks for a status check at the next scheduled run of the active rows of this merchant user. Returns how many. */
-  requestStatusCheck(appId: string, filter: { userId: string }): Promise<number>;
+  /**
+   * Asks for a status check at the next scheduled run of the active rows of this merchant user (or of this
+   * merchant app). Returns how
+   * many. Not a compare-and-set: it only asks for a verification, it never changes a verdict or a pair.
+   */
+  requestStatusCheck(appId: string, filter: { userId: string } | { authAppId: string }): Promise<number>;
 
   /** Whether a notification with this `notify_id` was handled already (and has not expired). */
   isNotificationHandled(appId: string, notifyId: string): Promise<boolean>;

@@ -1,12 +1,12 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
-import { AlipayAuthError } from '../errors/alipay-auth.errors';
 import {
   ALIPAY_ROW_UNREADABLE,
   AlipayAuthorization,
   AlipayAuthorizationCounts,
   AlipayAuthorizationFilter,
   AlipayAuthorizationStatus,
+  AlipayAuthorizationWrite,
   AlipayDueCriteria,
   AlipayIssuedTokens,
   AlipayLease,
@@ -78,6 +78,13 @@ function leaseMs(lease: AlipayLease): number {
   return Math.floor(lease.ms);
 }
 
+/** The version a compare-and-set was decided on (null: "no row yet", where allowed). */
+function expected(value: number | null, nullable = false): number | null {
+  if (nullable && value === null) return null;
+  if (!Number.isInteger(value)) throw new TypeError(`expectedVersion must be an integer${nullable ? ' or null' : ''}`);
+  return value;
+}
+
 function status(value: AlipayAuthorizationStatus): AlipayAuthorizationStatus {
   if (!STATUSES.includes(value)) throw new TypeError(`status must be one of ${STATUSES.join(', ')}`);
   return value;
@@ -134,7 +141,9 @@ function dueCondition(criteria: AlipayDueCriteria): { cond: string; params: Para
  * - version: bumped by `saveAuthorization`, `saveRefreshed` and `setStatus` (token and status writes).
  *   Leases, `recordFailure` and `markChecked` leave it alone, so bookkeeping can never make an in-flight
  *   refresh lose its compare-and-set (and with it a token pair Alipay has already rotated).
- * - `saveRefreshed`: one `UPDATE ... WHERE version = :expected AND status = 'active'`.
+ * - every write is one statement guarded by `version = :expectedVersion` (`saveRefreshed` also by
+ *   `status = 'active'`; `saveAuthorization` with no expected version is a plain INSERT that loses to
+ *   the unique key), so a write decided on an older row never lands on a newer one.
  * - claiming: PostgreSQL `FOR UPDATE SKIP LOCKED` in a locking CTE feeding one UPDATE ... RETURNING;
  *   MariaDB/MySQL `SELECT ... FOR UPDATE SKIP LOCKED` over a window of candidates, then UPDATE by id, in
  *   one READ COMMITTED transaction; SQLite one `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING *` (SQLite serializes
@@ -308,31 +317,21 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
 
   // ---------------------------------------------------------------- writes
 
-  async saveAuthorization(input: { appId: string; authAppId: string; userId: string | null; tokens: AlipayIssuedTokens; authorizedAt: Date }): Promise<AlipayAuthorization> {
+  async saveAuthorization(input: AlipayAuthorizationWrite): Promise<AlipayAuthorization | null> {
     const appId = id(input?.appId, 'appId');
     const authAppId = id(input.authAppId, 'authAppId');
     const userId = input.userId === null || input.userId === undefined ? null : id(input.userId, 'userId');
+    const expectedVersion = expected(input.expectedVersion, true);
     const params = {
       appId,
       authAppId,
       userId,
+      expectedVersion,
       ...this.seal(appId, authAppId, input.tokens),
       authorizedAt: ms(input.authorizedAt, 'authorizedAt'),
       now: this.now(),
     };
-    // Update first (re-authorization is the common case once a merchant exists), else insert; two processes
-    // inserting the same merchant at once: the loser gets a unique violation and updates instead.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const updated = await this.writeOne(
-        `UPDATE ${this.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash,
-          expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt, due_at = :dueAt,
-          status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now,
-          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
-          version = version + 1, updated_at = :now
-         WHERE app_id = :appId AND auth_app_id = :authAppId`,
-        params,
-      );
-      if (updated) return this.toDomain(updated);
+    if (expectedVersion === null) {
       try {
         const inserted = await this.writeOne(
           `INSERT INTO ${this.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, token_hash, expires_at, refresh_expires_at,
@@ -340,13 +339,23 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
            VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, :dueAt, 0, 1, :now, :now)`,
           params,
         );
-        if (inserted) return this.toDomain(inserted);
+        return inserted ? this.toDomain(inserted) : null;
       } catch (e) {
-        // Lost an insert race (or, on MariaDB, a deadlock between the racing inserts): update instead.
-        if (!isUniqueViolation(e) && !isRetryableLock(e)) throw e;
+        // Another writer inserted the merchant first (on MariaDB the racing inserts may deadlock instead).
+        if (isUniqueViolation(e) || isRetryableLock(e)) return null;
+        throw e;
       }
     }
-    throw new AlipayAuthError(`Could not save the authorization of merchant app ${authAppId}: concurrent writes kept conflicting`);
+    const updated = await this.writeOne(
+      `UPDATE ${this.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash,
+        expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt, due_at = :dueAt,
+        status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now,
+        failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
+        version = version + 1, updated_at = :now
+       WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
+      params,
+    );
+    return updated ? this.toDomain(updated) : null;
   }
 
   async saveRefreshed(appId: string, authAppId: string, expectedVersion: number, tokens: AlipayIssuedTokens): Promise<AlipayAuthorization | null> {
@@ -362,10 +371,11 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return row ? this.toDomain(row) : null;
   }
 
-  async recordFailure(appId: string, authAppId: string, failure: AlipayRefreshFailure): Promise<void> {
+  async recordFailure(appId: string, authAppId: string, expectedVersion: number, failure: AlipayRefreshFailure): Promise<boolean> {
     const params: Params = {
       appId,
       authAppId,
+      expectedVersion: expected(expectedVersion),
       errorCode: text(failure?.errorCode, 64) ?? 'unknown',
       nextAttemptAt: msOrNull(failure.nextAttemptAt, 'nextAttemptAt'),
       now: this.now(),
@@ -379,32 +389,32 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     }
     // An ambiguous outcome keeps the row in doubt until verified; a definite failure keeps an earlier doubt.
     const verify = failure.verify ? ', verify_at = :nextAttemptAt' : '';
-    await this.run(
+    const { affected } = await this.run(
       `UPDATE ${this.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, next_attempt_at = :nextAttemptAt,
          due_at = COALESCE(:nextAttemptAt, due_at)${verify},
          updated_at = :now${release}
-       WHERE app_id = :appId AND auth_app_id = :authAppId`,
+       WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
       params,
     );
+    return affected > 0;
   }
 
-  async setStatus(appId: string, authAppId: string, next: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null> {
+  async setStatus(appId: string, authAppId: string, expectedVersion: number, next: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null> {
     const row = await this.writeOne(
       `UPDATE ${this.table} SET status = :status, status_reason = :reason, lease_owner = NULL, lease_until = NULL,
          version = version + 1, updated_at = :now
-       WHERE app_id = :appId AND auth_app_id = :authAppId`,
-      { appId, authAppId, status: status(next), reason: text(reason, 255), now: this.now() },
+       WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
+      { appId, authAppId, expectedVersion: expected(expectedVersion), status: status(next), reason: text(reason, 255), now: this.now() },
     );
     return row ? this.toDomain(row) : null;
   }
 
-  async markChecked(appId: string, authAppId: string, at: Date): Promise<void> {
-    await this.run(`UPDATE ${this.table} SET last_checked_at = :at, updated_at = :now WHERE app_id = :appId AND auth_app_id = :authAppId`, {
-      appId,
-      authAppId,
-      at: ms(at, 'at'),
-      now: this.now(),
-    });
+  async markChecked(appId: string, authAppId: string, expectedVersion: number, at: Date): Promise<boolean> {
+    const { affected } = await this.run(
+      `UPDATE ${this.table} SET last_checked_at = :at, updated_at = :now WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
+      { appId, authAppId, expectedVersion: expected(expectedVersion), at: ms(at, 'at'), now: this.now() },
+    );
+    return affected > 0;
   }
 
   // ---------------------------------------------------------------- reads
@@ -483,10 +493,11 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return rows.map((r) => this.toDomain(r)).find((row) => row.appAuthToken === appAuthToken) ?? null;
   }
 
-  async requestStatusCheck(appId: string, filter: { userId: string }): Promise<number> {
+  async requestStatusCheck(appId: string, filter: { userId: string } | { authAppId: string }): Promise<number> {
+    const byApp = filter && 'authAppId' in filter;
     const { affected } = await this.run(
-      `UPDATE ${this.table} SET last_checked_at = NULL, updated_at = :now WHERE app_id = :appId AND user_id = :userId AND status = 'active'`,
-      { appId, userId: id(filter?.userId, 'userId'), now: this.now() },
+      `UPDATE ${this.table} SET last_checked_at = NULL, updated_at = :now WHERE app_id = :appId AND ${byApp ? 'auth_app_id = :value' : 'user_id = :value'} AND status = 'active'`,
+      { appId, value: byApp ? id(filter.authAppId, 'authAppId') : id((filter as { userId: string })?.userId, 'userId'), now: this.now() },
     );
     return affected;
   }

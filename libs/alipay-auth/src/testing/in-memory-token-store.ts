@@ -4,6 +4,7 @@ import {
   AlipayAuthorizationCounts,
   AlipayAuthorizationFilter,
   AlipayAuthorizationStatus,
+  AlipayAuthorizationWrite,
   AlipayDueCriteria,
   AlipayIssuedTokens,
   AlipayLease,
@@ -77,6 +78,13 @@ function checkLease(lease: AlipayLease): { owner: string; ms: number } {
   const owner = id(lease?.owner, 'lease.owner', 128);
   if (typeof lease.ms !== 'number' || !Number.isFinite(lease.ms) || lease.ms < 0) throw new TypeError('lease.ms must be a non-negative number');
   return { owner, ms: Math.floor(lease.ms) };
+}
+
+/** The version a compare-and-set was decided on (null: "no row yet", where allowed). */
+function expected(value: number | null, nullable = false): number | null {
+  if (nullable && value === null) return null;
+  if (!Number.isInteger(value)) throw new TypeError(`expectedVersion must be an integer${nullable ? ' or null' : ''}`);
+  return value;
 }
 
 function checkStatus(value: AlipayAuthorizationStatus): AlipayAuthorizationStatus {
@@ -198,15 +206,17 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
 
   // ---------------------------------------------------------------- writes
 
-  saveAuthorization(input: { appId: string; authAppId: string; userId: string | null; tokens: AlipayIssuedTokens; authorizedAt: Date }): Promise<AlipayAuthorization> {
+  saveAuthorization(input: AlipayAuthorizationWrite): Promise<AlipayAuthorization | null> {
     return this.op('saveAuthorization', () => {
       const appId = id(input?.appId, 'appId');
       const authAppId = id(input.authAppId, 'authAppId');
       const userId = input.userId === null || input.userId === undefined ? null : id(input.userId, 'userId');
+      const expectedVersion = expected(input.expectedVersion, true);
       const tokens = sealed(input.tokens);
       const authorizedAt = ms(input.authorizedAt, 'authorizedAt');
       const now = this.now();
       const existing = this.rows.get(key(appId, authAppId));
+      if ((existing?.version ?? null) !== expectedVersion) return null;
       const row: Row = {
         id: existing?.id ?? this.nextId++,
         appId,
@@ -257,13 +267,14 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
     });
   }
 
-  recordFailure(appId: string, authAppId: string, failure: AlipayRefreshFailure): Promise<void> {
+  recordFailure(appId: string, authAppId: string, expectedVersion: number, failure: AlipayRefreshFailure): Promise<boolean> {
     return this.op('recordFailure', () => {
+      const version = expected(expectedVersion);
       const errorCode = text(failure?.errorCode, 64) ?? 'unknown';
       const nextAttemptAt = msOrNull(failure.nextAttemptAt, 'nextAttemptAt');
       const now = this.now();
       const r = this.rows.get(key(appId, authAppId));
-      if (!r) return;
+      if (!r || r.version !== version) return false;
       r.failureCount += 1;
       r.lastErrorCode = errorCode;
       r.nextAttemptAt = nextAttemptAt;
@@ -274,26 +285,30 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
         r.leaseOwner = null;
         r.leaseUntil = null;
       }
+      return true;
     });
   }
 
-  setStatus(appId: string, authAppId: string, status: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null> {
+  setStatus(appId: string, authAppId: string, expectedVersion: number, status: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null> {
     return this.op('setStatus', () => {
+      const version = expected(expectedVersion);
       const next = checkStatus(status);
       const r = this.rows.get(key(appId, authAppId));
-      if (!r) return null;
+      if (!r || r.version !== version) return null;
       Object.assign(r, { status: next, statusReason: text(reason, 255), leaseOwner: null, leaseUntil: null, version: r.version + 1, updatedAt: this.now() });
       return toDomain(r);
     });
   }
 
-  markChecked(appId: string, authAppId: string, at: Date): Promise<void> {
+  markChecked(appId: string, authAppId: string, expectedVersion: number, at: Date): Promise<boolean> {
     return this.op('markChecked', () => {
+      const version = expected(expectedVersion);
       const checked = ms(at, 'at');
       const r = this.rows.get(key(appId, authAppId));
-      if (!r) return;
+      if (!r || r.version !== version) return false;
       r.lastCheckedAt = checked;
       r.updatedAt = this.now();
+      return true;
     });
   }
 
@@ -350,11 +365,12 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
     });
   }
 
-  requestStatusCheck(appId: string, filter: { userId: string }): Promise<number> {
+  requestStatusCheck(appId: string, filter: { userId: string } | { authAppId: string }): Promise<number> {
     return this.op('requestStatusCheck', () => {
-      const userId = id(filter?.userId, 'userId');
+      const byApp = filter && 'authAppId' in filter;
+      const value = byApp ? id(filter.authAppId, 'authAppId') : id((filter as { userId: string })?.userId, 'userId');
       const now = this.now();
-      const rows = this.ofApp(appId).filter((r) => r.userId === userId && r.status === 'active');
+      const rows = this.ofApp(appId).filter((r) => (byApp ? r.authAppId : r.userId) === value && r.status === 'active');
       for (const r of rows) Object.assign(r, { lastCheckedAt: null, updatedAt: now });
       return rows.length;
     });

@@ -1,4 +1,4 @@
-import type { AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens, AlipayTokenStore } from '../storage/alipay-token-store';
+import type { AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens, AlipayRefreshFailure, AlipayTokenStore } from '../storage/alipay-token-store';
 
 /** What the contract needs from a store under test. */
 export interface AlipayTokenStoreContractHarness {
@@ -94,14 +94,26 @@ export function alipayTokenStoreContract(
     let h: AlipayTokenStoreContractHarness;
     let store: AlipayTokenStore;
 
-    const save = (authAppId: string, t: AlipayIssuedTokens = tokens(), extras: { userId?: string | null; authorizedAt?: Date; appId?: string } = {}) =>
-      store.saveAuthorization({
-        appId: extras.appId ?? APP,
+    /** The version a write is decided on: the row as it is now (0 for a row that does not exist). */
+    const version = async (authAppId: string, appId = APP) => (await store.find(appId, authAppId))?.version ?? 0;
+    /** Saves over whatever is stored (the caller decided on the current row). */
+    const save = async (authAppId: string, t: AlipayIssuedTokens = tokens(), extras: { userId?: string | null; authorizedAt?: Date; appId?: string } = {}) => {
+      const appId = extras.appId ?? APP;
+      const current = await store.find(appId, authAppId);
+      const row = await store.saveAuthorization({
+        appId,
         authAppId,
         userId: extras.userId === undefined ? '2088000000000001' : extras.userId,
         tokens: t,
         authorizedAt: extras.authorizedAt ?? at(0),
+        expectedVersion: current?.version ?? null,
       });
+      if (!row) throw new Error(`saveAuthorization of ${authAppId} lost a race no one ran`);
+      return row;
+    };
+    const setStatus = async (authAppId: string, next: AlipayAuthorizationStatus, reason: string | null) => store.setStatus(APP, authAppId, await version(authAppId), next, reason);
+    const recordFailure = async (authAppId: string, failure: AlipayRefreshFailure) => store.recordFailure(APP, authAppId, await version(authAppId), failure);
+    const markChecked = async (authAppId: string, checkedAt: Date) => store.markChecked(APP, authAppId, await version(authAppId), checkedAt);
 
     beforeAll(async () => {
       h = await create(() => nowMs);
@@ -158,9 +170,9 @@ export function alipayTokenStoreContract(
 
     it('upserts: a new authorization replaces the tokens and reactivates the row', async () => {
       const first = await save(merchant(1));
-      await store.recordFailure(APP, merchant(1), { errorCode: 'isp.unknow-error', nextAttemptAt: at(HOUR), verify: true });
+      await recordFailure(merchant(1), { errorCode: 'isp.unknow-error', nextAttemptAt: at(HOUR), verify: true });
       await store.tryLease(APP, merchant(1), { owner: 'node-a', ms: MIN });
-      const cancelled = await store.setStatus(APP, merchant(1), 'cancelled', 'merchant cancelled');
+      const cancelled = await setStatus(merchant(1), 'cancelled', 'merchant cancelled');
       expect(cancelled!.version).toBe(first.version + 1);
       nowMs = T0 + DAY;
       const t = tokens({ issuedAt: at(DAY) });
@@ -185,18 +197,88 @@ export function alipayTokenStoreContract(
       expect((await store.list(APP)).total).toBe(1);
     });
 
-    it('two instances saving the same merchant at once leave one row', async () => {
+    it('two instances inserting the same merchant at once: one row, one winner, the loser told', async () => {
       const [a, b] = await h.peers(2);
       for (let i = 0; i < 3; i++) {
         const [ta, tb] = [tokens(), tokens()];
         const results = await Promise.all([
-          a.saveAuthorization({ appId: APP, authAppId: merchant(i), userId: null, tokens: ta, authorizedAt: at(0) }),
-          b.saveAuthorization({ appId: APP, authAppId: merchant(i), userId: null, tokens: tb, authorizedAt: at(0) }),
+          a.saveAuthorization({ appId: APP, authAppId: merchant(i), userId: null, tokens: ta, authorizedAt: at(0), expectedVersion: null }),
+          b.saveAuthorization({ appId: APP, authAppId: merchant(i), userId: null, tokens: tb, authorizedAt: at(0), expectedVersion: null }),
         ]);
-        expect(results.map((r) => r.version).sort()).toEqual([1, 2]);
-        expect([ta.appAuthToken, tb.appAuthToken]).toContain((await store.find(APP, merchant(i)))!.appAuthToken);
+        const winners = results.filter((r): r is AlipayAuthorization => r !== null);
+        expect(winners).toHaveLength(1);
+        expect(winners[0].version).toBe(1);
+        expect((await store.find(APP, merchant(i)))!.appAuthToken).toBe(winners[0].appAuthToken);
       }
       expect((await store.list(APP)).total).toBe(3);
+    });
+
+    describe('compare-and-set: a write decided on an older row never lands on a newer one', () => {
+      it('saveAuthorization replaces only the version it was decided on; of two writers at one version exactly one wins', async () => {
+        const first = await save(merchant(1));
+        const stale = tokens();
+        expect(await store.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: stale, authorizedAt: at(0), expectedVersion: null })).toBeNull();
+        expect(await store.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: stale, authorizedAt: at(0), expectedVersion: first.version + 1 })).toBeNull();
+        expect(await store.saveAuthorization({ appId: APP, authAppId: merchant(9), userId: null, tokens: stale, authorizedAt: at(0), expectedVersion: 1 })).toBeNull();
+        expect(await store.find(APP, merchant(9))).toBeNull();
+        expect((await store.find(APP, merchant(1)))!.appAuthToken).toBe(first.appAuthToken);
+        const [a, b] = await h.peers(2);
+        const [ta, tb] = [tokens(), tokens()];
+        const results = await Promise.all([
+          a.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: ta, authorizedAt: at(1), expectedVersion: first.version }),
+          b.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: tb, authorizedAt: at(1), expectedVersion: first.version }),
+        ]);
+        const winners = results.filter((r): r is AlipayAuthorization => r !== null);
+        expect(winners).toHaveLength(1);
+        expect(winners[0].version).toBe(first.version + 1);
+        expect(await store.find(APP, merchant(1))).toEqual(winners[0]);
+        await expect(store.saveAuthorization({ appId: APP, authAppId: merchant(1), userId: null, tokens: ta, authorizedAt: at(1), expectedVersion: 1.5 })).rejects.toThrow(TypeError);
+      });
+
+      it('a refusal decided on the previous pair does not overwrite a re-authorization (setStatus, recordFailure)', async () => {
+        const old = await save(merchant(1));
+        await store.tryLease(APP, merchant(1), { owner: 'refresher', ms: MIN });
+        // The merchant authorizes again while the refresh of the old pair is in flight.
+        const fresh = await save(merchant(1), tokens(), { authorizedAt: at(5) });
+        expect(await store.recordFailure(APP, merchant(1), old.version, { errorCode: 'REFRESH_TOKEN_NOT_VALID', nextAttemptAt: null, owner: 'refresher' })).toBe(false);
+        expect(await store.setStatus(APP, merchant(1), old.version, 'reauthorization_required', 'refused')).toBeNull();
+        expect(await store.setStatus(APP, merchant(1), old.version, 'cancelled', 'refused')).toBeNull();
+        expect(await store.markChecked(APP, merchant(1), old.version, at(9))).toBe(false);
+        expect(await store.find(APP, merchant(1))).toEqual(fresh);
+        // Decided on the current row, the same writes land.
+        expect(await store.recordFailure(APP, merchant(1), fresh.version, { errorCode: 'REFRESH_TOKEN_NOT_VALID', nextAttemptAt: null })).toBe(true);
+        expect(await store.markChecked(APP, merchant(1), fresh.version, at(9))).toBe(true);
+        expect(await store.find(APP, merchant(1))).toMatchObject({ failureCount: 1, lastCheckedAt: at(9), version: fresh.version });
+        expect(await store.setStatus(APP, merchant(1), fresh.version, 'reauthorization_required', 'refused')).toMatchObject({ status: 'reauthorization_required', version: fresh.version + 1 });
+        // A missing row: nothing to compare with.
+        expect(await store.recordFailure(APP, 'missing', 1, { errorCode: 'x', nextAttemptAt: null })).toBe(false);
+        expect(await store.markChecked(APP, 'missing', 1, at(0))).toBe(false);
+        await expect(store.setStatus(APP, merchant(1), Number.NaN, 'revoked', null)).rejects.toThrow(TypeError);
+      });
+
+      it('of a verdict and a new pair written at once from one version, exactly one lands', async () => {
+        const [a, b] = await h.peers(2);
+        for (let i = 0; i < 3; i++) {
+          const row = await save(merchant(i));
+          const [verdict, refreshed] = await Promise.all([
+            a.setStatus(APP, merchant(i), row.version, 'reauthorization_required', 'refused'),
+            b.saveRefreshed(APP, merchant(i), row.version, tokens()),
+          ]);
+          expect([verdict, refreshed].filter((r) => r !== null)).toHaveLength(1);
+          const stored = (await store.find(APP, merchant(i)))!;
+          expect(stored.version).toBe(row.version + 1);
+          expect(stored.status).toBe(verdict ? 'reauthorization_required' : 'active');
+        }
+      });
+
+      it('bookkeeping does not move the version: a refresh decided before it still lands', async () => {
+        const row = await save(merchant(1));
+        expect(await store.recordFailure(APP, merchant(1), row.version, { errorCode: 'network-timeout', nextAttemptAt: at(MIN), verify: true })).toBe(true);
+        expect(await store.markChecked(APP, merchant(1), row.version, at(3))).toBe(true);
+        await store.tryLease(APP, merchant(1), { owner: 'node-a', ms: MIN });
+        expect((await store.find(APP, merchant(1)))!.version).toBe(row.version);
+        expect(await store.saveRefreshed(APP, merchant(1), row.version, tokens())).toMatchObject({ version: row.version + 1, verifyAt: null, failureCount: 0 });
+      });
     });
 
     it('saveRefreshed is a compare-and-set: of two writers at the same version exactly one wins', async () => {
@@ -213,7 +295,7 @@ export function alipayTokenStoreContract(
 
     it('saveRefreshed replaces the tokens, clears failure, doubt and lease, and needs an active row', async () => {
       const row = await save(merchant(1));
-      await store.recordFailure(APP, merchant(1), { errorCode: 'network-timeout', nextAttemptAt: at(HOUR), verify: true });
+      await recordFailure(merchant(1), { errorCode: 'network-timeout', nextAttemptAt: at(HOUR), verify: true });
       await store.tryLease(APP, merchant(1), { owner: 'node-a', ms: MIN });
       nowMs = T0 + 42;
       const t = tokens({ expiresAt: at(365 * DAY), refreshExpiresAt: null, issuedAt: at(40) });
@@ -235,7 +317,7 @@ export function alipayTokenStoreContract(
         version: row.version + 1,
         authorizedAt: row.authorizedAt,
       });
-      const revoked = await store.setStatus(APP, merchant(1), 'revoked', null);
+      const revoked = await setStatus(merchant(1), 'revoked', null);
       expect(await store.saveRefreshed(APP, merchant(1), revoked!.version, tokens())).toBeNull();
       expect(await store.saveRefreshed(APP, merchant(9), 1, tokens())).toBeNull();
     });
@@ -259,7 +341,7 @@ export function alipayTokenStoreContract(
         await save('young', tokens({ expiresAt: null, refreshExpiresAt: null, issuedAt: at(-30 * DAY + 1) }));
         await save('other-app', tokens({ expiresAt: at(DAY) }), { appId: OTHER_APP });
         await save('cancelled', tokens({ expiresAt: at(DAY) }));
-        await store.setStatus(APP, 'cancelled', 'cancelled', null);
+        await setStatus('cancelled', 'cancelled', null);
 
         expect(await store.countDue(APP, criteria())).toBe(4);
         expect(await store.countDue(APP, criteria(null))).toBe(3);
@@ -292,17 +374,17 @@ export function alipayTokenStoreContract(
         const due = { expiresAt: at(DAY), refreshExpiresAt: far };
         const notDue = { expiresAt: far, refreshExpiresAt: far };
         await save('backoff', tokens(due));
-        await store.recordFailure(APP, 'backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
+        await recordFailure('backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
         await save('backoff-over', tokens(due));
-        await store.recordFailure(APP, 'backoff-over', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(0) });
+        await recordFailure('backoff-over', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(0) });
         await save('leased', tokens(due));
         await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
         await save('lease-expired', tokens(due));
         await store.tryLease(APP, 'lease-expired', { owner: 'node-x', ms: 0 });
         await save('retry-not-due', tokens(notDue));
-        await store.recordFailure(APP, 'retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
+        await recordFailure('retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
         await save('retry-later', tokens(notDue));
-        await store.recordFailure(APP, 'retry-later', { errorCode: 'network-timeout', nextAttemptAt: at(1) });
+        await recordFailure('retry-later', { errorCode: 'network-timeout', nextAttemptAt: at(1) });
         await save('not-due', tokens(notDue));
         await sleep(5);
         expect(await claimedIds(criteria())).toEqual(['backoff-over', 'lease-expired', 'retry-not-due']);
@@ -318,7 +400,7 @@ export function alipayTokenStoreContract(
         const b = await store.claimDue(APP, criteria(), { owner: 'node-b', ms: 3 * MIN }, 10);
         expect(b.map((r) => [r.authAppId, r.leaseOwner])).toEqual([['m1', 'node-b']]);
         await store.releaseLease(APP, 'm1', 'node-a');
-        await store.recordFailure(APP, 'm1', { errorCode: 'x', nextAttemptAt: null, owner: 'node-a' });
+        await recordFailure('m1', { errorCode: 'x', nextAttemptAt: null, owner: 'node-a' });
         expect(await store.find(APP, 'm1')).toMatchObject({ leaseOwner: 'node-b', leaseUntil: b[0].leaseUntil });
       });
 
@@ -331,11 +413,11 @@ export function alipayTokenStoreContract(
         await save('refresh-due', tokens({ expiresAt: far, refreshExpiresAt: at(20 * DAY) }));
         await save('not-due', tokens({ expiresAt: at(40 * DAY), refreshExpiresAt: far }));
         await save('backoff', tokens({ expiresAt: at(DAY), refreshExpiresAt: far }));
-        await store.recordFailure(APP, 'backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
+        await recordFailure('backoff', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(1) });
         await save('retry-not-due', tokens({ expiresAt: far, refreshExpiresAt: far }));
-        await store.recordFailure(APP, 'retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
+        await recordFailure('retry-not-due', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
         await save('cancelled', tokens({ expiresAt: at(DAY) }));
-        await store.setStatus(APP, 'cancelled', 'cancelled', null);
+        await setStatus('cancelled', 'cancelled', null);
 
         expect((await store.claimDue(APP, window, { owner: 'node-a', ms: MIN }, 2)).map((r) => r.authAppId)).toEqual(['due-1', 'due-2']);
         const rest = await store.claimDue(APP, window, { owner: 'node-b', ms: MIN }, 10);
@@ -369,11 +451,11 @@ export function alipayTokenStoreContract(
 
     it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {
       for (const id of ['never', 'long-ago', 'edge', 'recent', 'inactive', 'leased']) await save(id);
-      await store.markChecked(APP, 'long-ago', at(-3 * DAY));
-      await store.markChecked(APP, 'edge', at(-DAY));
-      await store.markChecked(APP, 'recent', at(-HOUR));
+      await markChecked('long-ago', at(-3 * DAY));
+      await markChecked('edge', at(-DAY));
+      await markChecked('recent', at(-HOUR));
       await h.patch(APP, 'never', { lastCheckedAt: null });
-      await store.setStatus(APP, 'inactive', 'cancelled', null);
+      await setStatus('inactive', 'cancelled', null);
       await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
       const rows = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'checker', ms: 500 }, 10);
       expect(rows.map((r) => r.authAppId)).toEqual(['never', 'long-ago']);
@@ -409,35 +491,35 @@ export function alipayTokenStoreContract(
       const row = await save('m1');
       await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
       nowMs = T0 + 3;
-      await store.recordFailure(APP, 'm1', { errorCode: 'network-timeout', nextAttemptAt: at(HOUR), owner: 'node-b', verify: true });
+      await recordFailure('m1', { errorCode: 'network-timeout', nextAttemptAt: at(HOUR), owner: 'node-b', verify: true });
       expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 1, lastErrorCode: 'network-timeout', nextAttemptAt: at(HOUR), verifyAt: at(HOUR), leaseOwner: 'node-a', updatedAt: at(3) });
       // A definite failure keeps the earlier doubt.
-      await store.recordFailure(APP, 'm1', { errorCode: 'x'.repeat(80), nextAttemptAt: null });
+      await recordFailure('m1', { errorCode: 'x'.repeat(80), nextAttemptAt: null });
       expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 2, lastErrorCode: 'x'.repeat(64), nextAttemptAt: null, verifyAt: at(HOUR), leaseOwner: 'node-a' });
-      await store.recordFailure(APP, 'm1', { errorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), owner: 'node-a' });
+      await recordFailure('m1', { errorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), owner: 'node-a' });
       const after = await store.find(APP, 'm1');
       expect(after).toMatchObject({ failureCount: 3, lastErrorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), leaseOwner: null, leaseUntil: null });
       // Bookkeeping does not move the version: an in-flight refresh keeps its compare-and-set.
       expect(after!.version).toBe(row.version);
-      await store.recordFailure(APP, 'missing', { errorCode: 'x', nextAttemptAt: null });
+      await recordFailure('missing', { errorCode: 'x', nextAttemptAt: null });
     });
 
     it('setStatus keeps the row, sets the reason, releases the lease and bumps the version', async () => {
       const row = await save('m1');
       await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
       nowMs = T0 + 9;
-      const r = await store.setStatus(APP, 'm1', 'reauthorization_required', 'refused');
+      const r = await setStatus('m1', 'reauthorization_required', 'refused');
       expect(r).toMatchObject({ status: 'reauthorization_required', statusReason: 'refused', leaseOwner: null, leaseUntil: null, version: row.version + 1, updatedAt: at(9) });
       expect(r!.appAuthToken).toBe(row.appAuthToken);
-      expect((await store.setStatus(APP, 'm1', 'revoked', 'é'.repeat(300)))!.statusReason).toBe('é'.repeat(255));
-      expect(await store.setStatus(APP, 'm1', 'active', null)).toMatchObject({ status: 'active', statusReason: null, version: row.version + 3 });
-      expect(await store.setStatus(APP, 'missing', 'revoked', null)).toBeNull();
-      await expect(store.setStatus(APP, 'm1', 'bogus' as AlipayAuthorizationStatus, null)).rejects.toThrow(TypeError);
+      expect((await setStatus('m1', 'revoked', 'é'.repeat(300)))!.statusReason).toBe('é'.repeat(255));
+      expect(await setStatus('m1', 'active', null)).toMatchObject({ status: 'active', statusReason: null, version: row.version + 3 });
+      expect(await setStatus('missing', 'revoked', null)).toBeNull();
+      await expect(setStatus('m1', 'bogus' as AlipayAuthorizationStatus, null)).rejects.toThrow(TypeError);
     });
 
     it('markChecked records the check without moving the version', async () => {
       const row = await save('m1');
-      await store.markChecked(APP, 'm1', at(77));
+      await markChecked('m1', at(77));
       expect(await store.find(APP, 'm1')).toMatchObject({ lastCheckedAt: at(77), version: row.version });
     });
 
@@ -454,7 +536,7 @@ export function alipayTokenStoreContract(
       const statuses: AlipayAuthorizationStatus[] = ['active', 'active', 'cancelled', 'revoked', 'reauthorization_required'];
       for (let i = 0; i < 30; i++) {
         await save(merchant(i), tokens(), { authorizedAt: at(Math.floor(i / 2) * MIN), userId: `20880000000000${String(i % 3).padStart(2, '0')}` });
-        if (statuses[i % 5] !== 'active') await store.setStatus(APP, merchant(i), statuses[i % 5], null);
+        if (statuses[i % 5] !== 'active') await setStatus(merchant(i), statuses[i % 5], null);
       }
       await save(merchant(5), tokens(), { appId: OTHER_APP });
       // Equal authorization instants: the later insert first.
@@ -475,15 +557,15 @@ export function alipayTokenStoreContract(
 
     it('counts by status, with failing, verifying and unreadable rows', async () => {
       for (let i = 0; i < 7; i++) await save(merchant(i));
-      await store.setStatus(APP, merchant(0), 'cancelled', null);
-      await store.setStatus(APP, merchant(1), 'revoked', null);
-      await store.setStatus(APP, merchant(2), 'reauthorization_required', null);
-      await store.recordFailure(APP, merchant(2), { errorCode: 'x', nextAttemptAt: null });
-      await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
-      await store.recordFailure(APP, merchant(3), { errorCode: 'x', nextAttemptAt: null });
-      await store.recordFailure(APP, merchant(4), { errorCode: 'x', nextAttemptAt: null });
-      await store.recordFailure(APP, merchant(5), { errorCode: 'network-timeout', nextAttemptAt: at(MIN), verify: true });
-      await store.recordFailure(APP, merchant(6), { errorCode: 'row-unreadable', nextAttemptAt: at(MIN) });
+      await setStatus(merchant(0), 'cancelled', null);
+      await setStatus(merchant(1), 'revoked', null);
+      await setStatus(merchant(2), 'reauthorization_required', null);
+      await recordFailure(merchant(2), { errorCode: 'x', nextAttemptAt: null });
+      await recordFailure(merchant(3), { errorCode: 'x', nextAttemptAt: null });
+      await recordFailure(merchant(3), { errorCode: 'x', nextAttemptAt: null });
+      await recordFailure(merchant(4), { errorCode: 'x', nextAttemptAt: null });
+      await recordFailure(merchant(5), { errorCode: 'network-timeout', nextAttemptAt: at(MIN), verify: true });
+      await recordFailure(merchant(6), { errorCode: 'row-unreadable', nextAttemptAt: at(MIN) });
       await save(merchant(9), tokens(), { appId: OTHER_APP });
       expect(await store.countByStatus(APP)).toEqual({ active: 4, reauthorization_required: 1, revoked: 1, cancelled: 1, failing: 4, verifying: 1, unreadable: 1 });
       expect(await store.countByStatus('2021004100009999')).toEqual({ active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0, verifying: 0, unreadable: 0 });
@@ -506,11 +588,11 @@ export function alipayTokenStoreContract(
       expect(await store.findByToken(APP, next.appAuthToken)).toMatchObject({ authAppId: 'm1', appAuthToken: next.appAuthToken });
     });
 
-    it("requestStatusCheck makes the merchant user's active rows due for a status check", async () => {
+    it("requestStatusCheck makes the merchant user's (or one merchant app's) active rows due for a status check", async () => {
       await save('a', tokens(), { userId: '2088000000000007' });
       await save('b', tokens(), { userId: '2088000000000007' });
       await save('gone', tokens(), { userId: '2088000000000007' });
-      await store.setStatus(APP, 'gone', 'cancelled', null);
+      await setStatus('gone', 'cancelled', null);
       await save('other-user', tokens(), { userId: '2088000000000008' });
       await save('other-app', tokens(), { userId: '2088000000000007', appId: OTHER_APP });
       const before = await store.find(APP, 'a');
@@ -520,6 +602,12 @@ export function alipayTokenStoreContract(
       const due = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'checker', ms: MIN }, 10);
       expect(due.map((r) => r.authAppId).sort()).toEqual(['a', 'b']);
       expect(await store.requestStatusCheck(APP, { userId: '2088000000000999' })).toBe(0);
+      // One merchant app: only that row.
+      await markChecked('a', at(0));
+      expect(await store.requestStatusCheck(APP, { authAppId: 'a' })).toBe(1);
+      expect(await store.find(APP, 'a')).toMatchObject({ lastCheckedAt: null });
+      expect(await store.find(APP, 'other-user')).toMatchObject({ lastCheckedAt: at(0) });
+      expect(await store.requestStatusCheck(APP, { authAppId: 'gone' })).toBe(0);
     });
 
     it('remembers handled notifications per app until they expire (app clock)', async () => {

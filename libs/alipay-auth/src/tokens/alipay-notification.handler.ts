@@ -7,12 +7,15 @@ import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-s
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayAuthorizationInfo, toAuthorizationInfo } from './alipay-token.types';
 import { AUTH_APP_ID_PATTERN, issuedTokens } from './token-refresher';
+import { rememberStoredPair, wasPairStored, WRITE_ATTEMPTS } from './authorization-writes';
 
 export const CANCELLED_MSG_METHOD = 'alipay.open.auth.appauth.cancelled';
 export const AUTHORIZED_NOTIFY_TYPE = 'open_app_auth_notify';
 /** How long a handled `notify_id` is remembered: longer than Alipay's resend schedule (about 25 h) by far. */
 const NOTIFY_ID_RETENTION_MS = 30 * 24 * 3600_000;
 const NOTIFY_ID_PATTERN = /^[0-9A-Za-z_-]{1,64}$/;
+/** An authorization notification this close to (and not after) the stored one may be a clock disagreement: Alipay is asked. */
+const DOUBT_MS = 10 * 60_000;
 
 export interface AlipayNotificationResult {
   /** False for a message that is not for this library (another method, another app): answer `success` all the same. */
@@ -92,23 +95,32 @@ export class AlipayNotificationHandler {
       );
       return { handled: true, action: 'status-check-requested' };
     }
-    // A message older than the current authorization (a resend or a replay after the merchant authorized
-    // again) is about the previous one.
-    const at = instant(detail.auth_time) ?? instant(biz.auth_time) ?? instant(params.utc_timestamp);
-    const staleByTime = at !== null && at < row.authorizedAt.getTime();
-    const staleByToken = at === null && token !== undefined && !row.unreadable && token !== row.appAuthToken;
-    if (staleByTime || staleByToken) {
-      if (staleByToken) await this.store.requestStatusCheck(appId, { userId: row.userId ?? '' }).catch(() => 0);
-      this.logger.log(`Cancellation of merchant app ${row.authAppId} predates its current authorization; ignored (notify_id ${escapeLogValue(params.notify_id)})`);
-      return { handled: true, authAppId: row.authAppId, action: 'stale', authorization: toAuthorizationInfo(row) };
+    for (let attempt = 0; row && attempt < WRITE_ATTEMPTS; attempt++) {
+      // A message naming the current token is about the current authorization, whatever the clocks say.
+      // Otherwise one naming another token, or older than the current authorization, is most likely about
+      // a previous one (a resend, a replay); in doubt Alipay is asked, at the next status check.
+      const readable = !row.unreadable;
+      const namesCurrent = token !== undefined && readable && token === row.appAuthToken;
+      const at = instant(detail.auth_time) ?? instant(biz.auth_time) ?? instant(params.utc_timestamp);
+      const namesOther = token !== undefined && readable && token !== row.appAuthToken;
+      if (!namesCurrent && (namesOther || (at !== null && at < row.authorizedAt.getTime()))) {
+        await this.store.requestStatusCheck(appId, { authAppId: row.authAppId });
+        this.logger.log(`Cancellation of merchant app ${row.authAppId} may predate its current authorization; its status is checked with Alipay at the next run (notify_id ${escapeLogValue(params.notify_id)})`);
+        return { handled: true, authAppId: row.authAppId, action: 'stale', authorization: toAuthorizationInfo(row) };
+      }
+      if (row.status === 'cancelled') return { handled: true, authAppId: row.authAppId, action: 'duplicate', authorization: toAuthorizationInfo(row) };
+      const updated = await this.store.setStatus(appId, row.authAppId, row.version, 'cancelled', 'cancelled by the merchant (notification)');
+      if (updated) {
+        this.logger.log(`Merchant app ${row.authAppId} cancelled its authorization`);
+        this.events.emit(AlipayAuthEvent.Cancelled, { authorization: toAuthorizationInfo(updated) });
+        return { handled: true, authAppId: row.authAppId, action: 'cancelled', authorization: toAuthorizationInfo(updated) };
+      }
+      // The row moved on while this was decided (authorized again, refreshed): decide again on what it holds now.
+      row = await this.store.find(appId, row.authAppId);
     }
-    if (row.status === 'cancelled') return { handled: true, authAppId: row.authAppId, action: 'duplicate', authorization: toAuthorizationInfo(row) };
-    const updated = await this.store.setStatus(appId, row.authAppId, 'cancelled', 'cancelled by the merchant (notification)');
-    if (updated) {
-      this.logger.log(`Merchant app ${row.authAppId} cancelled its authorization`);
-      this.events.emit(AlipayAuthEvent.Cancelled, { authorization: toAuthorizationInfo(updated) });
-    }
-    return { handled: true, authAppId: row.authAppId, action: 'cancelled', authorization: updated ? toAuthorizationInfo(updated) : undefined };
+    // Throwing makes Alipay resend, and the resend is decided on the row as it will be then.
+    if (row) throw new AlipayAuthError(`Cancellation of merchant app ${row.authAppId}: its row kept changing while it was handled`);
+    return { handled: true, action: 'status-check-requested' };
   }
 
   /** `open_app_auth_notify` (service market, plugin and agent flows): a new authorization with its full token pair. */
@@ -120,26 +132,38 @@ export class AlipayNotificationHandler {
     if (!authAppId || !AUTH_APP_ID_PATTERN.test(authAppId) || !appAuthToken || !appRefreshToken) {
       throw new AlipayAuthError('Authorization notification lacks auth_app_id, app_auth_token or app_refresh_token in biz_content.detail');
     }
-    const authTime = instant(detail.auth_time) ?? this.config.clock();
-    const existing = await this.store.find(this.config.appId, authAppId);
-    if (existing && !existing.unreadable && existing.appAuthToken === appAuthToken) {
-      return { handled: true, authAppId, action: 'duplicate', authorization: toAuthorizationInfo(existing) };
+    const authTime = instant(detail.auth_time);
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const existing = await this.store.find(this.config.appId, authAppId);
+      // Judged by content, not by notify_id alone: a pair stored once (by this message's first delivery,
+      // or by the code exchange of the same authorization) is never stored again.
+      if ((existing && !existing.unreadable && existing.appAuthToken === appAuthToken) || (await wasPairStored(this.store, this.config.appId, authAppId, appAuthToken))) {
+        return { handled: true, authAppId, action: 'duplicate', authorization: existing ? toAuthorizationInfo(existing) : undefined };
+      }
+      if (existing && (authTime === null || authTime <= existing.authorizedAt.getTime())) {
+        // Not newer than what is stored, or of unknown age: never replaces it. Close calls may be clocks
+        // disagreeing (Alipay's auth_time against an exchange's instant): Alipay settles them.
+        if (authTime === null || existing.authorizedAt.getTime() - authTime < DOUBT_MS) await this.store.requestStatusCheck(this.config.appId, { authAppId });
+        return { handled: true, authAppId, action: 'stale', authorization: toAuthorizationInfo(existing) };
+      }
+      const at = authTime ?? this.config.clock();
+      const el = { app_auth_token: appAuthToken, app_refresh_token: appRefreshToken, auth_app_id: authAppId, expires_in: numeric(detail.expires_in), re_expires_in: numeric(detail.re_expires_in) };
+      const row = await this.store.saveAuthorization({
+        appId: this.config.appId,
+        authAppId,
+        userId: text(detail.user_id) ?? null,
+        tokens: issuedTokens(el, at),
+        authorizedAt: new Date(at),
+        expectedVersion: existing?.version ?? null,
+      });
+      if (!row) continue; // another writer moved the row on: decide again on what it holds now
+      await rememberStoredPair(this.store, row, this.config.clock());
+      const info = toAuthorizationInfo(row);
+      this.logger.log(`Authorized merchant app ${authAppId} (notification)`);
+      this.events.emit(AlipayAuthEvent.Authorized, { authorization: info });
+      return { handled: true, authAppId, action: 'authorized', authorization: info };
     }
-    if (existing && existing.authorizedAt.getTime() > authTime) {
-      return { handled: true, authAppId, action: 'stale', authorization: toAuthorizationInfo(existing) };
-    }
-    const el = { app_auth_token: appAuthToken, app_refresh_token: appRefreshToken, auth_app_id: authAppId, expires_in: numeric(detail.expires_in), re_expires_in: numeric(detail.re_expires_in) };
-    const row = await this.store.saveAuthorization({
-      appId: this.config.appId,
-      authAppId,
-      userId: text(detail.user_id) ?? null,
-      tokens: issuedTokens(el, authTime),
-      authorizedAt: new Date(authTime),
-    });
-    const info = toAuthorizationInfo(row);
-    this.logger.log(`Authorized merchant app ${authAppId} (notification)`);
-    this.events.emit(AlipayAuthEvent.Authorized, { authorization: info });
-    return { handled: true, authAppId, action: 'authorized', authorization: info };
+    throw new AlipayAuthError(`Authorization notification of merchant app ${authAppId}: its row kept changing while it was handled`);
   }
 }
 

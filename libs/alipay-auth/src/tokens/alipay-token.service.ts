@@ -22,6 +22,7 @@ import { AlipayAuthorizationInfo, AlipayTokenAppResponse, AlipayTokenQueryRespon
 import { backoffDelay, failureCode, isDue, isExpired, maxCallMs, refreshDueAt } from './refresh-policy';
 import { AlipayNotificationHandler, AlipayNotificationResult } from './alipay-notification.handler';
 import { AlipayRecoveryResult, AlipayTokenRecovery, AlipayTokenStatus } from './token-recovery';
+import { rememberStoredPair, replaceAuthorization, WRITE_ATTEMPTS } from './authorization-writes';
 import { AlipayRefreshOutcome, AlipayRefreshResult, AlipayTokenRefresher, AUTH_APP_ID_PATTERN, issuedTokens, TOKEN_APP_PATH, tokenElements } from './token-refresher';
 
 export { TOKEN_APP_PATH } from './token-refresher';
@@ -121,13 +122,15 @@ export class AlipayTokenService implements OnModuleInit {
     const elements = tokenElements(res);
     const saved: AlipayAuthorizationInfo[] = [];
     for (const el of elements) {
-      const row = await this.store.saveAuthorization({
-        appId: this.appId,
-        authAppId: el.auth_app_id,
+      // The newest fact there is (Alipay issued this pair just now): it replaces whatever the row holds,
+      // by a compare-and-set on the row as read, so a refresh in flight learns it lost.
+      const row = await replaceAuthorization(this.store, this.appId, el.auth_app_id, () => ({
         userId: el.user_id ?? null,
         tokens: issuedTokens(el, issuedAt),
         authorizedAt: new Date(issuedAt),
-      });
+      }));
+      // A late or replayed notification of this same pair must not bring it back after a refresh.
+      await rememberStoredPair(this.store, row, issuedAt);
       this.remember(row);
       const info = toAuthorizationInfo(row);
       this.logger.log(`Authorized merchant app ${row.authAppId} (user ${row.userId ?? 'unknown'})`);
@@ -220,9 +223,17 @@ export class AlipayTokenService implements OnModuleInit {
   /** Stops serving the merchant (kept, with status `revoked`). */
   async revoke(authAppId: string, reason = 'revoked by the ISV'): Promise<AlipayAuthorizationInfo | null> {
     this.checkAuthAppId(authAppId);
-    const row = await this.store.setStatus(this.appId, authAppId, 'revoked', reason);
+    let row: AlipayAuthorization | null = null;
+    for (let attempt = 0; !row && attempt < WRITE_ATTEMPTS; attempt++) {
+      const current = await this.store.find(this.appId, authAppId);
+      if (!current) break;
+      row = await this.store.setStatus(this.appId, authAppId, current.version, 'revoked', reason);
+    }
     this.invalidate(authAppId);
-    if (!row) return null;
+    if (!row) {
+      if (await this.store.find(this.appId, authAppId)) throw new AlipayAuthError(`Could not revoke merchant app ${authAppId}: concurrent writes kept changing its row`);
+      return null;
+    }
     const info = toAuthorizationInfo(row);
     this.logger.log(`Revoked merchant app ${authAppId}`);
     this.events.emit(AlipayAuthEvent.Revoked, { authorization: info });
@@ -340,7 +351,11 @@ export class AlipayTokenService implements OnModuleInit {
 
   private async skipUnreadable(row: AlipayAuthorization, owner: string): Promise<'unreadable'> {
     const nextAttemptAt = new Date(this.now() + backoffDelay(row.failureCount + 1, this.config.refresh));
-    await this.store.recordFailure(this.appId, row.authAppId, { errorCode: ALIPAY_ROW_UNREADABLE, nextAttemptAt, owner });
+    if (!(await this.store.recordFailure(this.appId, row.authAppId, row.version, { errorCode: ALIPAY_ROW_UNREADABLE, nextAttemptAt, owner }))) {
+      // Rewritten meanwhile (a new authorization): nothing to report about the row read.
+      await this.store.releaseLease(this.appId, row.authAppId, owner);
+      return 'unreadable';
+    }
     this.invalidate(row.authAppId);
     if (row.lastErrorCode !== ALIPAY_ROW_UNREADABLE) {
       this.logger.error(`Stored tokens of merchant app ${row.authAppId} cannot be decrypted (${row.unreadable}); skipped until the key is restored`);

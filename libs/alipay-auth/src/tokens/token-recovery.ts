@@ -64,7 +64,8 @@ export class AlipayTokenRecovery {
   async checkStatus(row: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayRecoveryResult> {
     const { status, details } = await this.query(row, gate);
     if (status === 'valid') {
-      await this.store.markChecked(this.config.appId, row.authAppId, new Date(this.config.clock()));
+      // Decided on this row: a pair stored meanwhile has not been checked.
+      await this.store.markChecked(this.config.appId, row.authAppId, row.version, new Date(this.config.clock()));
       await this.store.releaseLease(this.config.appId, row.authAppId, owner);
       return { alipayStatus: status, outcome: 'verified', row, details };
     }

@@ -12,6 +12,8 @@ import { backoffDelay, classifyRefreshFailure, failureCode, verifyDelay } from '
 
 export const TOKEN_APP_PATH = '/v3/alipay/open/auth/token/app';
 export const AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
+/** Recorded on a row whose refresh raced another writer: its stored pair is verified. */
+export const REFRESH_RACED = 'refresh-raced';
 
 /** What one refresh call did to the row. */
 export type AlipayRefreshOutcome =
@@ -96,11 +98,7 @@ export class AlipayTokenRefresher {
       // Alipay rotated the pair but it is not stored: the stored refresh token is what recovers it.
       return this.failed(row, owner, e, opts);
     }
-    if (!saved) {
-      this.logger.warn(`Refreshed ${row.authAppId} but the row changed meanwhile; kept the stored state`);
-      await this.store.releaseLease(this.config.appId, row.authAppId, owner);
-      return { outcome: 'moved-on', row: await this.store.find(this.config.appId, row.authAppId) };
-    }
+    if (!saved) return this.raced(row, owner, 0);
     const recovered = row.verifyAt !== null || opts.tokenRefused === true;
     this.telemetry?.count('refreshes', { outcome: 'refreshed' });
     if (recovered) this.telemetry?.count('recoveries', { authAppId: row.authAppId });
@@ -130,26 +128,60 @@ export class AlipayTokenRefresher {
     if (kind === 'dead-refresh-token') {
       const status = opts.tokenRefused ? 'cancelled' : 'reauthorization_required';
       const reason = opts.tokenRefused ? `token invalid and refresh token refused (${code})` : `Alipay refused the refresh token (${code})`;
-      const updated = await this.store.setStatus(appId, row.authAppId, status, reason);
-      await this.store.recordFailure(appId, row.authAppId, { errorCode: code, nextAttemptAt: null, owner });
+      // Both writes are decided on the pair this refresh was sent with: a re-authorization stored
+      // meanwhile retired that pair, and its own must stand.
+      const recorded = await this.store.recordFailure(appId, row.authAppId, row.version, { errorCode: code, nextAttemptAt: null, owner });
+      const updated = recorded ? await this.store.setStatus(appId, row.authAppId, row.version, status, reason) : null;
+      if (!updated) return this.movedOn(row, owner, `Alipay refused the refresh token of ${row.authAppId} (${code}), but the row changed meanwhile (authorized again?); kept the stored state`);
       this.logger.warn(`Merchant app ${row.authAppId} must authorize again: ${code} (traceId ${traceId ?? '-'})`);
-      if (updated) {
-        const event = status === 'cancelled' ? AlipayAuthEvent.Cancelled : AlipayAuthEvent.ReauthorizationRequired;
-        this.events.emit(event, { authorization: toAuthorizationInfo(updated), errorCode: code, traceId });
-      }
+      const event = status === 'cancelled' ? AlipayAuthEvent.Cancelled : AlipayAuthEvent.ReauthorizationRequired;
+      this.events.emit(event, { authorization: toAuthorizationInfo(updated), errorCode: code, traceId });
       return { outcome: status, row: updated, error: e };
     }
     if (e instanceof AlipaySignatureError) this.circuit.signatureFailed(e, row.authAppId);
     const ambiguous = kind === 'ambiguous';
     const failureCount = row.failureCount + 1;
     const nextAttemptAt = new Date(this.config.clock() + (ambiguous ? verifyDelay(failureCount, this.config) : backoffDelay(failureCount, this.config.refresh)));
-    await this.store.recordFailure(appId, row.authAppId, { errorCode: code, nextAttemptAt, owner, verify: ambiguous });
+    if (!(await this.store.recordFailure(appId, row.authAppId, row.version, { errorCode: code, nextAttemptAt, owner, verify: ambiguous }))) {
+      if (!ambiguous) return this.movedOn(row, owner, `Refresh of ${row.authAppId} failed (${code}), but the row changed meanwhile; kept the stored state`);
+      // The row moved on while Alipay may still rotate a pair with our refresh token: whatever is stored
+      // now may become the superseded one, once the lost request can no longer land.
+      return this.raced(row, owner, nextAttemptAt.getTime() - this.config.clock());
+    }
     this.logger.warn(
       `Refresh of ${row.authAppId} failed: ${code} (traceId ${traceId ?? '-'}); ${ambiguous ? 'outcome unknown, the pair is verified' : 'next attempt'} at ${nextAttemptAt.toISOString()}`,
     );
     const after = { ...row, failureCount, lastErrorCode: code, nextAttemptAt, verifyAt: ambiguous ? nextAttemptAt : row.verifyAt };
     this.events.emit(AlipayAuthEvent.RefreshFailed, { authorization: toAuthorizationInfo(after), errorCode: code, traceId });
     return { outcome: ambiguous ? 'ambiguous' : 'failed', row: after, error: e };
+  }
+
+  /** A write that lost its compare-and-set: the row's current state stands; the lease is released. */
+  private async movedOn(row: AlipayAuthorization, owner: string, message: string): Promise<AlipayRefreshResult> {
+    this.logger.warn(message);
+    await this.store.releaseLease(this.config.appId, row.authAppId, owner);
+    return { outcome: 'moved-on', row: await this.store.find(this.config.appId, row.authAppId) };
+  }
+
+  /**
+   * Alipay answered (or may have answered) a refresh of `row`'s pair, but the row moved on meanwhile (a
+   * re-authorization, a notification). Which pair Alipay holds now is unknown: the refresh token of a
+   * re-authorized grant may have rotated the new grant's pair. The stored pair is put in doubt, to be
+   * verified (refreshed with its own refresh token) after `delayMs`; a write of the current row only.
+   */
+  private async raced(row: AlipayAuthorization, owner: string, delayMs: number): Promise<AlipayRefreshResult> {
+    const { appId } = this.config;
+    await this.store.releaseLease(appId, row.authAppId, owner);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.store.find(appId, row.authAppId);
+      if (!current || current.status !== 'active' || current.unreadable) return { outcome: 'moved-on', row: current };
+      const verify = { errorCode: REFRESH_RACED, nextAttemptAt: new Date(this.config.clock() + Math.max(0, delayMs)), verify: true };
+      if (await this.store.recordFailure(appId, row.authAppId, current.version, verify)) {
+        this.logger.warn(`A refresh of ${row.authAppId} raced another write of its row (authorized again?); the stored pair is verified at the next run`);
+        return { outcome: 'moved-on', row: { ...current, failureCount: current.failureCount + 1, lastErrorCode: REFRESH_RACED, nextAttemptAt: verify.nextAttemptAt, verifyAt: verify.nextAttemptAt } };
+      }
+    }
+    return { outcome: 'moved-on', row: await this.store.find(appId, row.authAppId) };
   }
 }
 
