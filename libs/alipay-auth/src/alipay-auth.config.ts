@@ -45,7 +45,16 @@ export interface ResolvedAlipayAuthConfig {
   cacheTtlMs: number;
   refresh: ResolvedRefreshConfig;
   instanceId: string;
+  /**
+   * The module clock: every instant written to a row or compared with one. Without a `clock` option it is
+   * this host's clock corrected by `clockOffset`, measured against the database's clock at start-up and at
+   * every scheduled run, so instances whose host clocks disagree still agree on it.
+   */
   clock: () => number;
+  /** The host's own clock (the signature timestamp Alipay checks); the `clock` option when given. */
+  hostClock: () => number;
+  /** The database's clock minus this host's, as last measured; null when a `clock` option is used as given. */
+  clockOffset: { ms: number } | null;
   /** Online self-check at start-up (`verifyOnBoot`). */
   verifyOnBoot: boolean | 'warn';
   /** Start-up findings that do not stop the boot (a certificate expiring soon), logged once. */
@@ -145,6 +154,7 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
       ? ALIPAY_AUTHORIZE_PAGES[gatewayOpt]
       : gatewayUrl;
 
+  const clockOffset = options.clock ? null : { ms: 0 };
   const base = {
     appId,
     gatewayUrl,
@@ -159,7 +169,9 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     cacheTtlMs: positive(options.cacheTtlMs, 'cacheTtlMs', 60_000, true),
     refresh: refresh(options.refresh),
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-    clock: options.clock ?? Date.now,
+    clock: options.clock ?? (() => Date.now() + clockOffset!.ms),
+    hostClock: options.clock ?? Date.now,
+    clockOffset,
     verifyOnBoot: options.verifyOnBoot ?? false,
     bootWarnings: [] as string[],
   };

@@ -18,6 +18,7 @@ import { AlipayNotificationHandler } from './tokens/alipay-notification.handler'
 import { AlipayAuthHealthService } from './health/alipay-auth-health.service';
 import { AlipayAuthTelemetry } from './telemetry/alipay-auth.telemetry';
 import { AlipayTokenReencryption } from './storage/token-reencryption';
+import { AlipayDatabaseClock } from './storage/database-clock';
 import { AlipayAuthHealthIndicator } from './health/alipay-auth-health.indicator';
 import { ALIPAY_AUTHORIZATION_LINK_OPTIONS, AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
 
@@ -43,6 +44,7 @@ import { ALIPAY_AUTHORIZATION_LINK_OPTIONS, AlipayAuthorizationLinkService } fro
     AlipayAuthEventPublisher,
     AlipayAuthTelemetry,
     AlipayConfigurationCircuit,
+    AlipayDatabaseClock,
     AlipayTokenRefresher,
     AlipayTokenRecovery,
     AlipayNotificationHandler,

@@ -118,10 +118,12 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
       } else this.logger.log(`Start-up self-check: ${r.message}`);
     }
     try {
-      const dbNow = await this.store.databaseNow();
-      const offset = this.config.clock() - dbNow;
-      if (Math.abs(offset) > 5_000) {
-        this.logger.warn(`This instance's clock is ${offset > 0 ? 'ahead of' : 'behind'} the database's by ${Math.abs(offset)} ms; leases use the database's clock, refresh timing uses this one`);
+      if (!this.config.clockOffset) {
+        // A `clock` option is used as given: say when it disagrees with the database's.
+        const offset = this.config.clock() - (await this.store.databaseNow());
+        if (Math.abs(offset) > 5_000) {
+          this.logger.warn(`The module clock (option "clock") is ${offset > 0 ? 'ahead of' : 'behind'} the database's by ${Math.abs(offset)} ms; leases use the database's clock, refresh timing uses the module clock`);
+        }
       }
       const keyed = this.store as AlipayTokenStore & { countUnknownKeyRows?: () => Promise<number>; syncDueAt?: (appId: string) => Promise<number> };
       // Refresh windows may have changed since the rows were written (or rows predate due_at).

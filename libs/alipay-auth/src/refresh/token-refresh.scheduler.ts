@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
+import { AlipayDatabaseClock } from '../storage/database-clock';
 import { AlipayTokenService } from '../tokens/alipay-token.service';
 import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
@@ -47,6 +48,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly circuit: AlipayConfigurationCircuit,
+    private readonly databaseClock: AlipayDatabaseClock,
     @Optional() private readonly registry?: SchedulerRegistry,
     @Optional() private readonly telemetry?: AlipayAuthTelemetry,
   ) {
@@ -112,6 +114,8 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
       statusChecked: 0, cancelledFound: 0, stoppedByConfigurationError: false, durationMs: 0,
     };
     const { appId, instanceId: owner, refresh: policy } = this.config;
+    // Host clocks drift: each run starts from the database's clock again.
+    await this.databaseClock.measure().catch(() => undefined);
     const lease = { owner, ms: policy.leaseMs };
     const seen = new Set<string>();
     // A run starts even while the circuit is open (a call that succeeds closes it); it stops once a call opens it.

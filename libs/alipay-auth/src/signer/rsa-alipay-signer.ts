@@ -57,7 +57,7 @@ export class RsaAlipaySigner extends AlipaySigner {
       alipayRootCertSn: config.alipayRootCertSn,
       alipayCertSn: config.alipayCertSn,
       encryptKey: config.encryptKey,
-      clock: config.clock,
+      clock: config.hostClock ?? config.clock,
     });
   }
 
