@@ -400,6 +400,13 @@ export class AlipayTokenService implements OnModuleInit {
           this.remember(leased);
           return leased;
         }
+        if (mode.refusedToken === undefined && leased.verifyAt !== null && leased.verifyAt.getTime() > this.now()) {
+          // A refresh whose outcome is unknown may still land at Alipay until then: a second one now would
+          // race it, and whichever lands last leaves the other's pair dead.
+          await this.store.releaseLease(this.appId, authAppId, owner);
+          if (mode.force) throw new AlipayAuthError(`The last refresh of merchant app ${authAppId} has an unknown outcome; its pair is verified at ${leased.verifyAt.toISOString()}, not before`);
+          return leased;
+        }
         let r: AlipayRefreshResult | AlipayRecoveryResult;
         if (mode.refusedToken !== undefined) r = await this.recovery.onTokenRefused(leased, owner);
         else if (leased.verifyAt !== null) r = await this.recovery.verifyAmbiguous(leased, owner);
