@@ -6,7 +6,7 @@ import { Body, Controller, Get, INestApplication, Module, Param, Post } from '@n
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AlipayAuthEvent, AlipayAuthEventPayload, AlipayTokenService } from 'nestjs-alipay-auth';
+import { AlipayAuthEvent, AlipayAuthEventPayload, AlipayStoreUnavailableError, AlipayTokenService } from 'nestjs-alipay-auth';
 import { AlipayAuthTestingKit, AlipayAuthTestingModule, InMemoryAlipayTokenStore, TOKEN_PATH } from 'nestjs-alipay-auth/testing';
 
 const DAY = 24 * 3600 * 1000;
@@ -90,8 +90,12 @@ describe('nestjs-alipay-auth/testing', () => {
 
   it('fails a store call on demand (a database outage seen from the library)', async () => {
     const store = kit.store as InMemoryAlipayTokenStore;
-    store.failNext('saveAuthorization', new Error('database is down'));
-    await expect(app.get(AlipayTokenService).exchangeCode(kit.mintAuthCode())).rejects.toThrow('database is down');
+    const down = new Error('database is down');
+    store.failNext('saveAuthorization', down);
+    // As from a real database: the library's typed error, the store's own as its cause.
+    const e = await app.get(AlipayTokenService).exchangeCode(kit.mintAuthCode()).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AlipayStoreUnavailableError);
+    expect(e).toMatchObject({ operation: 'saveAuthorization', cause: down });
     expect(store.all()).toEqual([]);
   });
 });

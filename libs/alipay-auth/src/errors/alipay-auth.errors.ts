@@ -103,3 +103,35 @@ export class AlipayAuthorizationStateError extends AlipayAuthError {
     super(`Authorization callback refused: state ${problem}`);
   }
 }
+
+/** The driver's short code of a store failure (`57P01`, `PROTOCOL_CONNECTION_LOST`, `ECONNREFUSED`, `SQLITE_BUSY`), else the error's class name. */
+function storeFailureReason(error: unknown): string {
+  const safe = (v: unknown) => (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? v : undefined);
+  // TypeORM's QueryFailedError keeps the driver's error as `driverError`; other wrappers use `cause`.
+  for (let e = error as { code?: unknown; driverError?: unknown; cause?: unknown } | undefined, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const code = safe(e.code) ?? safe((e.driverError as { code?: unknown } | undefined)?.code);
+    if (code) return code;
+    e = e.cause as typeof e;
+  }
+  return safe(error instanceof Error ? error.name : undefined) ?? 'unknown';
+}
+
+/**
+ * The token store failed (database down, connection lost, busy, timed out): a retry later may succeed.
+ * `cause` is the store's or driver's own error, for the operator; the message names the store method and
+ * the driver's code only, never SQL, parameters or token values.
+ */
+export class AlipayStoreUnavailableError extends AlipayAuthError {
+  /** The driver's code (`57P01`, `PROTOCOL_CONNECTION_LOST`…) or the error's class name. */
+  readonly reason: string;
+
+  constructor(
+    /** The store method that failed (`find`, `claimDue`…). */
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    const reason = storeFailureReason(cause);
+    super(`Token store unavailable: ${operation} failed (${reason})`, { cause });
+    this.reason = reason;
+  }
+}

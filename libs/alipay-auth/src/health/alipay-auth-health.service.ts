@@ -4,9 +4,9 @@ import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import { AlipayApiError, AlipayConfigError, AlipayNetworkError, AlipaySignatureError } from '../errors/alipay-auth.errors';
 import { TOKEN_QUERY_PATH } from '../tokens/token-recovery';
 import { AlipayTokenRefreshScheduler } from '../refresh/token-refresh.scheduler';
-import { AlipayAuthorizationCounts, AlipayTokenStore } from '../storage/alipay-token-store';
+import { AlipayAuthorization, AlipayAuthorizationCounts, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayConfigurationCircuit, AlipayConfigurationCircuitState } from '../tokens/configuration-circuit';
-import { dueCriteria, isConfigurationError } from '../tokens/refresh-policy';
+import { bareAlipayCode, dueCriteria, FOREIGN_CREDENTIAL_CODES, isConfigurationError } from '../tokens/refresh-policy';
 
 /** A token that cannot exist: the query for it must come back as a signed business error. */
 const BOOT_CHECK_TOKEN = '000000BB00000000000000000000000000000X00';
@@ -101,10 +101,25 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
     if (circuit.open) problems.push(`Alipay reports a configuration error (${circuit.errorCode}); scheduled refresh stopped`);
     if (counts.unreadable > t.maxUnreadable) problems.push(`${counts.unreadable} row(s) cannot be decrypted`);
     if (overdue > t.maxOverdue) problems.push(`${overdue} active row(s) overdue for refresh`);
+    const foreign = await this.foreignCredentialRows();
+    if (foreign.length) {
+      const codes = [...new Set(foreign.map((r) => r.lastErrorCode))].join(', ');
+      problems.push(`${foreign.length} active row(s) hold a credential of another Alipay app (${codes}), e.g. merchant app ${foreign[0].authAppId}: the merchant must authorize app ${this.config.appId} again`);
+    }
     if (ratio(counts.failing) > t.maxFailingRatio) problems.push(`${counts.failing} of ${counts.active} active row(s) failing to refresh`);
     if (ratio(counts.verifying) > t.maxVerifyingRatio) problems.push(`${counts.verifying} of ${counts.active} active row(s) awaiting verification`);
     if (this.config.refresh.enabled && lastRunAgeMs !== null && lastRunAgeMs > t.maxRunAgeMs) problems.push(`last scheduled run finished ${Math.round(lastRunAgeMs / 1000)} s ago`);
     return { status: problems.length ? 'down' : 'up', problems, counts, overdue, configurationCircuit: circuit, lastRunAgeMs };
+  }
+
+  /**
+   * Active rows whose last error says their credential belongs to another app. Only the rows this instance
+   * saw answer so (the circuit remembers the latest 20), re-read so that a re-authorized row drops out.
+   */
+  private async foreignCredentialRows(): Promise<AlipayAuthorization[]> {
+    const ids = [...this.circuit.foreignCredentialRows.keys()].reverse();
+    const rows = await Promise.all(ids.map((id) => this.store.find(this.config.appId, id)));
+    return rows.filter((r): r is AlipayAuthorization => r?.status === 'active' && r.lastErrorCode !== null && FOREIGN_CREDENTIAL_CODES.has(bareAlipayCode(r.lastErrorCode)));
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -9,6 +9,7 @@ import {
   AlipayConfigError,
   AlipayNetworkError,
   AlipaySignatureError,
+  AlipayStoreUnavailableError,
   AlipayTokenUnreadableError,
 } from '../errors/alipay-auth.errors';
 import { AlipayAuthExceptionFilter } from './alipay-auth-exception.filter';
@@ -25,6 +26,11 @@ const ERRORS: Record<string, () => Error> = {
   reset: () => new AlipayNetworkError('reset', 'socket hang up', true),
   config: () => new AlipayConfigError(`Option "privateKey" cannot be parsed: ${SECRET_TOKEN}`),
   state: () => new AlipayAuthorizationStateError('other-browser'),
+  store: () =>
+    new AlipayStoreUnavailableError(
+      'find',
+      Object.assign(new Error(`terminating connection due to administrator command: SELECT * FROM "alipay_authorizations" WHERE "token" = '${SECRET_TOKEN}'`), { code: '57P01' }),
+    ),
   other: () => new AlipayAuthError(`something with ${SECRET_TOKEN}`),
   plain: () => new Error('not ours'),
 };
@@ -83,6 +89,12 @@ describe('AlipayAuthExceptionFilter', () => {
     const body = await fail('unreadable', 503);
     expect(body.error).toEqual({ type: 'token-unreadable', message: 'The stored credential of this merchant cannot be read', authAppId: '2021004199990001' });
     expect(JSON.stringify(body)).not.toContain('tokenEncryptionKeys');
+  });
+
+  it('AlipayStoreUnavailableError: 503, no operation, driver code, SQL or parameters', async () => {
+    const body = await fail('store', 503);
+    expect(body).toEqual({ statusCode: 503, error: { type: 'store-unavailable', message: 'The credential store is unavailable; try again later' } });
+    expect(JSON.stringify(body)).not.toMatch(/57P01|SELECT|alipay_authorizations|find/);
   });
 
   it('AlipayAuthorizationStateError: 400 with the problem', async () => {

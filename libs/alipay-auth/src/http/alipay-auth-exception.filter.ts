@@ -8,6 +8,7 @@ import {
   AlipayConfigError,
   AlipayNetworkError,
   AlipaySignatureError,
+  AlipayStoreUnavailableError,
   AlipayTokenUnreadableError,
 } from '../errors/alipay-auth.errors';
 
@@ -20,6 +21,7 @@ export type AlipayAuthErrorType =
   | 'alipay-signature'
   | 'alipay-timeout'
   | 'alipay-unreachable'
+  | 'store-unavailable'
   | 'configuration'
   | 'internal';
 
@@ -56,6 +58,10 @@ export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody
     // The reason names key ids and decryption details: for the operator's log, not for clients.
     return body(503, { type: 'token-unreadable', message: 'The stored credential of this merchant cannot be read', authAppId: e.authAppId });
   }
+  if (e instanceof AlipayStoreUnavailableError) {
+    // The driver's error (its `cause`) may quote SQL and parameters: for the operator's log, not for clients.
+    return body(503, { type: 'store-unavailable', message: 'The credential store is unavailable; try again later' });
+  }
   if (e instanceof AlipayApiError) {
     return body(502, { type: 'alipay-error', message: 'Alipay refused the request', alipayCode: e.code, traceId: e.traceId });
   }
@@ -73,7 +79,7 @@ export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody
 
 /**
  * Opt-in: answers library errors (`AlipayAuthError` and subclasses) with a status that says whose move it
- * is (409 re-authorize, 502 Alipay refused, 503/504 Alipay unreachable, 500 ours) and an
+ * is (409 re-authorize, 502 Alipay refused, 503/504 Alipay or the token store unreachable, 500 ours) and an
  * `AlipayAuthErrorBody`, instead of Nest's generic 500. Other errors pass to the next filter.
  * `@UseFilters(AlipayAuthExceptionFilter)` on a controller, or `{ provide: APP_FILTER, useClass: AlipayAuthExceptionFilter }`.
  * HTTP only (Express or Fastify); other contexts get the error back unchanged.
@@ -90,6 +96,7 @@ export class AlipayAuthExceptionFilter implements ExceptionFilter<AlipayAuthErro
     const answer = alipayAuthErrorResponse(exception);
     // A 500 is our bug or our configuration: the client learns nothing, the log says what (library messages carry no secrets).
     if (answer.statusCode === 500) this.logger.error(`${exception.name}: ${exception.message}`);
+    else if (exception instanceof AlipayStoreUnavailableError) this.logger.warn(exception.message);
     const response: unknown = host.switchToHttp().getResponse();
     const adapter = this.adapterHost?.httpAdapter;
     if (adapter) {

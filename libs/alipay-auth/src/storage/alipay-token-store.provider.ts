@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayConfigError } from '../errors/alipay-auth.errors';
 import { AlipayTokenStore } from './alipay-token-store';
+import { guardTokenStore } from './guarded-token-store';
 import { assertTokenEncryptionConfigured } from './token-cipher';
 
 /**
@@ -69,7 +70,7 @@ function missingStore(message: string): AlipayTokenStore {
 /**
  * The store named by the `store` option, or the TypeORM store on the app's own connection
  * (`TypeOrmModule.forRoot`, or the data source named by `dataSource`), handed over by the module of
- * `alipayTypeOrmStorageModule()`. Injecting it makes Nest build the data source first.
+ * `alipayTypeOrmStorageModule()`, behind `guardTokenStore`. Injecting it makes Nest build the data source first.
  */
 export function alipayTokenStoreProvider(dataSourceName?: string): Provider {
   return {
@@ -77,7 +78,8 @@ export function alipayTokenStoreProvider(dataSourceName?: string): Provider {
     inject: [ALIPAY_AUTH_CONFIG, ModuleRef, { token: ALIPAY_TYPEORM_STORAGE, optional: true }],
     useFactory: async (config: ResolvedAlipayAuthConfig, moduleRef: ModuleRef, typeorm?: AlipayTypeOrmStorage): Promise<AlipayTokenStore> => {
       const custom = config.store;
-      if (custom) return typeof custom === 'function' ? moduleRef.create(custom) : custom;
+      // Guarded: a database failure reaches callers as AlipayStoreUnavailableError, never as a driver's error.
+      if (custom) return guardTokenStore(typeof custom === 'function' ? await moduleRef.create(custom) : custom);
       const { missingPackage, createStore } = typeorm ?? { missingPackage: '@nestjs/typeorm' };
       if (missingPackage) {
         const message = `The "${missingPackage}" package is not installed: the TypeORM token store needs typeorm and @nestjs/typeorm (npm install typeorm @nestjs/typeorm), or pass the "store" option`;
@@ -92,7 +94,7 @@ export function alipayTokenStoreProvider(dataSourceName?: string): Provider {
         );
       }
       assertTokenEncryptionConfigured(config, new Logger('AlipayAuthModule'));
-      return createStore(config);
+      return guardTokenStore(await createStore(config));
     },
   };
 }

@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import { resolveAlipayAuthConfig } from '../alipay-auth.config';
+import { vectors } from '../../../../test/fixtures/vectors';
+import type { AlipayOpenApiClient } from '../client/alipay-openapi.client';
+import { AlipayApiError } from '../errors/alipay-auth.errors';
+import type { AlipayTokenRefreshScheduler } from '../refresh/token-refresh.scheduler';
+import type { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
+import type { AlipayAuthEventPublisher } from '../tokens/alipay-auth.events';
+import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
+import { AlipayAuthHealthService } from './alipay-auth-health.service';
+
+const APP_ID = '2021004100000001';
+const config = resolveAlipayAuthConfig({ appId: APP_ID, privateKey: vectors.keys.app.privateKeyPkcs8Pem, alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem, refresh: { enabled: false } });
+
+describe('AlipayAuthHealthService: rows holding another app’s credential', () => {
+  let rows: Map<string, Partial<AlipayAuthorization>>;
+  let circuit: AlipayConfigurationCircuit;
+  let health: AlipayAuthHealthService;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+
+  beforeEach(() => {
+    rows = new Map();
+    const store = {
+      countByStatus: async () => ({ active: 100, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 1, verifying: 0, unreadable: 0 }),
+      countDue: async () => 0,
+      find: async (_appId: string, id: string) => (rows.get(id) ?? null) as AlipayAuthorization | null,
+    } as unknown as AlipayTokenStore;
+    circuit = new AlipayConfigurationCircuit(config, { emit: () => undefined } as unknown as AlipayAuthEventPublisher);
+    const scheduler = { lastCompletedRun: null } as unknown as AlipayTokenRefreshScheduler;
+    health = new AlipayAuthHealthService(store, config, circuit, scheduler, {} as AlipayOpenApiClient);
+  });
+
+  const foreign = (id: string, code = 'APP_ID_NOT_CONSISTENT') => {
+    circuit.foreignCredential(new AlipayApiError({ status: 400, code, message: 'not this app' }), id);
+    rows.set(id, { authAppId: id, status: 'active', lastErrorCode: code, failureCount: 1 });
+  };
+
+  it('is up with no such row', async () => {
+    expect(await health.summary()).toMatchObject({ status: 'up', problems: [] });
+  });
+
+  it('one such row among healthy ones: a problem line naming the code and the merchant; the circuit stays closed', async () => {
+    foreign('2021007700000001');
+    const s = await health.summary();
+    expect(s.status).toBe('down');
+    expect(s.configurationCircuit.open).toBe(false);
+    expect(s.problems).toEqual([expect.stringMatching(/^1 active row\(s\) hold a credential of another Alipay app \(APP_ID_NOT_CONSISTENT\), e\.g\. merchant app 2021007700000001/)]);
+  });
+
+  it('a row re-authorized since (or no longer active) drops out', async () => {
+    foreign('2021007700000001');
+    circuit.succeeded(circuit.ticket());
+    foreign('2021007700000002', 'isv.AUTH_TOKEN_NOT_CONSISTENT');
+    rows.set('2021007700000001', { authAppId: '2021007700000001', status: 'active', lastErrorCode: null });
+    expect((await health.summary()).problems).toEqual([expect.stringMatching(/^1 active row\(s\) .*\(isv\.AUTH_TOKEN_NOT_CONSISTENT\), e\.g\. merchant app 2021007700000002/)]);
+    rows.set('2021007700000002', { authAppId: '2021007700000002', status: 'reauthorization_required', lastErrorCode: 'isv.AUTH_TOKEN_NOT_CONSISTENT' });
+    expect((await health.summary()).status).toBe('up');
+  });
+});
