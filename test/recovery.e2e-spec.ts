@@ -313,29 +313,41 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
 
     it('7. configuration errors stop the run and touch no merchant', async () => {
       const otherApp = await instance(`other-app-${seq}`, { appId: OTHER_APP_ID });
-      const foreign = await authorized(otherApp, OTHER_APP_ID);
-      // The deployment points app A at rows whose credentials belong to app B (one wrong app id).
-      const row = (await store(otherApp).find(OTHER_APP_ID, foreign))!;
-      await store().saveAuthorization({ appId: APP_ID, authAppId: foreign, userId: row.userId, authorizedAt: row.authorizedAt, tokens: { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt }, expectedVersion: null });
+      // The deployment points app A at rows whose credentials belong to app B (one wrong app id): every
+      // row answers APP_ID_NOT_CONSISTENT. One such row alone is that row's problem (row-integrity suite).
+      const foreign: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = await authorized(otherApp, OTHER_APP_ID);
+        const row = (await store(otherApp).find(OTHER_APP_ID, id))!;
+        const tokens = { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt };
+        await store().saveAuthorization({ appId: APP_ID, authAppId: id, userId: row.userId, authorizedAt: row.authorizedAt, tokens, expectedVersion: null });
+        foreign.push(id);
+      }
       const mine = await authorized();
       alipay.advance(340 * DAY);
       const checks = await instance(`config-${seq}`, { refresh: { statusCheckIntervalMs: DAY, batchSize: 1, concurrency: 1 } });
       const run = await scheduler(checks).refreshDue();
       expect(run.stoppedByConfigurationError).toBe(true);
       expect(run.reauthorizationRequired + run.cancelledFound).toBe(0);
-      expect(await store().find(APP_ID, foreign)).toMatchObject({ status: 'active', failureCount: 0, leaseOwner: null });
+      // The first rows were each taken for a data problem of their own (recorded, backing off); the third
+      // distinct one opened the circuit and was left as it was.
+      const rows = await Promise.all(foreign.map((id) => store().find(APP_ID, id)));
+      expect(rows.map((r) => r!.status)).toEqual(['active', 'active', 'active']);
+      expect(rows.map((r) => r!.failureCount).sort()).toEqual([0, 1, 1]);
+      expect(rows.every((r) => r!.leaseOwner === null)).toBe(true);
+      expect(await svc().get(mine)).toMatchObject({ status: 'active', failureCount: 0 });
       expect(events.some(([e, p]) => e === AlipayAuthEvent.ConfigurationError && p.errorCode === 'APP_ID_NOT_CONSISTENT')).toBe(true);
       const health = await checks.get(AlipayAuthHealthService).summary({ maxOverdue: 1000 });
       expect(health.configurationCircuit).toMatchObject({ open: true, errorCode: 'APP_ID_NOT_CONSISTENT' });
       expect(health.status).toBe('down');
       // The query's AUTH_TOKEN_NOT_CONSISTENT is no cancellation either.
-      const status = await svc(checks).checkStatus(foreign).catch((e: unknown) => e);
+      const status = await svc(checks).checkStatus(foreign[2]).catch((e: unknown) => e);
       expect(status).toMatchObject({ code: 'AUTH_TOKEN_NOT_CONSISTENT' });
-      expect((await svc().get(foreign))!.status).toBe('active');
+      expect((await svc().get(foreign[2]))!.status).toBe('active');
       // A call that succeeds closes the circuit.
       await svc(checks).refresh(mine);
       expect((await checks.get(AlipayAuthHealthService).summary({ maxOverdue: 1000 })).configurationCircuit.open).toBe(false);
-      record('7. configuration error (APP_ID_NOT_CONSISTENT, AUTH_TOKEN_NOT_CONSISTENT)', 'run stopped, circuit open, no row changed; closed by the next success');
+      record('7. configuration error (every row APP_ID_NOT_CONSISTENT, AUTH_TOKEN_NOT_CONSISTENT)', 'circuit open at the 3rd distinct row, run stopped, no row cancelled; closed by the next success');
     });
 
     it('real loss is still reported: a dead refresh token needs re-authorization; a cancellation cancels', async () => {

@@ -6,7 +6,7 @@ import type { AlipayCallGate } from '../refresh/rate-limiter';
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayTokenQueryResponse } from './alipay-token.types';
 import { AlipayConfigurationCircuit } from './configuration-circuit';
-import { isConfigurationError } from './refresh-policy';
+import { backoffDelay, isConfigurationError, isForeignCredentialError } from './refresh-policy';
 import { AlipayRefreshOutcome, AlipayTokenRefresher } from './token-refresher';
 
 export const TOKEN_QUERY_PATH = '/v3/alipay/open/auth/token/app/query';
@@ -55,6 +55,11 @@ export class AlipayTokenRecovery {
       return { status: details?.status === 'valid' ? 'valid' : 'invalid', details };
     } catch (e) {
       if (isConfigurationError(e)) this.circuit.open(e, row.authAppId);
+      else if (isForeignCredentialError(e) && !this.circuit.foreignCredential(e, row.authAppId)) {
+        // This row's credential belongs to another app: recorded on the row, with back-off (its retry is a refresh).
+        const nextAttemptAt = new Date(this.config.clock() + backoffDelay(row.failureCount + 1, this.config.refresh));
+        await this.store.recordFailure(this.config.appId, row.authAppId, row.version, { errorCode: e.code, nextAttemptAt });
+      }
       if (e instanceof AlipayApiError && e.code === 'AUTH_TOKEN_NOT_EXISTED') return { status: 'missing' };
       throw e;
     }

@@ -125,6 +125,11 @@ export class AlipayTokenRefresher {
       await this.store.releaseLease(appId, row.authAppId, owner);
       return { outcome: 'configuration_error', row, error: e };
     }
+    if (kind === 'foreign-credential' && this.circuit.foreignCredential(e as AlipayApiError, row.authAppId)) {
+      // Several rows at once: it is our app id, not their data.
+      await this.store.releaseLease(appId, row.authAppId, owner);
+      return { outcome: 'configuration_error', row, error: e };
+    }
     if (kind === 'dead-refresh-token') {
       const status = opts.tokenRefused ? 'cancelled' : 'reauthorization_required';
       const reason = opts.tokenRefused ? `token invalid and refresh token refused (${code})` : `Alipay refused the refresh token (${code})`;
@@ -148,9 +153,8 @@ export class AlipayTokenRefresher {
       // now may become the superseded one, once the lost request can no longer land.
       return this.raced(row, owner, nextAttemptAt.getTime() - this.config.clock());
     }
-    this.logger.warn(
-      `Refresh of ${row.authAppId} failed: ${code} (traceId ${traceId ?? '-'}); ${ambiguous ? 'outcome unknown, the pair is verified' : 'next attempt'} at ${nextAttemptAt.toISOString()}`,
-    );
+    const why = kind === 'foreign-credential' ? "its stored credential belongs to another ISV app; next attempt" : ambiguous ? 'outcome unknown, the pair is verified' : 'next attempt';
+    this.logger.warn(`Refresh of ${row.authAppId} failed: ${code} (traceId ${traceId ?? '-'}); ${why} at ${nextAttemptAt.toISOString()}`);
     const after = { ...row, failureCount, lastErrorCode: code, nextAttemptAt, verifyAt: ambiguous ? nextAttemptAt : row.verifyAt };
     this.events.emit(AlipayAuthEvent.RefreshFailed, { authorization: toAuthorizationInfo(after), errorCode: code, traceId });
     return { outcome: ambiguous ? 'ambiguous' : 'failed', row: after, error: e };
