@@ -265,39 +265,48 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
     });
   });
 
-  it('2. a replayed open_app_auth_notify never moves a row backwards', async () => {
-    const id = newId();
-    const sent = await sim().controls.notifyAuthorized(APP_ID, { authAppId: id });
-    const notifyId = sent.notifications![0].notifyId;
-    const genuine = sim().controls.notifications().find((n) => n.notifyId === notifyId)!.params;
-    await expect(svc().handleNotification(genuine)).resolves.toMatchObject({ action: 'authorized', authAppId: id });
-    const first = (await store().find(APP_ID, id))!;
-    await svc().refresh(id);
-    const refreshed = (await store().find(APP_ID, id))!;
-    expect(refreshed.appAuthToken).not.toBe(first.appAuthToken);
+  describe('2. a replayed open_app_auth_notify never moves a row backwards', () => {
+    /** A genuine authorization message, handled, then the merchant refreshed: the stored pair is newer than the message's. */
+    async function handledThenRefreshed(): Promise<{ id: string; genuine: Record<string, string>; refreshed: AlipayAuthorization }> {
+      const id = newId();
+      const sent = await sim().controls.notifyAuthorized(APP_ID, { authAppId: id });
+      const notifyId = sent.notifications![0].notifyId;
+      const genuine = sim().controls.notifications().find((n) => n.notifyId === notifyId)!.params;
+      await expect(svc().handleNotification(genuine)).resolves.toMatchObject({ action: 'authorized', authAppId: id });
+      const first = (await store().find(APP_ID, id))!;
+      await svc().refresh(id);
+      const refreshed = (await store().find(APP_ID, id))!;
+      expect(refreshed.appAuthToken).not.toBe(first.appAuthToken);
+      return { id, genuine, refreshed };
+    }
 
-    const kept = async (): Promise<void> => {
+    async function expectKept(id: string, refreshed: AlipayAuthorization): Promise<void> {
       const row = (await store().find(APP_ID, id))!;
       expect(row.appAuthToken).toBe(refreshed.appAuthToken);
       expect(row.status).toBe('active');
       expect(await merchantCall({ appAuthToken: row.appAuthToken })).toBe(ACCEPTED);
       expect(await merchantCall({ appAuthToken: await svc().getAppAuthToken(id) })).toBe(ACCEPTED);
-    };
+    }
 
-    // The trick: notify_id hidden in the value before it; Alipay's signature still verifies.
-    const tricked = hideNotifyId(genuine);
-    expect(tricked.notify_id).toBeUndefined();
-    expect(rsaVerify(loadPublicKey(sim().alipayPublicKeyPem), buildNotifySignContent(tricked), tricked.sign)).toBe(true);
-    const trickedResult = await svc().handleNotification(tricked);
-    expect(trickedResult.action).toMatch(/^(stale|duplicate)$/);
-    await kept();
+    it('with its notify_id hidden in the value before it (the signature still verifies)', async () => {
+      const { id, genuine, refreshed } = await handledThenRefreshed();
+      const tricked = hideNotifyId(genuine);
+      expect(tricked.notify_id).toBeUndefined();
+      expect(rsaVerify(loadPublicKey(sim().alipayPublicKeyPem), buildNotifySignContent(tricked), tricked.sign)).toBe(true);
+      const result = await svc().handleNotification(tricked); // resolves: no signature error
+      expect(result.action).toMatch(/^(stale|duplicate)$/);
+      await expectKept(id, refreshed);
+      record('2. replayed open_app_auth_notify, notify_id hidden in another value', `${result.action}; the refreshed pair kept and accepted`);
+    });
 
-    // The plain replay once the notify_id memory (30 days) has expired.
-    alipay.advance(31 * DAY);
-    const replayed = await svc().handleNotification(genuine);
-    expect(replayed.action).toMatch(/^(stale|duplicate)$/);
-    await kept();
-    record('2. replayed open_app_auth_notify (notify_id hidden; memory expired)', `${trickedResult.action}; ${replayed.action}; the refreshed pair kept and accepted`);
+    it('as sent, once the notify_id memory (30 days) has expired', async () => {
+      const { id, genuine, refreshed } = await handledThenRefreshed();
+      alipay.advance(31 * DAY);
+      const result = await svc().handleNotification(genuine);
+      expect(result.action).toMatch(/^(stale|duplicate)$/);
+      await expectKept(id, refreshed);
+      record('2. replayed open_app_auth_notify, 31 days later', `${result.action}; the refreshed pair kept and accepted`);
+    });
   });
 
   describe('3a. a cancellation after an authorization stored by an instance whose clock is 5 minutes ahead', () => {
@@ -427,6 +436,7 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
     const run1 = await instance(`gateway-${code}-${seq}`, { refresh: { batchSize: 1, concurrency: 1 } });
     sim().controls.addFault({ route: TOKEN_APP_PATH, kind: 'gateway-error', code, status, grantType: 'refresh_token' });
     const run = await scheduler(run1).refreshDue();
+    expect(sim().controls.stats().errorsByCode[code]).toBeGreaterThanOrEqual(1);
     expect({ stopped: run.stoppedByConfigurationError, refreshed: run.refreshed }).toEqual({ stopped: true, refreshed: 0 });
     expect((await run1.get(AlipayAuthHealthService).summary({ maxOverdue: 1000 })).configurationCircuit).toMatchObject({ open: true, errorCode: code });
     const rows = (await Promise.all(ids.map((id) => store().find(APP_ID, id)))) as AlipayAuthorization[];
