@@ -229,7 +229,7 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
 
     /** One settling step (a late answer may leave the row to verify), then the verdict at the simulator. */
     async function settleAndJudge(id: string): Promise<void> {
-      alipay.advance(2 * MIN);
+      alipay.advance(10 * MIN); // past any verification delay (back-off, longest call, margins)
       await scheduler().refreshDue();
       await expectServedAndAccepted(id);
     }
@@ -395,7 +395,7 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
       expect({ refreshOverlaps: stats.refreshOverlaps, refreshes: stats.refreshesByMerchant[id] }).toEqual({ refreshOverlaps: 0, refreshes: 1 });
 
       // Verified once the original can no longer land, and the stored pair is the one Alipay accepts.
-      live.advance(2 * MIN);
+      live.advance(10 * MIN); // past any verification delay; still inside the simulator's timestamp window
       await scheduler(A).refreshDue();
       await expectServedAndAccepted(id, A);
       record('3b. timed-out refresh, another process 5 min ahead', `no overlapping refreshes (worker: claimed ${summary.claimed}); active, accepted`);
