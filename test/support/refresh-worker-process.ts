@@ -25,7 +25,7 @@ export interface RefreshWorkerConfig {
  * several workers can start together.
  */
 export function spawnRefreshWorker(config: RefreshWorkerConfig, opts: { waitForGo?: boolean; compiled?: string } = {}): ChildProcess {
-  const skew = config.hostClockSkewMs ? ['-r', './test/support/host-clock-skew.js'] : [];
+  const skew = config.hostClockSkewMs ? ['-r', './test/support/host-clock-skew.cjs'] : [];
   const args = opts.compiled ? [...skew, opts.compiled] : [...skew, '-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'];
   return spawn(process.execPath, args, {
     env: {
