@@ -591,6 +591,47 @@ describe('faults and counters', () => {
   });
 });
 
+describe('variants and measurements for issue 19', () => {
+  const exchange = async (authAppId: string) => json(await call({ body: { grant_type: 'authorization_code', code: sim.controls.authorize(APP, { authAppId }).app_auth_code } }));
+  const refresh = (rt: string) => call({ body: { grant_type: 'refresh_token', refresh_token: rt } });
+
+  it('reauthorizationRetiresRefreshToken: the old refresh token of a replaced authorization is refused, or refreshes the current one', async () => {
+    const old = await exchange('2021000000000191');
+    const current = await exchange('2021000000000191'); // the merchant authorizes again
+    sim.controls.configure({ reauthorizationRetiresRefreshToken: true });
+    const refused = await refresh(old.app_refresh_token);
+    expect([refused.status, json(refused).code]).toEqual([400, 'REFRESH_TOKEN_NOT_VALID']);
+    expect(json(await call({ method: 'GET', uri: `${QUERY_PATH}?app_auth_token=${current.app_auth_token}` })).status).toBe('valid'); // untouched
+    sim.controls.configure({ reauthorizationRetiresRefreshToken: false });
+    expect((await refresh(old.app_refresh_token)).status).toBe(200);
+    expect(json(await call({ method: 'GET', uri: `${QUERY_PATH}?app_auth_token=${current.app_auth_token}` })).status).toBe('invalid'); // rotated by the old one
+    expect(() => sim.controls.configure({ reauthorizationRetiresRefreshToken: 'yes' as never })).toThrow(/boolean/);
+  });
+
+  it('gateway-error answers the given code and status unsigned, without doing the operation', async () => {
+    const first = await exchange('2021000000000192');
+    expect(() => sim.controls.addFault({ route: TOKEN_PATH, kind: 'gateway-error' })).toThrow(/code/);
+    sim.controls.addFault({ route: TOKEN_PATH, kind: 'gateway-error', code: 'illegal-client-ip', status: 403, grantType: 'refresh_token', count: 1 });
+    const r = await refresh(first.app_refresh_token);
+    expect([r.status, json(r).code, r.headers['alipay-signature'], r.headers['alipay-trace-id'] !== undefined]).toEqual([403, 'illegal-client-ip', undefined, true]);
+    expect(sim.controls.stats().refreshesByMerchant).toEqual({});
+  });
+
+  it('refreshOverlaps counts refreshes of one merchant that are handled at the same time', async () => {
+    const first = await exchange('2021000000000193');
+    const other = await exchange('2021000000000194');
+    sim.controls.addFault({ route: TOKEN_PATH, kind: 'latency', latencyMs: 1500, grantType: 'refresh_token', count: 1 });
+    const slow = refresh(first.app_refresh_token);
+    while (sim.controls.stats().requests.byGrantType.refresh_token < 1) await new Promise((r) => setTimeout(r, 5)); // held now
+    await refresh(other.app_refresh_token); // another merchant: no overlap
+    expect(sim.controls.stats().refreshOverlaps).toBe(0);
+    await refresh(first.app_refresh_token); // while the slow one is still held
+    await slow;
+    await refresh(first.app_refresh_token); // after it: none
+    expect(sim.controls.stats().refreshOverlaps).toBe(1);
+  });
+});
+
 describe('admin HTTP API', () => {
   let own: AlipaySimulator;
   beforeAll(async () => {

@@ -11,7 +11,10 @@ export interface RefreshWorkerConfig {
   tokenEncryptionKeys: string;
   instanceId: string;
   timeoutMs?: number;
-  offsetMs: number;
+  /** The module's `clock` is `Date.now() + offsetMs`; absent: no `clock` option (the library's default). */
+  offsetMs?: number;
+  /** Moves this process's host clock (`Date.now`) ahead by this much before anything loads. */
+  hostClockSkewMs?: number;
   refresh: AlipayRefreshOptions;
 }
 
@@ -22,7 +25,8 @@ export interface RefreshWorkerConfig {
  * several workers can start together.
  */
 export function spawnRefreshWorker(config: RefreshWorkerConfig, opts: { waitForGo?: boolean; compiled?: string } = {}): ChildProcess {
-  const args = opts.compiled ? [opts.compiled] : ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'];
+  const skew = config.hostClockSkewMs ? ['-r', './test/support/host-clock-skew.cjs'] : [];
+  const args = opts.compiled ? [...skew, opts.compiled] : [...skew, '-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'];
   return spawn(process.execPath, args, {
     env: {
       ...process.env,
@@ -31,6 +35,7 @@ export function spawnRefreshWorker(config: RefreshWorkerConfig, opts: { waitForG
       TS_NODE_TRANSPILE_ONLY: 'true',
       ...(opts.waitForGo ? { WORKER_WAIT_GO: '1' } : {}),
       WORKER_CONFIG: JSON.stringify(config),
+      ...(config.hostClockSkewMs ? { HOST_CLOCK_SKEW_MS: String(config.hostClockSkewMs) } : {}),
     },
     stdio: [opts.waitForGo ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });

@@ -28,7 +28,7 @@ class WorkerModule {
           timeoutMs: config.timeoutMs ?? 10_000,
           tokenEncryptionKeys: config.tokenEncryptionKeys,
           instanceId: config.instanceId,
-          clock: () => Date.now() + config.offsetMs,
+          ...(config.offsetMs !== undefined ? { clock: () => Date.now() + config.offsetMs! } : {}),
           refresh: config.refresh,
         }),
       ],

@@ -7,6 +7,7 @@ import type { SimulatorBehaviour } from './types';
 export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = Object.freeze({
   refreshGraceMs: Infinity,
   tokenOverlapMs: 0,
+  reauthorizationRetiresRefreshToken: false,
   tokenTtlSec: 31_536_000,
   refreshTtlSec: 32_140_800,
   durationsAs: 'number',
@@ -20,6 +21,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = Object.freeze({
 
 type Key = keyof SimulatorBehaviour;
 const NUMBER_KEYS: Key[] = ['refreshGraceMs', 'tokenOverlapMs', 'tokenTtlSec', 'refreshTtlSec', 'codeTtlMs', 'batchCodeTtlMs', 'timestampWindowMs', 'notifyTimeScale'];
+const BOOLEAN_KEYS: Key[] = ['tokensOnly', 'reauthorizationRetiresRefreshToken'];
 
 /** JSON has no Infinity: the admin API may send the string "Infinity". */
 function nonNegative(value: unknown, name: string): number {
@@ -37,9 +39,10 @@ export function checkBehaviour(patch: Partial<Record<Key, unknown>>): Partial<Si
     if (patch.durationsAs !== 'number' && patch.durationsAs !== 'string') throw new SimulatorInputError('"durationsAs" must be "number" or "string"');
     out.durationsAs = patch.durationsAs;
   }
-  if (patch.tokensOnly !== undefined) {
-    if (typeof patch.tokensOnly !== 'boolean') throw new SimulatorInputError('"tokensOnly" must be a boolean');
-    out.tokensOnly = patch.tokensOnly;
+  for (const k of BOOLEAN_KEYS) {
+    if (patch[k] === undefined) continue;
+    if (typeof patch[k] !== 'boolean') throw new SimulatorInputError(`"${k}" must be a boolean`);
+    out[k] = patch[k];
   }
   if (patch.notifyRetryDelaysMs !== undefined) {
     const d = patch.notifyRetryDelaysMs;

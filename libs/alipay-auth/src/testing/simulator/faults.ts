@@ -11,6 +11,8 @@ interface Fault {
   remaining: number;
   latencyMs: number;
   grantType?: string;
+  /** `gateway-error` only. */
+  error?: { code: string; status: number };
 }
 
 /** What to do to one gateway request: sleep first, then at most one failure. */
@@ -20,6 +22,8 @@ export interface FaultPlan {
   kind?: Exclude<FaultKind, 'latency'>;
   /** Number of faults applied (for the counter). */
   applied: number;
+  /** What a `gateway-error` answers. */
+  error?: { code: string; status: number };
 }
 
 function check(input: FaultInput): void {
@@ -38,6 +42,12 @@ function check(input: FaultInput): void {
   if (input.grantType !== undefined && input.grantType !== 'authorization_code' && input.grantType !== 'refresh_token') {
     throw new SimulatorInputError('"grantType" must be authorization_code or refresh_token');
   }
+  if (input.kind === 'gateway-error' && !(typeof input.code === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(input.code))) {
+    throw new SimulatorInputError('"code" (1-64 characters of [A-Za-z0-9._-]) is required for a gateway-error fault');
+  }
+  if (input.status !== undefined && !(Number.isInteger(input.status) && input.status >= 400 && input.status <= 599)) {
+    throw new SimulatorInputError('"status" must be an integer in 400..599');
+  }
 }
 
 /** Injected faults, matched on route (or `*`) and optionally grant_type, each with a probability and a count. */
@@ -54,6 +64,7 @@ export class FaultTable {
       remaining: input.count ?? Infinity,
       latencyMs: input.latencyMs ?? 1000,
       grantType: input.grantType,
+      error: input.kind === 'gateway-error' ? { code: input.code!, status: input.status ?? 400 } : undefined,
     };
     this.faults.push(fault);
     return { id: fault.id };
@@ -79,7 +90,10 @@ export class FaultTable {
       f.remaining--;
       plan.applied++;
       if (f.kind === 'latency') plan.latencyMs += f.latencyMs;
-      else plan.kind = f.kind;
+      else {
+        plan.kind = f.kind;
+        plan.error = f.error;
+      }
     }
     this.faults = this.faults.filter((f) => f.remaining > 0);
     return plan;

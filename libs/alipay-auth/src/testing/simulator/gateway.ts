@@ -63,6 +63,7 @@ export async function handleGateway(
   const route: GatewayRoute | undefined = GATEWAY_ROUTES[`${method} ${path}`];
   ctx.counters.request(route ? path : '(unknown)');
   let plan: FaultPlan | undefined;
+  let refreshing: string | undefined;
   try {
     if (rawBody === null) throw new GatewayError(413, 'invalid-parameter', '请求体过大');
     if (!route) throw new GatewayError(404, 'not-found', `接口 ${method} ${path} 不存在`);
@@ -71,6 +72,12 @@ export async function handleGateway(
     const json = parseJson(verified.body);
     const grantType = path === TOKEN_PATH ? grantTypeOf(json) : undefined;
     if (grantType) ctx.counters.grantType(grantType);
+    if (grantType === 'refresh_token') {
+      // In flight from here (latency included) until answered: two at once for one merchant race.
+      const rt = (json as Record<string, unknown>).refresh_token;
+      refreshing = typeof rt === 'string' ? ctx.routes.state.refreshTokens.get(rt)?.grant.authAppId : undefined;
+      if (refreshing) ctx.counters.refreshStarted(refreshing);
+    }
 
     plan = ctx.faults.plan(path, grantType);
     ctx.counters.faultsInjected += plan.applied;
@@ -79,6 +86,10 @@ export async function handleGateway(
     if (plan.kind === 'http-500') throw new GatewayError(500, 'unknow-error', '系统繁忙');
     if (plan.kind === 'http-503') throw new GatewayError(503, 'unknow-error', '服务暂不可用');
     if (plan.kind === 'rate-limit') throw new GatewayError(429, 'app-call-limited', '应用调用频率超限');
+    if (plan.kind === 'gateway-error') {
+      ctx.counters.error(plan.error!.code);
+      return void ctx.responder.error(res, plan.error!.status, plan.error!.code, '网关拒绝了请求', { ...send, unsigned: true });
+    }
 
     const result = route.handler({ verified, query: new URLSearchParams(rawUri.slice(path.length + 1)), json }, ctx.routes);
     let body = JSON.stringify(result);
@@ -95,5 +106,7 @@ export async function handleGateway(
     ctx.counters.error(err.code);
     if (plan?.kind === 'drop-after-issue') return void req.socket.destroy();
     ctx.responder.error(res, err.status, err.code, err.message, { ...send, corruptSignature: plan?.kind === 'bad-signature' });
+  } finally {
+    if (refreshing) ctx.counters.refreshEnded(refreshing);
   }
 }

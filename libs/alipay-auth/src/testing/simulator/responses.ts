@@ -10,6 +10,8 @@ export interface SendOptions {
   /** Replace the signature with a wrong one (the `bad-signature` fault). */
   corruptSignature?: boolean;
   contentType?: string;
+  /** No signature headers (the gateway's own errors come unsigned, protocol doc §10.3). */
+  unsigned?: boolean;
 }
 
 /** Alipay's error body: `{ code, message, links: [{ link, desc }] }`. */
@@ -47,7 +49,8 @@ export class GatewayResponder {
       'alipay-nonce': nonce,
       'alipay-signature': signature,
     };
-    if (o.certMode && this.alipayCertSn) headers['alipay-sn'] = this.alipayCertSn;
+    if (o.unsigned) for (const h of ['alipay-timestamp', 'alipay-nonce', 'alipay-signature']) delete headers[h];
+    else if (o.certMode && this.alipayCertSn) headers['alipay-sn'] = this.alipayCertSn;
     res.writeHead(status, headers).end(body);
   }
 

@@ -13,6 +13,8 @@ export interface StateSettings {
   refreshGraceMs: number;
   /** How long a superseded app_auth_token (after a refresh or a re-authorization) keeps working. 0: stops at once. */
   tokenOverlapMs: number;
+  /** A refresh token of a replaced authorization answers REFRESH_TOKEN_NOT_VALID instead of refreshing the current one. */
+  reauthorizationRetiresRefreshToken: boolean;
   tokenTtlSec: number;
   refreshTtlSec: number;
   codeTtlMs: number;
@@ -143,12 +145,16 @@ export class AuthorizationState {
   /**
    * grant_type=refresh_token. Issues a new pair; the old app_auth_token keeps working for tokenOverlapMs
    * (0: stops at once), the old refresh token until its own re_expires_in (or refreshGraceMs, when shorter).
-   * A refresh token superseded by a re-authorization refreshes the merchant's current authorization.
+   * A refresh token superseded by a re-authorization refreshes the merchant's current authorization, or
+   * (reauthorizationRetiresRefreshToken) is refused: what Alipay does is UNCONFIRMED.
    */
   refresh(appId: string, refreshToken: string): Grant {
     const record = this.refreshTokens.get(refreshToken);
     if (!record) throw new GatewayError(400, 'REFRESH_TOKEN_NOT_EXIST', '刷新令牌不存在');
     if (record.grant.appId !== appId) throw new GatewayError(400, 'APP_ID_NOT_CONSISTENT', '刷新令牌不属于当前应用');
+    if (record.grant.status === 'replaced' && this.settings.reauthorizationRetiresRefreshToken) {
+      throw new GatewayError(400, 'REFRESH_TOKEN_NOT_VALID', '授权已被重新授权替换');
+    }
     const grant = record.grant.status === 'replaced' ? this.grants.get(grantKey(appId, record.grant.authAppId))! : record.grant;
     if (grant.status !== 'active') throw new GatewayError(400, 'REFRESH_TOKEN_NOT_VALID', '授权已失效');
     const now = this.now();

@@ -15,6 +15,9 @@ export class SimulatorCounters {
   cancellations = 0;
   errorsByCode = new Map<string, number>();
   faultsInjected = 0;
+  refreshOverlaps = 0;
+  /** Refresh requests being handled, per merchant. */
+  private refreshesInFlight = new Map<string, number>();
 
   reset(): void {
     Object.assign(this, new SimulatorCounters());
@@ -33,6 +36,19 @@ export class SimulatorCounters {
     bump(this.refreshesByMerchant, authAppId);
   }
 
+  /** A refresh request for this merchant starts being handled; counts an overlap when another one still is. */
+  refreshStarted(authAppId: string): void {
+    const n = this.refreshesInFlight.get(authAppId) ?? 0;
+    if (n > 0) this.refreshOverlaps++;
+    this.refreshesInFlight.set(authAppId, n + 1);
+  }
+
+  refreshEnded(authAppId: string): void {
+    const n = (this.refreshesInFlight.get(authAppId) ?? 0) - 1;
+    if (n > 0) this.refreshesInFlight.set(authAppId, n);
+    else this.refreshesInFlight.delete(authAppId);
+  }
+
   error(code: string): void {
     bump(this.errorsByCode, code);
   }
@@ -46,6 +62,7 @@ export class SimulatorCounters {
       cancellations: this.cancellations,
       errorsByCode: Object.fromEntries(this.errorsByCode),
       faultsInjected: this.faultsInjected,
+      refreshOverlaps: this.refreshOverlaps,
     };
   }
 }

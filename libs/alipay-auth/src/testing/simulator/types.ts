@@ -52,6 +52,11 @@ export interface SimulatorBehaviour {
    * "within a certain time"; the length is not published). Default 0: it stops at once (the strict variant).
    */
   tokenOverlapMs: number;
+  /**
+   * What a refresh token of an authorization replaced by a re-authorization does (UNCONFIRMED). Default
+   * false: it refreshes the merchant's current authorization. true: it answers REFRESH_TOKEN_NOT_VALID.
+   */
+  reauthorizationRetiresRefreshToken: boolean;
   /** `expires_in` of issued tokens, seconds. Default 31536000 (365 days). */
   tokenTtlSec: number;
   /** `re_expires_in` of issued refresh tokens, seconds. Default 32140800 (372 days). */
@@ -127,8 +132,8 @@ export interface AuthorizeResult {
   auth_app_ids: string[];
 }
 
-export type FaultKind = 'latency' | 'http-500' | 'http-503' | 'reset' | 'bad-signature' | 'drop-after-issue' | 'rate-limit';
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'http-500', 'http-503', 'reset', 'bad-signature', 'drop-after-issue', 'rate-limit'];
+export type FaultKind = 'latency' | 'http-500' | 'http-503' | 'reset' | 'bad-signature' | 'drop-after-issue' | 'rate-limit' | 'gateway-error';
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'http-500', 'http-503', 'reset', 'bad-signature', 'drop-after-issue', 'rate-limit', 'gateway-error'];
 
 export interface FaultInput {
   /** A gateway path without query (e.g. `/v3/alipay/open/auth/token/app`) or `*`. */
@@ -142,6 +147,10 @@ export interface FaultInput {
   latencyMs?: number;
   /** Match only token requests with this grant_type. */
   grantType?: 'authorization_code' | 'refresh_token';
+  /** For `gateway-error`: the gateway's code (e.g. `missing-timestamp`, `illegal-client-ip`). Required there. */
+  code?: string;
+  /** For `gateway-error`: the HTTP status, 400..599. Default 400. */
+  status?: number;
 }
 
 export interface NotifyResult {
@@ -169,6 +178,8 @@ export interface SimulatorStats {
   cancellations: number;
   errorsByCode: Record<string, number>;
   faultsInjected: number;
+  /** Refresh requests that arrived while another refresh of the same merchant was still being handled. */
+  refreshOverlaps: number;
 }
 
 export interface SimulatorControls {
