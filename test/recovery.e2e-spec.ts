@@ -32,7 +32,7 @@ import {
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
 import { randomBytes } from 'node:crypto';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
-import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
+import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';
 
 const DAY = 86_400_000;
@@ -318,9 +318,7 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
       const foreign: string[] = [];
       for (let i = 0; i < 3; i++) {
         const id = await authorized(otherApp, OTHER_APP_ID);
-        const row = (await store(otherApp).find(OTHER_APP_ID, id))!;
-        const tokens = { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt };
-        await store().saveAuthorization({ appId: APP_ID, authAppId: id, userId: row.userId, authorizedAt: row.authorizedAt, tokens, expectedVersion: null });
+        await copyAuthorization(store(otherApp), OTHER_APP_ID, store(), APP_ID, id);
         foreign.push(id);
       }
       const mine = await authorized();

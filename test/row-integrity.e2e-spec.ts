@@ -36,7 +36,7 @@ import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 import { spawnRefreshWorker } from './support/refresh-worker-process';
-import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
+import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { keyFile, vectors } from './fixtures/vectors';
 
 const DAY = 86_400_000;
@@ -193,24 +193,11 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
     expect(await merchantCall({ authAppId: id }, ctx)).toBe(ACCEPTED);
   }
 
-  /**
-   * Stores another ISV app's credential under APP_ID (a data problem of one row, protocol doc §10.3). The one
-   * place that writes through the store: its saveAuthorization takes `expectedVersion` (null: insert only if
-   * absent) after issue 19, and ignores it before.
-   */
+  /** Stores another ISV app's credential under APP_ID (a data problem of one row, protocol doc §10.3). */
   async function plantForeignRow(): Promise<string> {
     const otherApp = await instance(`other-app-${seq}`, { appId: OTHER_APP_ID });
     const foreign = await authorized(otherApp, OTHER_APP_ID);
-    const row = (await store(otherApp).find(OTHER_APP_ID, foreign))!;
-    const save = store().saveAuthorization.bind(store()) as (input: Record<string, unknown>) => Promise<unknown>;
-    await save({
-      appId: APP_ID,
-      authAppId: foreign,
-      userId: row.userId,
-      authorizedAt: row.authorizedAt,
-      expectedVersion: null,
-      tokens: { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt },
-    });
+    await copyAuthorization(store(otherApp), OTHER_APP_ID, store(), APP_ID, foreign);
     return foreign;
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
+import type { AlipayAuthModuleOptions, AlipayTokenStore } from 'nestjs-alipay-auth';
 import { startAlipaySimulator } from '../../apps/alipay-simulator/src';
 import { vectors } from '../fixtures/vectors';
 
@@ -47,4 +47,15 @@ export class SimulatedAlipay {
   close(): Promise<void> {
     return this.sim.close();
   }
+}
+
+/**
+ * Copies a merchant's stored authorization from one ISV app to another (a row holding another app's
+ * credential: what a wrong app id, or a mixed-up import, leaves behind).
+ */
+export async function copyAuthorization(from: AlipayTokenStore, fromAppId: string, to: AlipayTokenStore, toAppId: string, authAppId: string): Promise<void> {
+  const row = (await from.find(fromAppId, authAppId))!;
+  const tokens = { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt };
+  const saved = await to.saveAuthorization({ appId: toAppId, authAppId, userId: row.userId, authorizedAt: row.authorizedAt, tokens, expectedVersion: null });
+  if (!saved) throw new Error(`${toAppId} already holds merchant app ${authAppId}`);
 }
