@@ -400,11 +400,9 @@ export class AlipayTokenService implements OnModuleInit {
           this.remember(leased);
           return leased;
         }
-        if (mode.refusedToken === undefined && leased.verifyAt !== null && leased.verifyAt.getTime() > this.now()) {
-          // A refresh whose outcome is unknown may still land at Alipay until then: a second one now would
-          // race it, and whichever lands last leaves the other's pair dead.
+        if (mode.refusedToken === undefined && !mode.force && leased.verifyAt !== null && leased.verifyAt.getTime() > this.now()) {
+          // A pair in doubt is verified by the scheduler after its back-off; a caller is served meanwhile.
           await this.store.releaseLease(this.appId, authAppId, owner);
-          if (mode.force) throw new AlipayAuthError(`The last refresh of merchant app ${authAppId} has an unknown outcome; its pair is verified at ${leased.verifyAt.toISOString()}, not before`);
           return leased;
         }
         let r: AlipayRefreshResult | AlipayRecoveryResult;

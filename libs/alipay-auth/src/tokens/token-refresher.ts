@@ -8,7 +8,7 @@ import { AlipayAuthorization, AlipayIssuedTokens, AlipayTokenStore } from '../st
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayTokenAppElement, AlipayTokenAppResponse, parseSeconds, toAuthorizationInfo } from './alipay-token.types';
 import { AlipayConfigurationCircuit } from './configuration-circuit';
-import { backoffDelay, classifyRefreshFailure, failureCode, verifyDelay } from './refresh-policy';
+import { backoffDelay, classifyRefreshFailure, failureCode, maxCallMs, verifyDelay } from './refresh-policy';
 
 export const TOKEN_APP_PATH = '/v3/alipay/open/auth/token/app';
 export const AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
@@ -70,7 +70,9 @@ export class AlipayTokenRefresher {
    * `tokenRefused`: Alipay already said the stored token is invalid (status check, merchant call); a
    * refused refresh token then means the merchant cancelled, otherwise that it must authorize again.
    */
-  async refresh(row: AlipayAuthorization, owner: string, opts: AlipayRefreshCallOptions = {}): Promise<AlipayRefreshResult> {
+  async refresh(leased: AlipayAuthorization, owner: string, opts: AlipayRefreshCallOptions = {}): Promise<AlipayRefreshResult> {
+    const row = await this.afterLostCall(leased, owner);
+    if (!row) return { outcome: 'not-sent', row: await this.store.find(this.config.appId, leased.authAppId) };
     let res: AlipayTokenAppResponse;
     const gate = opts.gate ?? ((call) => call());
     let ticket = 0;
@@ -158,6 +160,25 @@ export class AlipayTokenRefresher {
     const after = { ...row, failureCount, lastErrorCode: code, nextAttemptAt, verifyAt: ambiguous ? nextAttemptAt : row.verifyAt };
     this.events.emit(AlipayAuthEvent.RefreshFailed, { authorization: toAuthorizationInfo(after), errorCode: code, traceId });
     return { outcome: ambiguous ? 'ambiguous' : 'failed', row: after, error: e };
+  }
+
+  /**
+   * A row in doubt after a refresh whose answer was lost: that request may still land at Alipay until the
+   * longest call has run out, counted from when its failure was written (`updatedAt`, the module clock,
+   * which is the database's). Any refresh before then, by whichever path (a refused merchant call, a status
+   * check, a verification), would race it, and whichever landed last would leave the other's pair dead:
+   * it waits, then renews its lease. Null when the lease or the row moved on meanwhile (the lease is left).
+   */
+  private async afterLostCall(row: AlipayAuthorization, owner: string): Promise<AlipayAuthorization | null> {
+    if (row.verifyAt === null) return row;
+    const wait = row.updatedAt.getTime() + maxCallMs(this.config) - this.config.clock();
+    if (wait <= 0) return row;
+    this.logger.log(`Refresh of ${row.authAppId} waits ${wait} ms: the previous one, whose answer was lost, could still land at Alipay`);
+    await new Promise((r) => setTimeout(r, wait));
+    const renewed = await this.store.tryLease(this.config.appId, row.authAppId, { owner, ms: this.config.refresh.leaseMs });
+    if (renewed && renewed.version === row.version && renewed.status === 'active') return renewed;
+    if (renewed) await this.store.releaseLease(this.config.appId, row.authAppId, owner);
+    return null;
   }
 
   /** A write that lost its compare-and-set: the row's current state stands; the lease is released. */
