@@ -11,6 +11,8 @@ import { AlipayTokenStore } from './storage/alipay-token-store';
 import { alipaySignerProvider } from './signer/alipay-signer.provider';
 import { AlipayAuthEventPublisher } from './tokens/alipay-auth.events';
 import { AlipayTokenService } from './tokens/alipay-token.service';
+import { AlipayTokenCache } from './tokens/token-cache';
+import { AlipayRefreshCoordinator } from './tokens/refresh-coordinator';
 import { AlipayConfigurationCircuit } from './tokens/configuration-circuit';
 import { AlipayTokenRecovery } from './tokens/token-recovery';
 import { AlipayTokenRefresher } from './tokens/token-refresher';
@@ -48,6 +50,8 @@ import { ALIPAY_AUTHORIZATION_LINK_OPTIONS, AlipayAuthorizationLinkService } fro
     AlipayTokenRefresher,
     AlipayTokenRecovery,
     AlipayNotificationHandler,
+    AlipayTokenCache,
+    AlipayRefreshCoordinator,
     AlipayTokenService,
     AlipayTokenRefreshScheduler,
     AlipayAuthHealthService,

@@ -16,7 +16,7 @@ export * from './storage/alipay-token-store';
 export * from './tokens/alipay-token.types';
 export * from './tokens/alipay-auth.events';
 export { AlipayTokenService, TOKEN_APP_PATH, TOKEN_QUERY_PATH, CANCELLED_MSG_METHOD } from './tokens/alipay-token.service';
-export type { AlipayStatusCheck, AlipayScheduledOutcome } from './tokens/alipay-token.service';
+export type { AlipayStatusCheck, AlipayScheduledOutcome } from './tokens/refresh-coordinator';
 export {
   dueCriteria,
   isDue,

@@ -4,8 +4,8 @@ import { CronJob } from 'cron';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayDatabaseClock } from '../storage/database-clock';
-import { AlipayTokenService } from '../tokens/alipay-token.service';
 import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
+import { AlipayRefreshCoordinator } from '../tokens/refresh-coordinator';
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { dueCriteria } from '../tokens/refresh-policy';
 import { AlipayCallNotSent, AlipayRateLimiter, callGate, runPipeline, TokenBucketRateLimiter } from './rate-limiter';
@@ -44,7 +44,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
   private lastRun?: { finishedAt: Date; summary: AlipayRefreshRunSummary };
 
   constructor(
-    private readonly tokens: AlipayTokenService,
+    private readonly coordinator: AlipayRefreshCoordinator,
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly config: ResolvedAlipayAuthConfig,
     private readonly circuit: AlipayConfigurationCircuit,
@@ -130,7 +130,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
       policy.concurrency,
       async (row) => {
         if (halted()) return this.release(row, s);
-        const outcome = await this.tokens.refreshLeased(row, owner, gate).catch((e) => {
+        const outcome = await this.coordinator.refreshLeased(row, owner, gate).catch((e) => {
           this.logger.warn(`Refresh of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
           return 'failed' as const;
         });
@@ -217,7 +217,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
       async (row: AlipayAuthorization) => {
         if (halted()) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
         try {
-          const outcome = await this.tokens.checkLeased(row, owner, gate);
+          const outcome = await this.coordinator.checkLeased(row, owner, gate);
           if (outcome === 'unreadable') s.unreadable++;
           else s.statusChecked++;
           if (outcome === 'refreshed') s.recovered++;
