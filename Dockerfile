@@ -21,6 +21,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY libs/alipay-auth ./libs/alipay-auth
+COPY libs/alipay-simulator ./libs/alipay-simulator
 COPY apps ./apps
 RUN npx nest build sample
 

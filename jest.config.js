@@ -14,6 +14,7 @@ const common = {
   moduleNameMapper: {
     '^nestjs-alipay-auth$': '<rootDir>/libs/alipay-auth/src/index.ts',
     '^nestjs-alipay-auth/(.*)$': '<rootDir>/libs/alipay-auth/src/$1',
+    '^nestjs-alipay-auth-simulator$': '<rootDir>/libs/alipay-simulator/src/index.ts',
   },
 };
 module.exports = {

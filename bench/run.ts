@@ -25,9 +25,9 @@ import {
   loadPrivateKey,
   loadPublicKey,
   RsaAlipaySigner,
-} from '../libs/alipay-auth/src';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from '../libs/alipay-auth/src/typeorm';
-import { startAlipaySimulator } from '../apps/alipay-simulator/src';
+} from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
+import { startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../test/support/databases';
 import { claimBench } from './claim.bench';
 import { sampleMemory } from './sample-memory';
@@ -197,7 +197,8 @@ async function hotPath(engine: TestEngine): Promise<void> {
 
 /**
  * The instance processes run compiled JavaScript, as a deployed app does: tsc emits refresh-worker.ts and
- * the library sources it imports under dist/ (ts-node would keep the TypeScript compiler in each process).
+ * the library sources it imports under dist/bench-worker (ts-node would keep the TypeScript compiler in
+ * each process); returns that folder.
  */
 let compiledWorker: string | undefined;
 function compileWorker(): string {
@@ -209,7 +210,7 @@ function compileWorker(): string {
   const compilerOptions = { noEmit: false, outDir: 'bench-worker', rootDir: '..', sourceMap: false, declaration: false, incremental: false };
   writeFileSync(project, JSON.stringify({ extends: '../tsconfig.json', compilerOptions, files: ['../test/support/refresh-worker.ts'], include: [] }));
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project], { stdio: 'inherit' });
-  return (compiledWorker = join(outDir, 'test/support/refresh-worker.js'));
+  return (compiledWorker = outDir);
 }
 
 /** Scheduled refresh of `n` due rows by `processes` instance processes against a simulator answering in 50 ms. */

@@ -19,7 +19,7 @@ import { freePort } from '../test/support/free-port';
 const ROOT = join(__dirname, '..');
 const DIST = join(ROOT, 'dist/apps/sample');
 const MAIN = join(DIST, 'apps/sample/src/main.js');
-const SIMULATOR = join(DIST, 'apps/alipay-simulator/src/index.js');
+const SIMULATOR = join(DIST, 'libs/alipay-simulator/src/index.js');
 /** The app id simulation mode registers (apps/sample/src/alipay/alipay-setup.ts). */
 const APP_ID = '2021009000000001';
 const MB = 1e6;

@@ -11,7 +11,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const entry = path.join(root, 'dist/apps/sample/apps/sample/src/main.js');
-const sourceDirs = ['apps/sample/src', 'apps/alipay-simulator/src', 'libs/alipay-auth/src'].map((d) => path.join(root, d));
+const sourceDirs = ['apps/sample/src', 'libs/alipay-auth/src', 'libs/alipay-simulator/src'].map((d) => path.join(root, d));
 const configFiles = ['tsconfig.json', 'apps/sample/tsconfig.app.json', 'nest-cli.json'].map((f) => path.join(root, f));
 
 function newestMtime(target) {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
 import { ALIPAY_SETUP, AlipaySetup } from '../apps/sample/src/alipay/alipay-setup';
 import { createSampleApp } from '../apps/sample/src/sample-app';
 import { vectors } from './fixtures/vectors';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
 import { SIMULATION_APP_ID } from '../apps/sample/src/alipay/alipay-setup';
 import { createSampleApp } from '../apps/sample/src/sample-app';
 import { vectors } from './fixtures/vectors';

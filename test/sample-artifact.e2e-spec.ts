@@ -1,7 +1,7 @@
 /**
  * The production artifact, assembled as the Dockerfile does, in temporary folders: the build stage
- * (package files, tsconfig.json, nest-cli.json, libs/alipay-auth, apps as committed; `nest build sample`), then the
- * runtime (package files, `npm ci --omit=dev`, dist/apps/sample, scripts/start-sample.js; no sources, no
+ * (package files, tsconfig.json, nest-cli.json, libs/alipay-auth, libs/alipay-simulator, apps as committed;
+ * `nest build sample`), then the runtime (package files, `npm ci --omit=dev`, dist/apps/sample, scripts/start-sample.js; no sources, no
  * dev dependencies). It runs `migrate` (the release step), boots with NODE_ENV=production against
  * PostgreSQL and Alipay's stand-in, and answers /health/live, /health and a merchant's callback; SIGTERM
  * stops it. Needs PostgreSQL (required when CI=true) and the npm registry (for `npm ci`).
@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { AlipaySimulator, startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 import { vectors } from './fixtures/vectors';
 import { freePort } from './support/free-port';
@@ -66,7 +66,7 @@ suite('production artifact (as the Dockerfile assembles it)', () => {
     build = mkdtempSync(join(tmpdir(), 'sample-artifact-build-'));
     runtime = mkdtempSync(join(tmpdir(), 'sample-artifact-run-'));
     // --- build stage: all dependencies (the repo's, linked), the compiled app
-    copyCommitted(build, ['package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json', 'libs/alipay-auth', 'apps']);
+    copyCommitted(build, ['package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json', 'libs/alipay-auth', 'libs/alipay-simulator', 'apps']);
     symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'), 'dir');
     timed('build', () => run(process.execPath, [join(ROOT, 'node_modules/@nestjs/cli/bin/nest.js'), 'build', 'sample'], build));
     // --- runtime: production dependencies only, dist, the start script; no sources

@@ -9,7 +9,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { AlipaySimulator, startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { createSampleApp } from '../apps/sample/src/sample-app';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 import { vectors } from './fixtures/vectors';

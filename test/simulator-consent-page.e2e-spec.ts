@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
-import { AlipaySimulator, startAlipaySimulator } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { vectors } from './fixtures/vectors';
 
 const CHROMIUM = '/usr/bin/chromium';

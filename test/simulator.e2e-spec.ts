@@ -20,7 +20,7 @@ import {
   loadPublicKey,
   rsaVerify,
 } from 'nestjs-alipay-auth';
-import { AlipaySimulator, QUERY_PATH, startAlipaySimulator, TOKEN_PATH } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, QUERY_PATH, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
 import { vectors } from './fixtures/vectors';
 import { rawRequest, RawResponse, responseSigned, signedRequest, startNotifyReceiver } from './fixtures/simulator/wire';
 

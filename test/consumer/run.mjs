@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * Consumer suite: what users install, tested as users run it. Packs the library (its prepack builds it),
- * then for each app below creates a fresh Nest 12 project in a temporary folder, installs the tarball
- * with npm (hoisted, and `--install-strategy=linked` as pnpm lays packages out), type-checks it with
- * `skipLibCheck: false`, runs its compiled build under plain Node, and runs its test with its runner.
+ * Consumer suite: what users install, tested as users run it. Packs the library and the simulator package
+ * (nestjs-alipay-auth-simulator, which the testing kit starts; their prepack builds them), then for each
+ * app below creates a fresh Nest 12 project in a temporary folder, installs the tarballs with npm (hoisted,
+ * and `--install-strategy=linked` as pnpm lays packages out), type-checks it with `skipLibCheck: false`,
+ * runs its compiled build under plain Node, and runs its test with its runner.
  *   cjs-jest      CommonJS app, Jest (ESM mode), no @nestjs/event-emitter installed (optional peer);
  *                 its AppModule is the README's TypeORM set-up (nestjs-alipay-auth/typeorm)
  *   esm-vitest    ESM app ("type": "module", nodenext), Vitest, with @nestjs/event-emitter
@@ -14,7 +15,7 @@
  * Usage: node test/consumer/run.mjs [app-name|strategy ...]   (KEEP=1 keeps the temp folders)
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,10 +79,18 @@ function run(cmd, args, cwd, env = {}) {
 let passed = 0;
 let failed = 0;
 try {
-  log('== packing nestjs-alipay-auth');
-  execFileSync('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: join(repo, 'libs/alipay-auth'), stdio: ['ignore', 'ignore', 'inherit'] });
-  const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')));
-  log(`   ${tarball}`);
+  /** Packs a package of libs/ (its prepack builds it); returns the tarball's path. */
+  const pack = (dir) => {
+    const { name, version: v } = JSON.parse(readFileSync(join(repo, 'libs', dir, 'package.json'), 'utf8'));
+    log(`== packing ${name}`);
+    execFileSync('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: join(repo, 'libs', dir), stdio: ['ignore', 'ignore', 'inherit'] });
+    const tgz = join(work, `${name}-${v}.tgz`);
+    log(`   ${tgz}`);
+    return tgz;
+  };
+  const tarball = pack('alipay-auth');
+  // The testing kit's simulator: an optional peer of nestjs-alipay-auth, installed as an app's tests would.
+  const simulatorTarball = pack('alipay-simulator');
 
   for (const name of pick(Object.keys(apps))) {
     const app = apps[name];
@@ -96,7 +105,7 @@ try {
           private: true,
           type: app.type,
           dependencies: Object.fromEntries([['nestjs-alipay-auth', `file:${tarball}`], ...app.deps.map((d) => [d, version(d)])]),
-          devDependencies: Object.fromEntries(app.dev.map((d) => [d, version(d)])),
+          devDependencies: Object.fromEntries([['nestjs-alipay-auth-simulator', `file:${simulatorTarball}`], ...app.dev.map((d) => [d, version(d)])]),
         };
         writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
         run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `--install-strategy=${strategy}`], dir);

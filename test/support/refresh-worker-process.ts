@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import type { AlipayRefreshOptions } from '../../libs/alipay-auth/src';
+import { join } from 'node:path';
+import type { AlipayRefreshOptions } from 'nestjs-alipay-auth';
 
 /** What `test/support/refresh-worker.ts` reads from WORKER_CONFIG. */
 export interface RefreshWorkerConfig {
@@ -19,20 +20,22 @@ export interface RefreshWorkerConfig {
 }
 
 /**
- * Starts the refresh worker as a separate process (ts-node, transpile only; or `compiled`, the JavaScript
- * tsc emitted for refresh-worker.ts, so that the process holds no TypeScript compiler: the benchmark
- * reports its RSS). With `waitForGo` it prints `ready` and waits for a line on stdin before its run, so
+ * Starts the refresh worker as a separate process (ts-node, transpile only; or `compiled`, the folder where
+ * tsc emitted refresh-worker.ts and the library, so that the process holds no TypeScript compiler: the
+ * benchmark reports its RSS; tsconfig-paths maps the package names there). With `waitForGo` it prints `ready` and waits for a line on stdin before its run, so
  * several workers can start together.
  */
 export function spawnRefreshWorker(config: RefreshWorkerConfig, opts: { waitForGo?: boolean; compiled?: string } = {}): ChildProcess {
   const skew = config.hostClockSkewMs ? ['-r', './test/support/host-clock-skew.cjs'] : [];
-  const args = opts.compiled ? [...skew, opts.compiled] : [...skew, '-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'test/support/refresh-worker.ts'];
+  const entry = opts.compiled ? [join(opts.compiled, 'test/support/refresh-worker.js')] : ['-r', 'ts-node/register', 'test/support/refresh-worker.ts'];
+  const args = [...skew, '-r', 'tsconfig-paths/register', ...entry];
   return spawn(process.execPath, args, {
     env: {
       ...process.env,
       NODE_OPTIONS: '',
       TS_NODE_PROJECT: 'tsconfig.node.json',
       TS_NODE_TRANSPILE_ONLY: 'true',
+      ...(opts.compiled ? { TS_NODE_BASEURL: opts.compiled } : {}),
       ...(opts.waitForGo ? { WORKER_WAIT_GO: '1' } : {}),
       WORKER_CONFIG: JSON.stringify(config),
       ...(config.hostClockSkewMs ? { HOST_CLOCK_SKEW_MS: String(config.hostClockSkewMs) } : {}),

@@ -6,8 +6,8 @@ import 'reflect-metadata';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlipayAuthModule, AlipayTokenRefreshScheduler } from '../../libs/alipay-auth/src';
-import { ALIPAY_AUTH_ENTITIES } from '../../libs/alipay-auth/src/typeorm';
+import { AlipayAuthModule, AlipayTokenRefreshScheduler } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm';
 import type { RefreshWorkerConfig } from './refresh-worker-process';
 
 const config: RefreshWorkerConfig = JSON.parse(process.env.WORKER_CONFIG ?? '{}');

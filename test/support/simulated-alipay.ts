@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AlipayAuthModuleOptions, AlipayTokenStore } from 'nestjs-alipay-auth';
-import { startAlipaySimulator } from '../../apps/alipay-simulator/src';
+import { startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { vectors } from '../fixtures/vectors';
 
 export const TEST_APP_ID = '2021004100000001';

@@ -6,8 +6,8 @@
  *   ALIPAY_SIMULATOR_PRIVATE_KEY    optional Alipay private key (PEM or bare base64); generated otherwise
  * Without ALIPAY_SIMULATOR_APPS it waits for POST /__simulator/apps.
  */
-import { startAlipaySimulator } from './index';
-import type { SimulatorAppInput } from './index';
+import { startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
+import type { SimulatorAppInput } from 'nestjs-alipay-auth-simulator';
 
 function appsFromEnv(): SimulatorAppInput[] {
   const text = process.env.ALIPAY_SIMULATOR_APPS;

@@ -80,12 +80,12 @@ function alipayModeSetup(config: SampleConfig): AlipaySetup {
 }
 
 /**
- * Simulation mode: starts apps/alipay-simulator in this process (loaded only here, so the Alipay path
- * never loads it), registers our app with its callback and notify URLs, and points the library at it.
+ * Simulation mode: starts the Alipay simulator (nestjs-alipay-auth-simulator) in this process (loaded only
+ * here, so the Alipay path never loads it), registers our app with its callback and notify URLs, and points the library at it.
  */
 async function simulationSetup(config: SampleConfig): Promise<AlipaySetup> {
   const secrets = simulationSecrets(config.simulator.dataDir);
-  const { startAlipaySimulator } = await import('../../../alipay-simulator/src/index');
+  const { startAlipaySimulator } = await import('./simulator');
   const appPublicPem = createPublicKey(createPrivateKey(secrets.appPrivateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
   const sim = await startAlipaySimulator({
     port: config.simulator.port,

@@ -4,8 +4,8 @@ import { AlipayAuthModule } from '../alipay-auth.module';
 import type { AlipayAuthModuleOptions } from '../alipay-auth.options';
 import type { AlipayTokenStore } from '../storage/alipay-token-store';
 import { InMemoryAlipayTokenStore } from './in-memory-token-store';
-import { startAlipaySimulator } from './simulator';
-import type { AlipaySimulator, AlipaySimulatorOptions, AuthorizeInput, AuthorizeResult, CancelResult, FaultInput } from './simulator';
+import type { AlipaySimulator, AlipaySimulatorOptions, AuthorizeInput, AuthorizeResult, CancelResult, FaultInput } from 'nestjs-alipay-auth-simulator';
+import { startAlipaySimulator } from './simulator-package';
 
 export interface AlipayAuthTestingOptions {
   /** The ISV app id. Default `2021000000000001`. */

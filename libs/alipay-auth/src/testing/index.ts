@@ -5,4 +5,8 @@ export { InMemoryAlipayTokenStore } from './in-memory-token-store';
 export type { InMemoryAlipayTokenStoreOptions, AlipayTokenStoreMethod } from './in-memory-token-store';
 export { alipayTokenStoreContract } from './token-store-contract';
 export type { AlipayTokenStoreContractHarness, AlipayContractTestApi } from './token-store-contract';
-export * from './simulator';
+// The simulator is the package nestjs-alipay-auth-simulator (an optional peer, loaded when a kit starts).
+export { startAlipaySimulator } from './simulator-package';
+export { TOKEN_PATH, QUERY_PATH, TRADE_QUERY_PATH, AUTH_PAGE_PATH, BATCH_AUTH_PAGE_PATH } from '../signer/alipay-gateway-paths';
+// Its types (AlipaySimulator, SimulatorControls, FaultInput...), for the kit's `simulator` and options.
+export type * from 'nestjs-alipay-auth-simulator';

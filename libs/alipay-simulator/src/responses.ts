@@ -1,4 +1,4 @@
-import { buildResponseSignContent, rsaSign } from './alipay-crypto';
+import { buildResponseSignContent, rsaSign } from 'nestjs-alipay-auth/protocol';
 import type { KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { newNonce } from './ids';

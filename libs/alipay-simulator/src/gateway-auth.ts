@@ -1,4 +1,4 @@
-import { aesDecrypt, buildRequestSignContent, parseAuthorizationHeader, rsaVerify } from './alipay-crypto';
+import { aesDecrypt, buildRequestSignContent, parseAuthorizationHeader, rsaVerify } from 'nestjs-alipay-auth/protocol';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AppRecord } from './apps';
 import { GatewayError } from './errors';

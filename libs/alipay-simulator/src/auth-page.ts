@@ -1,11 +1,9 @@
+import { BATCH_AUTH_PAGE_PATH } from 'nestjs-alipay-auth/protocol';
 import type { ServerResponse } from 'node:http';
 import type { AppRecord } from './apps';
 import { SimulatorInputError } from './errors';
 import { newAuthAppId, newUserId } from './ids';
 import type { AuthorizationState } from './state';
-
-export const AUTH_PAGE_PATH = '/oauth2/appToAppAuth.htm';
-export const BATCH_AUTH_PAGE_PATH = '/oauth2/appToAppBatchAuth.htm';
 
 export interface AuthPageContext {
   apps: Map<string, AppRecord>;

@@ -1,10 +1,10 @@
-import { aesEncrypt } from './alipay-crypto';
+import { aesEncrypt, TOKEN_PATH } from 'nestjs-alipay-auth/protocol';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppRecord } from './apps';
 import { GatewayError } from './errors';
 import type { FaultPlan, FaultTable } from './faults';
 import { claimedAppId, GatewayAuthContext, VerifiedRequest, verifyGatewayRequest } from './gateway-auth';
-import { GATEWAY_ROUTES, GatewayRoute, grantTypeOf, RouteContext, TOKEN_PATH } from './gateway-routes';
+import { GATEWAY_ROUTES, GatewayRoute, grantTypeOf, RouteContext } from './gateway-routes';
 import { newTraceId } from './ids';
 import type { GatewayResponder, SendOptions } from './responses';
 import type { SimulatorCounters } from './stats';

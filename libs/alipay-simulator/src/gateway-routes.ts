@@ -1,13 +1,10 @@
+import { QUERY_PATH, TOKEN_PATH, TRADE_QUERY_PATH } from 'nestjs-alipay-auth/protocol';
 import { GatewayError } from './errors';
 import { formatAlipayTime } from './ids';
 import type { AuthorizationState, Grant } from './state';
 import type { SimulatorCounters } from './stats';
 import type { VerifiedRequest } from './gateway-auth';
 
-export const TOKEN_PATH = '/v3/alipay/open/auth/token/app';
-export const QUERY_PATH = '/v3/alipay/open/auth/token/app/query';
-/** A merchant API (the ISV acts for a merchant), so it needs `alipay-app-auth-token`. */
-export const TRADE_QUERY_PATH = '/v3/alipay/trade/query';
 
 /** How token answers are shaped; changeable at runtime through `controls.configure`. */
 export interface ResponseSettings {

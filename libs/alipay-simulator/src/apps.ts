@@ -1,5 +1,5 @@
 import { KeyObject } from 'node:crypto';
-import { certPublicKey, certSn, loadAesKey, loadPublicKey } from './alipay-crypto';
+import { certPublicKey, certSn, loadAesKey, loadPublicKey } from 'nestjs-alipay-auth/protocol';
 import { SimulatorInputError } from './errors';
 import type { SimulatorAppInput } from './types';
 

@@ -1,10 +1,10 @@
-import { certPublicKey, certSn, loadPrivateKey, publicKeyToBase64, rootCertSn } from './alipay-crypto';
+import { AUTH_PAGE_PATH, BATCH_AUTH_PAGE_PATH, certPublicKey, certSn, loadPrivateKey, publicKeyToBase64, rootCertSn } from 'nestjs-alipay-auth/protocol';
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAdmin, ADMIN_PREFIX } from './admin-api';
 import { AppRecord, toAppRecord } from './apps';
-import { AUTH_PAGE_PATH, BATCH_AUTH_PAGE_PATH, handleAuthPage } from './auth-page';
+import { handleAuthPage } from './auth-page';
 import { SimulatorClock } from './clock';
 import { SimulatorInputError } from './errors';
 import { FaultTable } from './faults';

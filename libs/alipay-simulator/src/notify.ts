@@ -1,4 +1,4 @@
-import { buildNotifySignContent, rsaSign } from './alipay-crypto';
+import { buildNotifySignContent, rsaSign } from 'nestjs-alipay-auth/protocol';
 import type { KeyObject } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
