@@ -166,8 +166,9 @@ const FAULT_KINDS = [
 function drawPlan(o: Required<Pick<SoakOptions, 'merchants' | 'durationSec' | 'faultEveryMs' | 'killEveryMs' | 'dbKillEveryMs' | 'callsPerSec' | 'reauthShare' | 'cancelShare'>>, instances: number, rng: Prng): PlanEvent[] {
   const end = o.durationSec * 1000;
   const plan: PlanEvent[] = [];
+  // A rate or share of 0 turns that kind of trouble off (to tell which one a failure needs).
   const faults = rng.fork('faults');
-  for (let t = faults.exp(o.faultEveryMs); t < end; t += faults.exp(o.faultEveryMs)) {
+  for (let t = o.faultEveryMs > 0 ? faults.exp(o.faultEveryMs) : end; t < end; t += faults.exp(o.faultEveryMs)) {
     const where = faults.weighted(FAULT_ROUTES);
     const kind = faults.weighted(FAULT_KINDS);
     const fault: FaultInput = { route: where.route, kind, count: faults.int(1, 3), ...(where.grantType ? { grantType: where.grantType } : {}) };
@@ -177,22 +178,22 @@ function drawPlan(o: Required<Pick<SoakOptions, 'merchants' | 'durationSec' | 'f
   }
   // Kills and killed connections in evenly spread slots (a random instant in each), so every run has some.
   const kills = rng.fork('kills');
-  const nKills = Math.max(1, Math.round(end / o.killEveryMs));
+  const nKills = o.killEveryMs > 0 ? Math.max(1, Math.round(end / o.killEveryMs)) : 0;
   for (let i = 0; i < nKills; i++) {
     const at = 2_000 + (i + kills.range(0.1, 0.9)) * ((end - 4_000) / nKills);
     plan.push({ at: Math.round(at), kind: 'kill', inst: kills.int(0, instances - 1), downMs: kills.int(300, 3_000) });
   }
   const db = rng.fork('db-kills');
-  const nDb = Math.max(1, Math.round(end / o.dbKillEveryMs));
+  const nDb = o.dbKillEveryMs > 0 ? Math.max(1, Math.round(end / o.dbKillEveryMs)) : 0;
   for (let i = 0; i < nDb; i++) plan.push({ at: Math.round((i + db.range(0.1, 0.9)) * (end / nDb)), kind: 'db-kill', inst: db.int(0, instances - 1) });
   const ops = rng.fork('merchant-ops');
-  for (let i = 0; i < Math.max(1, Math.round(o.merchants * o.reauthShare)); i++) {
+  for (let i = 0; i < (o.reauthShare > 0 ? Math.max(1, Math.round(o.merchants * o.reauthShare)) : 0); i++) {
     plan.push({ at: ops.int(1_000, end - 1_000), kind: 'reauth', merchant: ops.int(0, o.merchants - 1), inst: ops.int(0, instances - 1) });
   }
-  for (let i = 0; i < Math.max(1, Math.round(o.merchants * o.cancelShare)); i++) plan.push({ at: ops.int(1_000, end - 1_000), kind: 'cancel', merchant: ops.int(0, o.merchants - 1) });
+  for (let i = 0; i < (o.cancelShare > 0 ? Math.max(1, Math.round(o.merchants * o.cancelShare)) : 0); i++) plan.push({ at: ops.int(1_000, end - 1_000), kind: 'cancel', merchant: ops.int(0, o.merchants - 1) });
   const calls = rng.fork('calls');
   const meanMs = 1000 / o.callsPerSec;
-  for (let t = calls.exp(meanMs); t < end; t += calls.exp(meanMs)) plan.push({ at: Math.round(t), kind: 'call', merchant: calls.int(0, o.merchants - 1), inst: calls.int(0, instances - 1) });
+  for (let t = o.callsPerSec > 0 ? calls.exp(meanMs) : end; t < end; t += calls.exp(meanMs)) plan.push({ at: Math.round(t), kind: 'call', merchant: calls.int(0, o.merchants - 1), inst: calls.int(0, instances - 1) });
   return plan.sort((a, b) => a.at - b.at);
 }
 
@@ -573,7 +574,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     sim.controls.clearFaults();
     journal.write({ kind: 'chaos-over' });
     log(`soak: chaos over (${counts.kills} kills, ${planned.faults} faults); settling`);
-    for (let i = 0; i < 100 && inflight.size; i++) await Promise.race([Promise.allSettled([...inflight]), sleep(30_000)]);
+    for (let i = 0; i < 100 && inflight.size; i++) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+      clearTimeout(timer);
+    }
     for (const p of procs) if (!p.up) await restart(p, 0, 'settle');
     for (const id of [...pendingReauth]) await serial(id, () => reauthorize(id, 0, 5));
 
