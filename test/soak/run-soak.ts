@@ -336,6 +336,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
     const tokenKey = randomBytes(32).toString('base64');
     const index = new TokenIndex();
+    const runTag = randomBytes(3).toString('hex');
+    if (o.engine === 'mariadb') {
+      const users: Array<{ User: string }> = await admin.query(`SELECT User FROM mysql.user WHERE User LIKE 'soak\\_%'`);
+      for (const { User } of users) {
+        const at = parseInt(User.split('_')[1] ?? '', 36);
+        if (Number.isFinite(at) && started - at > 2 * 3600_000) await admin.query(`DROP USER IF EXISTS '${User}'@'%'`).catch(() => undefined);
+      }
+    }
     const dataSourceOf = async (name: string): Promise<Record<string, unknown>> => {
       const b = db!.options() as unknown as Record<string, unknown>;
       if (o.engine === 'postgres') {
@@ -343,7 +351,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       if (o.engine === 'mariadb') {
         // A database user per instance, so its connections can be told apart (and killed) in the process list.
-        const user = `soak_${db!.name.slice(-14)}_${name}`.slice(0, 60);
+        // soak_<start, base 36>_<random>_<instance>: users left by a crashed runner are dropped after two hours.
+        const user = `soak_${started.toString(36)}_${runTag}_${name}`;
         await admin!.query(`CREATE USER IF NOT EXISTS '${user}'@'%'`);
         await admin!.query(`GRANT ALL PRIVILEGES ON \`${db!.name}\`.* TO '${user}'@'%'`);
         mariaUsers.push(user);
@@ -605,6 +614,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     log(`soak: settled in ${((Date.now() - settleStart) / 1000).toFixed(1)} s${unsettled.length ? ` (${unsettled.length} unsettled)` : ''}; instances stopped; checking every merchant`);
 
     // --- the final check --------------------------------------------------------------------------------
+    // (It refreshes every active merchant once more: the run's own refreshes are counted before it.)
+    const before = sim.controls.stats();
     const client = checker.get(AlipayOpenApiClient);
     const lost: SoakReport['lost'] = [];
     const servedRefused: SoakReport['servedRefused'] = [];
@@ -688,8 +699,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       durationSec: o.durationSec,
       wallMs: Date.now() - started,
       skew,
-      refreshes: { requests: stats.requests.byGrantType.refresh_token, issued: Object.values(stats.refreshesByMerchant).reduce((a, b) => a + b, 0) },
-      faults: { planned: planned.faults, applied: stats.faultsInjected, byKind },
+      refreshes: { requests: before.requests.byGrantType.refresh_token, issued: Object.values(before.refreshesByMerchant).reduce((a, b) => a + b, 0) },
+      faults: { planned: planned.faults, applied: before.faultsInjected, byKind },
       kills: counts.kills,
       restarts: counts.restarts,
       crashes: counts.crashes,
