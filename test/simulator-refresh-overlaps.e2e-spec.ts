@@ -12,7 +12,6 @@ describe('simulator: racing refreshes are counted', () => {
   let sim: AlipaySimulator;
   const sdk = () =>
     new AlipaySdk({ appId: APP, privateKey: vectors.keys.app.privateKeyPkcs8Pem, alipayPublicKey: sim.alipayPublicKeyPem, endpoint: sim.url, keyType: 'PKCS8' } as never);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const refresh = (token: string) => sdk().curl<any>('POST', TOKEN_PATH, { body: { grant_type: 'refresh_token', refresh_token: token } });
 
   beforeAll(async () => {
@@ -22,7 +21,6 @@ describe('simulator: racing refreshes are counted', () => {
 
   async function authorize(authAppId: string): Promise<string> {
     const { app_auth_code } = sim.controls.authorize(APP, { authAppId });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const res = await sdk().curl<any>('POST', TOKEN_PATH, { body: { grant_type: 'authorization_code', code: app_auth_code } });
     return res.data.app_refresh_token;
   }

@@ -38,7 +38,6 @@ import {
   AlipayAuthorizationRequiredError,
   AlipayOpenApiClient,
   AlipayTokenService,
-  REFUSED_TOKEN_CODES,
 } from '../../libs/alipay-auth/src';
 import type { AlipayAuthorizationInfo, AlipayRefreshOptions } from '../../libs/alipay-auth/src';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from '../../libs/alipay-auth/src/typeorm';
