@@ -103,7 +103,12 @@ export interface SoakReport {
   calls: Record<string, number>;
   lost: Array<{ authAppId: string; why: string }>;
   servedRefused: Array<{ authAppId: string; why: string }>;
-  racing: { overlaps: number; byMerchant: Record<string, number> };
+  racing: {
+    overlaps: number;
+    byMerchant: Record<string, number>;
+    /** Overlapping refresh requests as the proxies saw them (ms since the start): who sent what, when, and how each ended. */
+    pairs: Array<{ authAppId: string; first: string; second: string }>;
+  };
   missedCancellations: Array<{ authAppId: string; why: string }>;
   /** Refused calls while the merchant was being re-authorized or cancelled (expected, not counted). */
   refusedWhileDisturbed: number;
@@ -285,6 +290,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const merchantChain = new Map<string, Promise<void>>();
   const pendingReauth = new Set<string>();
   const callLog: Array<{ authAppId: string; inst: string; t0: number; t1: number; result: string; code?: string }> = [];
+  const refreshRequests: GatewayRecord[] = [];
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
@@ -374,7 +380,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
     for (let i = 0; i < o.instances; i++) {
       const name = names[i];
-      const proxy = await startGatewayProxy({ upstream: sim.url, inst: name, index, record: (r: GatewayRecord) => journal.write({ ...r, t: r.t0 }) });
+      const proxy = await startGatewayProxy({
+        upstream: sim.url,
+        inst: name,
+        index,
+        record: (r: GatewayRecord) => {
+          if (r.grant === 'refresh_token') refreshRequests.push(r);
+          journal.write({ ...r, t: r.t0 });
+        },
+      });
       proxies.push(proxy);
       const seeds = rng.fork(`instance-${name}`);
       const genSeeds: number[] = [];
@@ -676,7 +690,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const [id, n] of Object.entries(stats.refreshesByMerchant)) journal.write({ kind: 'sim-merchant', authAppId: id, refreshes: n, overlaps: stats.refreshOverlapsByMerchant[id] ?? 0, truth: truth.get(id) });
     const calls: Record<string, number> = {};
     for (const c of callLog) calls[c.result] = (calls[c.result] ?? 0) + 1;
-    const racing = { overlaps: stats.refreshOverlaps, byMerchant: stats.refreshOverlapsByMerchant };
+    const describeRequest = (r: GatewayRecord) =>
+      `${r.inst} sent rt ${r.sentRt ?? '?'} at ${r.t0 - started} ms, ${r.end} at ${r.t1 - started} ms${r.issued ? ` (issued ${r.issued[0].tok})` : r.code ? ` (${r.code})` : ''}`;
+    const pairs: SoakReport['racing']['pairs'] = [];
+    for (const id of Object.keys(stats.refreshOverlapsByMerchant)) {
+      const mine = refreshRequests.filter((r) => r.authAppId === id).sort((a, b) => a.t0 - b.t0);
+      for (let i = 0; i < mine.length; i++) {
+        for (let j = i + 1; j < mine.length && mine[j].t0 < mine[i].t1; j++) pairs.push({ authAppId: id, first: describeRequest(mine[i]), second: describeRequest(mine[j]) });
+      }
+    }
+    const racing = { overlaps: stats.refreshOverlaps, byMerchant: stats.refreshOverlapsByMerchant, pairs };
     const ok = lost.length === 0 && servedRefused.length === 0 && racing.overlaps === 0 && missedCancellations.length === 0;
 
     const explanations: string[] = [];
@@ -685,6 +708,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const l of lost) note(l.authAppId, `LOST: ${l.why}`);
     for (const s of servedRefused) note(s.authAppId, `SERVED REFUSED: ${s.why}`);
     for (const [id, n] of Object.entries(racing.byMerchant)) note(id, `RACING: ${n} overlapping refresh request(s) at the simulator`);
+    for (const p of racing.pairs) note(p.authAppId, `  ${p.first}; meanwhile ${p.second}`);
     for (const m of missedCancellations) note(m.authAppId, `MISSED CANCELLATION: ${m.why}`);
     for (const [id, what] of [...problems].slice(0, 40)) {
       explanations.push(journal.explain(id, [`merchant ${id} (seed ${o.seed}, ${o.engine})`, ...what, `replay: ${replay}`, `windows: ${JSON.stringify(windows.get(id)!.map((w) => ({ ...w, from: w.from - started, to: w.to === Infinity ? 'open' : w.to - started })))}`]));
@@ -745,6 +769,7 @@ export function formatReport(r: SoakReport): string {
   ];
   for (const x of [...r.lost.map((l) => `  LOST ${l.authAppId}: ${l.why}`), ...r.servedRefused.slice(0, 20).map((s) => `  SERVED REFUSED ${s.authAppId}: ${s.why}`), ...r.missedCancellations.map((m) => `  MISSED CANCELLATION ${m.authAppId}: ${m.why}`)]) lines.push(x);
   for (const [id, n] of Object.entries(r.racing.byMerchant)) lines.push(`  RACING ${id}: ${n} overlapping refresh request(s)`);
+  for (const p of r.racing.pairs.slice(0, 10)) lines.push(`    ${p.authAppId}: ${p.first}; meanwhile ${p.second}`);
   if (!r.ok) {
     lines.push(`  journal: ${r.journal}`);
     for (const e of r.explanations.slice(0, 10)) lines.push(`  timeline: ${e}`);
