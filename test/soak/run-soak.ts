@@ -696,7 +696,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const id of Object.keys(stats.refreshOverlapsByMerchant)) {
       const mine = refreshRequests.filter((r) => r.authAppId === id).sort((a, b) => a.t0 - b.t0);
       for (let i = 0; i < mine.length; i++) {
-        for (let j = i + 1; j < mine.length && mine[j].t0 < mine[i].t1; j++) pairs.push({ authAppId: id, first: describeRequest(mine[i]), second: describeRequest(mine[j]) });
+        // The gap says whether the second came within the library's longest call (timeoutMs x (retries + 1) + 2 s) of the first.
+        for (let j = i + 1; j < mine.length && mine[j].t0 < mine[i].t1; j++) {
+          pairs.push({ authAppId: id, first: describeRequest(mine[i]), second: `${describeRequest(mine[j])}, ${mine[j].t0 - mine[i].t0} ms after the first` });
+        }
       }
     }
     const racing = { overlaps: stats.refreshOverlaps, byMerchant: stats.refreshOverlapsByMerchant, pairs };
