@@ -7,6 +7,7 @@ import { claimedAppId, GatewayAuthContext, VerifiedRequest, verifyGatewayRequest
 import { GATEWAY_ROUTES, GatewayRoute, grantTypeOf, RouteContext } from './gateway-routes';
 import { newTraceId } from './ids';
 import type { GatewayResponder, SendOptions } from './responses';
+import type { AuthorizationState } from './state';
 import type { SimulatorCounters } from './stats';
 
 export interface GatewayContext {
@@ -63,7 +64,7 @@ export async function handleGateway(
   const route: GatewayRoute | undefined = GATEWAY_ROUTES[`${method} ${path}`];
   ctx.counters.request(route ? path : '(unknown)');
   let plan: FaultPlan | undefined;
-  let refreshing: string | undefined;
+  let refreshFor: string | undefined;
   try {
     if (rawBody === null) throw new GatewayError(413, 'invalid-parameter', '请求体过大');
     if (!route) throw new GatewayError(404, 'not-found', `接口 ${method} ${path} 不存在`);
@@ -72,12 +73,9 @@ export async function handleGateway(
     const json = parseJson(verified.body);
     const grantType = path === TOKEN_PATH ? grantTypeOf(json) : undefined;
     if (grantType) ctx.counters.grantType(grantType);
-    if (grantType === 'refresh_token') {
-      // In flight from here (latency included) until answered: two at once for one merchant race.
-      const rt = (json as Record<string, unknown>).refresh_token;
-      refreshing = typeof rt === 'string' ? ctx.routes.state.refreshTokens.get(rt)?.grant.authAppId : undefined;
-      if (refreshing) ctx.counters.refreshStarted(refreshing);
-    }
+    // Measurement only (racing refreshes): which merchant a refresh is for, while it is in here.
+    refreshFor = grantType === 'refresh_token' ? merchantOfRefreshToken(json, ctx.routes.state) : undefined;
+    if (refreshFor) ctx.counters.refreshArrived(refreshFor);
 
     plan = ctx.faults.plan(path, grantType);
     ctx.counters.faultsInjected += plan.applied;
@@ -107,6 +105,11 @@ export async function handleGateway(
     if (plan?.kind === 'drop-after-issue') return void req.socket.destroy();
     ctx.responder.error(res, err.status, err.code, err.message, { ...send, corruptSignature: plan?.kind === 'bad-signature' });
   } finally {
-    if (refreshing) ctx.counters.refreshEnded(refreshing);
+    if (refreshFor) ctx.counters.refreshLeft(refreshFor);
   }
+}
+
+function merchantOfRefreshToken(json: unknown, state: AuthorizationState): string | undefined {
+  const token = json && typeof json === 'object' ? (json as Record<string, unknown>).refresh_token : undefined;
+  return typeof token === 'string' ? state.refreshTokens.get(token)?.grant.authAppId : undefined;
 }

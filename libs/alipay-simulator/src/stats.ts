@@ -15,9 +15,10 @@ export class SimulatorCounters {
   cancellations = 0;
   errorsByCode = new Map<string, number>();
   faultsInjected = 0;
-  refreshOverlaps = 0;
-  /** Refresh requests being handled, per merchant. */
+  /** Refresh requests being handled now, per merchant (measurement: racing refreshes). */
   private refreshesInFlight = new Map<string, number>();
+  refreshOverlaps = 0;
+  refreshOverlapsByMerchant = new Map<string, number>();
 
   reset(): void {
     Object.assign(this, new SimulatorCounters());
@@ -36,15 +37,23 @@ export class SimulatorCounters {
     bump(this.refreshesByMerchant, authAppId);
   }
 
-  /** A refresh request for this merchant starts being handled; counts an overlap when another one still is. */
-  refreshStarted(authAppId: string): void {
+  /**
+   * A refresh request for the merchant arrived (after verification, before faults and the operation).
+   * Arriving while another for the same merchant is still being handled counts as an overlap: two
+   * refreshes racing, whichever lands last leaves the other's pair dead.
+   */
+  refreshArrived(authAppId: string): void {
     const n = this.refreshesInFlight.get(authAppId) ?? 0;
-    if (n > 0) this.refreshOverlaps++;
+    if (n > 0) {
+      this.refreshOverlaps++;
+      bump(this.refreshOverlapsByMerchant, authAppId);
+    }
     this.refreshesInFlight.set(authAppId, n + 1);
   }
 
-  refreshEnded(authAppId: string): void {
-    const n = (this.refreshesInFlight.get(authAppId) ?? 0) - 1;
+  /** That request was answered, failed, or dropped. */
+  refreshLeft(authAppId: string): void {
+    const n = (this.refreshesInFlight.get(authAppId) ?? 1) - 1;
     if (n > 0) this.refreshesInFlight.set(authAppId, n);
     else this.refreshesInFlight.delete(authAppId);
   }
@@ -63,6 +72,7 @@ export class SimulatorCounters {
       errorsByCode: Object.fromEntries(this.errorsByCode),
       faultsInjected: this.faultsInjected,
       refreshOverlaps: this.refreshOverlaps,
+      refreshOverlapsByMerchant: Object.fromEntries(this.refreshOverlapsByMerchant),
     };
   }
 }

@@ -178,8 +178,9 @@ export interface SimulatorStats {
   cancellations: number;
   errorsByCode: Record<string, number>;
   faultsInjected: number;
-  /** Refresh requests that arrived while another refresh of the same merchant was still being handled. */
+  /** Refresh requests that arrived while another refresh for the same merchant was still being handled (racing refreshes). */
   refreshOverlaps: number;
+  refreshOverlapsByMerchant: Record<string, number>;
 }
 
 export interface SimulatorControls {
