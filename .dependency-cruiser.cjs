@@ -8,7 +8,7 @@ const forbid = (name, comment, from, to, extra = {}) => ({ name, comment, severi
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'Import cycles make load order and ownership unclear.', severity: 'error', from: {}, to: { circular: true } },
+    { name: 'no-circular', comment: 'Import cycles make load order and ownership unclear (type-only links excepted: erased at run time).', severity: 'error', from: {}, to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } } },
     forbid('signer-knows-nothing-above', 'The signer signs and verifies; it knows no client, token or storage.', folder(['signer']), folder(['client', 'tokens', 'refresh', 'storage', 'typeorm', 'testing', 'health', 'http', 'authorization', 'telemetry'])),
     forbid('client-knows-no-tokens', 'The client takes a token string or asks a resolver; it never reaches into tokens or storage.', folder(['client']), folder(['tokens', 'refresh', 'storage', 'typeorm', 'testing', 'health'])),
     forbid('storage-below-tokens', 'Storage is the contract tokens build on: it never imports them, the scheduler or an adapter.', folder(['storage']), folder(['tokens', 'refresh', 'client', 'typeorm', 'testing', 'health', 'http']), { dependencyTypesNot: ['dynamic-import'] }),

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { AlipayAuthModuleOptions, AlipayRefreshOptions, AlipaySignerOption } from './alipay-auth.options';
+import type { AlipayAuthModuleOptions, AlipayRefreshOptions, AlipaySignerOption } from './alipay-auth.options';
 import { AlipayConfigError } from './errors/alipay-auth.errors';
 import { loadAesKey } from './signer/alipay-aes';
 import { certPublicKey, certSn, checkCertificateChain, checkValidity, rootCertSn } from './signer/alipay-cert';

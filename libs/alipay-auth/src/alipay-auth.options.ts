@@ -1,9 +1,8 @@
 import { Type } from '@nestjs/common';
 import type { AlipaySigner } from './signer/alipay-signer';
 import type { AlipayTokenStore } from './storage/alipay-token-store';
-import type { AlipayRateLimiter } from './refresh/rate-limiter';
+import type { AlipayRateLimiter } from './client/call-gate';
 import type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
-import type { AlipayAuthorizationLinkOptions } from './authorization/alipay-authorization-link.service';
 
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
 export type AlipaySignerOption =
@@ -100,4 +99,19 @@ export interface AlipayAuthModuleOptions {
   verifyOnBoot?: boolean | 'warn';
   /** The merchant authorization link and its signed `state` (`AlipayAuthorizationLinkService`). Needed only to build links. */
   authorizationLink?: AlipayAuthorizationLinkOptions;
+}
+
+/** Application types of Alipay's batch authorization page (`application_type`). */
+export type AlipayApplicationType = 'MOBILEAPP' | 'WEBAPP' | 'PUBLICAPP' | 'TINYAPP' | 'ARAPP' | 'BASEAPP';
+
+/** Module option `authorizationLink`: what `AlipayAuthorizationLinkService` needs. */
+export interface AlipayAuthorizationLinkOptions {
+  /** HMAC-SHA256 key that signs `state`: at least 32 random characters, the same on every instance. */
+  stateSecret: string;
+  /** Where Alipay returns the browser: exactly the callback URL registered on the ISV app (http or https). */
+  redirectUri: string;
+  /** How long a link's `state` is accepted. Default 10 minutes; 1 minute to 1 hour. */
+  stateTtlMs?: number;
+  /** `application_type` of the batch page. Default `['TINYAPP', 'WEBAPP']`. */
+  batchApplicationTypes?: AlipayApplicationType[];
 }

@@ -46,8 +46,8 @@ export { AlipayTokenCipher, AlipayTokenDecryptError, assertTokenEncryptionConfig
 export type { AlipayTokenDecryptFailure, AlipayWarnLogger } from './storage/token-cipher';
 export { DEFAULT_REFRESH_WINDOW } from './storage/refresh-window';
 export type { AlipayRefreshWindow } from './storage/refresh-window';
-export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter, callGate } from './refresh/rate-limiter';
-export type { AlipayRedisEval, AlipayCallGate } from './refresh/rate-limiter';
+export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter, callGate } from './client/call-gate';
+export type { AlipayRedisEval, AlipayCallGate } from './client/call-gate';
 export type { AlipayAuthOptionsFactory } from './alipay-auth.module-definition';
 export { AlipayAuthExceptionFilter, alipayAuthErrorResponse } from './http/alipay-auth-exception.filter';
 export type { AlipayAuthErrorBody, AlipayAuthErrorType } from './http/alipay-auth-exception.filter';

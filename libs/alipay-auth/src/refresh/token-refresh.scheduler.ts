@@ -8,7 +8,8 @@ import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
 import { AlipayRefreshCoordinator } from '../tokens/refresh-coordinator';
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { dueCriteria } from '../tokens/refresh-policy';
-import { AlipayCallNotSent, AlipayRateLimiter, callGate, runPipeline, TokenBucketRateLimiter } from './rate-limiter';
+import { AlipayCallNotSent, AlipayRateLimiter, callGate, TokenBucketRateLimiter } from '../client/call-gate';
+import { runPipeline } from './pipeline';
 
 export const ALIPAY_REFRESH_CRON_JOB = 'alipay-auth-token-refresh';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayAuthError, AlipayAuthorizationRequiredError, AlipayTokenUnreadableError } from '../errors/alipay-auth.errors';
-import type { AlipayCallGate } from '../refresh/rate-limiter';
+import type { AlipayCallGate } from '../client/call-gate';
 import { ALIPAY_ROW_UNREADABLE, AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayAuthorizationInfo, AlipayTokenQueryResponse, toAuthorizationInfo } from './alipay-token.types';

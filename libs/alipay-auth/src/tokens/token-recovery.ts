@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import { AlipayApiError } from '../errors/alipay-auth.errors';
-import type { AlipayCallGate } from '../refresh/rate-limiter';
+import type { AlipayCallGate } from '../client/call-gate';
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayTokenQueryResponse } from './alipay-token.types';
 import { AlipayConfigurationCircuit } from './configuration-circuit';

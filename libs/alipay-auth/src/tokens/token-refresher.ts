@@ -3,7 +3,7 @@ import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import { AlipayApiError, AlipaySignatureError } from '../errors/alipay-auth.errors';
-import { AlipayCallGate, AlipayCallNotSent } from '../refresh/rate-limiter';
+import { AlipayCallGate, AlipayCallNotSent } from '../client/call-gate';
 import { AlipayAuthorization, AlipayIssuedTokens, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayTokenAppElement, AlipayTokenAppResponse, parseSeconds, toAuthorizationInfo } from './alipay-token.types';

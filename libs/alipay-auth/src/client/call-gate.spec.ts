@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { callGate, runPipeline, TokenBucketRateLimiter } from './rate-limiter';
+import { runPipeline } from '../refresh/pipeline';
+import { callGate, TokenBucketRateLimiter } from './call-gate';
 
 describe('TokenBucketRateLimiter', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
