@@ -18,14 +18,8 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  AlipayAuthModule,
-  AlipayTokenService,
-  buildResponseSignContent,
-  loadPrivateKey,
-  loadPublicKey,
-  RsaAlipaySigner,
-} from 'nestjs-alipay-auth';
+import { AlipayAuthModule, AlipayTokenService } from 'nestjs-alipay-auth';
+import { buildResponseSignContent, loadPrivateKey, loadPublicKey, RsaAlipaySigner } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../test/support/databases';

@@ -10,18 +10,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AlipayAuthHealthIndicator,
-  AlipayAuthModule,
-  AlipayTokenRefreshScheduler,
-  AlipayTokenService,
-  buildNotifySignContent,
-  getAlipayAuthHealthIndicatorToken,
-  getAlipayTokenRefreshSchedulerToken,
-  getAlipayTokenServiceToken,
-  loadPrivateKey,
-  rsaSign,
-} from 'nestjs-alipay-auth';
+import { AlipayAuthHealthIndicator, AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, getAlipayAuthHealthIndicatorToken, getAlipayTokenRefreshSchedulerToken, getAlipayTokenServiceToken } from 'nestjs-alipay-auth';
+import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID } from './support/simulated-alipay';
 import { keyFile } from './fixtures/vectors';

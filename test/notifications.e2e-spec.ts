@@ -11,18 +11,8 @@ import fc from 'fast-check';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import {
-  AlipayAuthModule,
-  AlipayApiError,
-  AlipayOpenApiClient,
-  AlipayTokenRefreshScheduler,
-  AlipayTokenService,
-  AlipayTokenStore,
-  buildNotifySignContent,
-  escapeLogValue,
-  loadPrivateKey,
-  rsaSign,
-} from 'nestjs-alipay-auth';
+import { AlipayAuthModule, AlipayApiError, AlipayOpenApiClient, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore, escapeLogValue } from 'nestjs-alipay-auth';
+import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';

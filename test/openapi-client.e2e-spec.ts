@@ -1,25 +1,8 @@
 import { Test } from '@nestjs/testing';
 import { ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
-import {
-  aesDecrypt,
-  aesEncrypt,
-  AlipayApiError,
-  AlipayAuthModule,
-  AlipayAuthModuleOptions,
-  AlipayNetworkError,
-  AlipayOpenApiClient,
-  AlipaySignatureError,
-  buildRequestSignContent,
-  buildResponseSignContent,
-  loadAesKey,
-  loadPrivateKey,
-  loadPublicKey,
-  parseAuthorizationHeader,
-  rsaSign,
-  rsaVerify,
-  RsaAlipaySigner,
-} from 'nestjs-alipay-auth';
+import { AlipayApiError, AlipayAuthModule, AlipayAuthModuleOptions, AlipayNetworkError, AlipayOpenApiClient, AlipaySignatureError } from 'nestjs-alipay-auth';
+import { aesDecrypt, aesEncrypt, buildRequestSignContent, buildResponseSignContent, loadAesKey, loadPrivateKey, loadPublicKey, parseAuthorizationHeader, rsaSign, rsaVerify, RsaAlipaySigner } from 'nestjs-alipay-auth/protocol';
 import { vectors } from './fixtures/vectors';
 import { startWireServer, WireHandler, WireRequest } from './support/wire-server';
 

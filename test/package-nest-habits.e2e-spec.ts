@@ -5,16 +5,8 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  AlipayAuthModule,
-  AlipayAuthModuleOptions,
-  AlipayApiError,
-  AlipayAuthOptionsFactory,
-  AlipayConfigError,
-  AlipayOpenApiClient,
-  AlipayTokenService,
-  TOKEN_APP_PATH,
-} from 'nestjs-alipay-auth';
+import { AlipayAuthModule, AlipayAuthModuleOptions, AlipayApiError, AlipayAuthOptionsFactory, AlipayConfigError, AlipayOpenApiClient, AlipayTokenService } from 'nestjs-alipay-auth';
+import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { AlipayAuthTestingKit } from 'nestjs-alipay-auth/testing';
 
 describe('Nest habits', () => {

@@ -12,23 +12,9 @@ import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import {
-  AlipayApiError,
-  AlipayAuthEvent,
-  AlipayAuthHealthService,
-  AlipayAuthModule,
-  AlipayAuthModuleOptions,
-  AlipayAuthorizationRequiredError,
-  AlipayConfigError,
-  AlipayOpenApiClient,
-  AlipayTokenReencryption,
-  AlipayTokenRefreshScheduler,
-  AlipayTokenService,
-  AlipayTokenStore,
-  AlipayTokenUnreadableError,
-  resolveAlipayAuthConfig,
-  TOKEN_APP_PATH,
-} from 'nestjs-alipay-auth';
+import { AlipayApiError, AlipayAuthEvent, AlipayAuthHealthService, AlipayAuthModule, AlipayAuthModuleOptions, AlipayAuthorizationRequiredError, AlipayConfigError, AlipayOpenApiClient, AlipayTokenReencryption, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore, AlipayTokenUnreadableError } from 'nestjs-alipay-auth';
+import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
+import { resolveAlipayAuthConfig } from 'nestjs-alipay-auth/alipay-auth.config';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
 import { randomBytes } from 'node:crypto';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';

@@ -2,16 +2,9 @@ import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import {
-  ALIPAY_AUTH_CONFIG,
-  AlipayAuthModule,
-  AlipayTokenRefreshScheduler,
-  AlipayTokenService,
-  AlipayTokenStore,
-  dueCriteria,
-  ResolvedAlipayAuthConfig,
-  TOKEN_APP_PATH,
-} from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_CONFIG, AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore, ResolvedAlipayAuthConfig } from 'nestjs-alipay-auth';
+import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
+import { dueCriteria } from 'nestjs-alipay-auth/tokens/refresh-policy';
 import { ALIPAY_AUTH_ENTITIES, AlipayAuthorizationEntity, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';

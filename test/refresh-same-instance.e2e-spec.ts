@@ -1,7 +1,8 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, TOKEN_APP_PATH } from 'nestjs-alipay-auth';
+import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
+import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';

@@ -12,24 +12,8 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import {
-  AlipayApiError,
-  AlipayAuthHealthService,
-  AlipayAuthModule,
-  AlipayAuthModuleOptions,
-  AlipayAuthorization,
-  AlipayOpenApiClient,
-  AlipayTokenRefreshScheduler,
-  AlipayTokenService,
-  AlipayTokenStore,
-  buildNotifySignContent,
-  loadPrivateKey,
-  loadPublicKey,
-  rsaSign,
-  rsaVerify,
-  TOKEN_APP_PATH,
-  TOKEN_QUERY_PATH,
-} from 'nestjs-alipay-auth';
+import { AlipayApiError, AlipayAuthHealthService, AlipayAuthModule, AlipayAuthModuleOptions, AlipayAuthorization, AlipayOpenApiClient, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore } from 'nestjs-alipay-auth';
+import { buildNotifySignContent, loadPrivateKey, loadPublicKey, rsaSign, rsaVerify, TOKEN_PATH as TOKEN_APP_PATH, QUERY_PATH as TOKEN_QUERY_PATH } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

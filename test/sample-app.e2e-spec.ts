@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth';
+import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth/protocol';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';

@@ -5,7 +5,7 @@
  */
 import { AlipaySdk } from 'alipay-sdk';
 import request from 'supertest';
-import { buildNotifySignContent, loadPrivateKey, loadPublicKey, rsaVerify } from 'nestjs-alipay-auth';
+import { buildNotifySignContent, loadPrivateKey, loadPublicKey, rsaVerify } from 'nestjs-alipay-auth/protocol';
 import { AlipaySimulator, QUERY_PATH, startAlipaySimulator, TOKEN_PATH, TRADE_QUERY_PATH } from 'nestjs-alipay-auth-simulator';
 import { vectors } from './fixtures/vectors';
 import { RawResponse, signedRequest, startNotifyReceiver } from './fixtures/simulator/wire';

@@ -5,21 +5,8 @@
 import { Test } from '@nestjs/testing';
 import { AlipayRequestError, AlipaySdk } from 'alipay-sdk';
 import request from 'supertest';
-import {
-  AlipayApiError,
-  AlipayAuthModule,
-  AlipayAuthModuleOptions,
-  AlipayNetworkError,
-  AlipayOpenApiClient,
-  AlipaySignatureError,
-  AlipaySigner,
-  aesEncrypt,
-  buildNotifySignContent,
-  loadAesKey,
-  loadPrivateKey,
-  loadPublicKey,
-  rsaVerify,
-} from 'nestjs-alipay-auth';
+import { AlipayApiError, AlipayAuthModule, AlipayAuthModuleOptions, AlipayNetworkError, AlipayOpenApiClient, AlipaySignatureError } from 'nestjs-alipay-auth';
+import { AlipaySigner, aesEncrypt, buildNotifySignContent, loadAesKey, loadPrivateKey, loadPublicKey, rsaVerify } from 'nestjs-alipay-auth/protocol';
 import { AlipaySimulator, QUERY_PATH, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
 import { vectors } from './fixtures/vectors';
 import { rawRequest, RawResponse, responseSigned, signedRequest, startNotifyReceiver } from './fixtures/simulator/wire';

@@ -9,7 +9,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { metrics, trace } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider, MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, TOKEN_APP_PATH } from 'nestjs-alipay-auth';
+import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
+import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID } from './support/simulated-alipay';
 

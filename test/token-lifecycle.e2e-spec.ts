@@ -9,17 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import {
-  AlipayApiError,
-  AlipayAuthEvent,
-  AlipayAuthModule,
-  AlipayAuthorizationRequiredError,
-  AlipayOpenApiClient,
-  AlipayTokenRefreshScheduler,
-  AlipayTokenService,
-  TOKEN_APP_PATH,
-  TOKEN_QUERY_PATH,
-} from 'nestjs-alipay-auth';
+import { AlipayApiError, AlipayAuthEvent, AlipayAuthModule, AlipayAuthorizationRequiredError, AlipayOpenApiClient, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
+import { TOKEN_PATH as TOKEN_APP_PATH, QUERY_PATH as TOKEN_QUERY_PATH } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
 import { vectors } from './fixtures/vectors';

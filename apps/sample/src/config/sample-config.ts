@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { certPublicKey, certSn, loadAesKey, loadPrivateKey, loadPublicKey, rootCertSn } from 'nestjs-alipay-auth';
+import { certPublicKey, certSn, loadAesKey, loadPrivateKey, loadPublicKey, rootCertSn } from 'nestjs-alipay-auth/protocol';
 
 /** Injection token of the validated {@link SampleConfig}. */
 export const SAMPLE_CONFIG = Symbol('SAMPLE_CONFIG');

@@ -26,8 +26,9 @@ export interface AlipayAuthorizationLink {
   expiresAt: Date;
 }
 
-export const ALIPAY_AUTHORIZE_PAGE_PATH = '/oauth2/appToAppAuth.htm';
-export const ALIPAY_BATCH_AUTHORIZE_PAGE_PATH = '/oauth2/appToAppBatchAuth.htm';
+import { AUTH_PAGE_PATH as ALIPAY_AUTHORIZE_PAGE_PATH, BATCH_AUTH_PAGE_PATH as ALIPAY_BATCH_AUTHORIZE_PAGE_PATH } from '../signer/alipay-gateway-paths';
+
+export { ALIPAY_AUTHORIZE_PAGE_PATH, ALIPAY_BATCH_AUTHORIZE_PAGE_PATH };
 const APPLICATION_TYPES: readonly AlipayApplicationType[] = ['MOBILEAPP', 'WEBAPP', 'PUBLICAPP', 'TINYAPP', 'ARAPP', 'BASEAPP'];
 const MIN_TTL_MS = 60_000;
 const MAX_TTL_MS = 3600_000;

@@ -9,7 +9,8 @@ import { AlipayConfigurationCircuit } from './configuration-circuit';
 import { backoffDelay, isConfigurationError, isForeignCredentialError } from './refresh-policy';
 import { AlipayRefreshOutcome, AlipayTokenRefresher } from './token-refresher';
 
-export const TOKEN_QUERY_PATH = '/v3/alipay/open/auth/token/app/query';
+export { QUERY_PATH as TOKEN_QUERY_PATH } from '../signer/alipay-gateway-paths';
+import { QUERY_PATH as TOKEN_QUERY_PATH } from '../signer/alipay-gateway-paths';
 
 /** Alipay's view of a stored token: `missing` when Alipay no longer knows it. */
 export type AlipayTokenStatus = 'valid' | 'invalid' | 'missing';

@@ -10,7 +10,8 @@ import { AlipayTokenAppElement, AlipayTokenAppResponse, parseSeconds, toAuthoriz
 import { AlipayConfigurationCircuit } from './configuration-circuit';
 import { backoffDelay, classifyRefreshFailure, failureCode, maxCallMs, verifyDelay } from './refresh-policy';
 
-export const TOKEN_APP_PATH = '/v3/alipay/open/auth/token/app';
+export { TOKEN_PATH as TOKEN_APP_PATH } from '../signer/alipay-gateway-paths';
+import { TOKEN_PATH as TOKEN_APP_PATH } from '../signer/alipay-gateway-paths';
 export const AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
 /** Recorded on a row whose refresh raced another writer: its stored pair is verified. */
 export const REFRESH_RACED = 'refresh-raced';
