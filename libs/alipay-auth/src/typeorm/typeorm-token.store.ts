@@ -14,11 +14,11 @@ import {
   AlipayPageResult,
   AlipayRefreshFailure,
   AlipayTokenStore,
-} from './alipay-token-store';
+} from '../storage/alipay-token-store';
 import { alipayAuthorizationsTable, alipayNotificationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
 import { bindIntegersAsParameters } from './sqlite-parameters';
-import { AlipayTokenCipher, AlipayTokenDecryptError } from './token-cipher';
-import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW, refreshDueAt } from './refresh-window';
+import { AlipayTokenCipher, AlipayTokenDecryptError } from '../storage/token-cipher';
+import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW, refreshDueAt } from '../storage/refresh-window';
 
 const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
 const TOKEN_FIELD = 'app_auth_token';
