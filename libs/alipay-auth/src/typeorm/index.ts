@@ -24,4 +24,6 @@ export {
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationMysql1764600000000,
 } from './migrations/alipay-auth-migrations';
-export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from './typeorm-token.store';
+export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
+export { alipayTokenAad } from './row-codec';
+export { ALIPAY_MAX_CLAIM_BATCH } from './claim-queries';
