@@ -1,22 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
+import type { AlipayApplicationType, AlipayAuthorizationLinkOptions } from '../alipay-auth.options';
 import { AlipayAuthError, AlipayAuthorizationStateError, AlipayConfigError } from '../errors/alipay-auth.errors';
 import { checkState, createState, DEFAULT_STATE_TTL_MS, isNonce, newNonce } from './authorization-state';
 
-/** Application types of Alipay's batch authorization page (`application_type`). */
-export type AlipayApplicationType = 'MOBILEAPP' | 'WEBAPP' | 'PUBLICAPP' | 'TINYAPP' | 'ARAPP' | 'BASEAPP';
-
-/** Module option `authorizationLink`: what `AlipayAuthorizationLinkService` needs. */
-export interface AlipayAuthorizationLinkOptions {
-  /** HMAC-SHA256 key that signs `state`: at least 32 random characters, the same on every instance. */
-  stateSecret: string;
-  /** Where Alipay returns the browser: exactly the callback URL registered on the ISV app (http or https). */
-  redirectUri: string;
-  /** How long a link's `state` is accepted. Default 10 minutes; 1 minute to 1 hour. */
-  stateTtlMs?: number;
-  /** `application_type` of the batch page. Default `['TINYAPP', 'WEBAPP']`. */
-  batchApplicationTypes?: AlipayApplicationType[];
-}
+export type { AlipayApplicationType, AlipayAuthorizationLinkOptions } from '../alipay-auth.options';
 
 /** Injection token of option `authorizationLink` (null when not set); the module provides it. */
 export const ALIPAY_AUTHORIZATION_LINK_OPTIONS = Symbol('ALIPAY_AUTHORIZATION_LINK_OPTIONS');
