@@ -4,11 +4,11 @@
  * as the real one does, or tests written with it would pass against something production never runs.
  */
 import { DataSource } from 'typeorm';
-import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/storage/alipay-authorization.entity';
-import { alipayAuthMigrations } from 'nestjs-alipay-auth/storage/migrations/alipay-auth-migrations';
-import { alipayAuthorizationsTable, alipayNotificationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/storage/sql-dialect';
+import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm/alipay-authorization.entity';
+import { alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm/migrations/alipay-auth-migrations';
+import { alipayAuthorizationsTable, alipayNotificationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/typeorm/sql-dialect';
 import { AlipayTokenCipher } from 'nestjs-alipay-auth/storage/token-cipher';
-import { TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/storage/typeorm-token.store';
+import { TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm/typeorm-token.store';
 import { InMemoryAlipayTokenStore } from 'nestjs-alipay-auth/testing/in-memory-token-store';
 import { alipayTokenStoreContract } from 'nestjs-alipay-auth/testing/token-store-contract';
 import { createIsolatedDatabase, testDatabaseEngines } from './support/databases';

@@ -9,7 +9,7 @@ import type { AlipayAuthTestingKit as Kit } from 'nestjs-alipay-auth/testing';
 
 /** What the loader throws for a package that is not installed (Jest's wording; Node's differs, also covered). */
 const notInstalled = (name: string) => () => {
-  throw Object.assign(new Error(`Cannot find module '${name}' from 'libs/alipay-auth/src/storage/typeorm-storage.module.ts'`), { code: 'MODULE_NOT_FOUND' });
+  throw Object.assign(new Error(`Cannot find module '${name}' from 'libs/alipay-auth/src/typeorm/typeorm-storage.module.ts'`), { code: 'MODULE_NOT_FOUND' });
 };
 jest.unstable_mockModule('@nestjs/typeorm', notInstalled('@nestjs/typeorm'));
 jest.unstable_mockModule('typeorm', notInstalled('typeorm'));

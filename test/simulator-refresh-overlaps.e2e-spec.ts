@@ -3,7 +3,7 @@
  * arrives while another refresh for the same merchant is still being handled. The soak's third zero.
  */
 import { AlipaySdk } from 'alipay-sdk';
-import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from '../apps/alipay-simulator/src';
+import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
 import { vectors } from './fixtures/vectors';
 
 const APP = '2021004100000001';

@@ -6,17 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 // Imported module by module, not from the package entry: the entry loads the Nest module (ESM-only
 // packages), and this suite must also run under a plain `npx jest` without --experimental-vm-modules.
-import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/storage/alipay-authorization.entity';
+import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm/alipay-authorization.entity';
 import type {
   AlipayAuthorization,
   AlipayAuthorizationStatus,
   AlipayIssuedTokens,
   AlipayRefreshFailure,
 } from 'nestjs-alipay-auth/storage/alipay-token-store';
-import { alipayAuthMigrations } from 'nestjs-alipay-auth/storage/migrations/alipay-auth-migrations';
-import { alipayAuthorizationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/storage/sql-dialect';
+import { alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm/migrations/alipay-auth-migrations';
+import { alipayAuthorizationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/typeorm/sql-dialect';
 import { AlipayTokenCipher } from 'nestjs-alipay-auth/storage/token-cipher';
-import { createTypeOrmTokenStore, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/storage/typeorm-token.store';
+import { createTypeOrmTokenStore, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm/typeorm-token.store';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine, testDatabaseEngines } from './support/databases';
 
 const engines = testDatabaseEngines();

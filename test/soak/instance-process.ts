@@ -4,22 +4,30 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import type { SoakInstanceConfig } from './soak-instance';
 
 export interface CompiledInstance {
+  /** The repository (the instance's working directory: tsconfig-paths reads tsconfig.node.json there). */
+  root: string;
+  /** The folder tsc emitted into; the package names map there at run time. */
+  outDir: string;
   script: string;
   preload: string;
   cleanup(): void;
 }
 
-/** Emits soak-instance.ts, skew-clock.ts and the library sources they import under dist/ (node_modules resolves from there). */
+/**
+ * Emits soak-instance.ts, skew-clock.ts and the library sources they import under dist/ (node_modules resolves
+ * from there); the package names are mapped into that folder when an instance starts (see `SoakProcess.start`).
+ */
 export function compileSoakInstance(root = process.cwd()): CompiledInstance {
   const name = `soak-${process.pid}-${randomBytes(3).toString('hex')}`;
   const outDir = join(root, 'dist', name);
   const project = join(root, 'dist', `${name}.tsconfig.json`);
+  mkdirSync(join(root, 'dist'), { recursive: true });
   const compilerOptions = { noEmit: false, noCheck: true, outDir: name, rootDir: '..', sourceMap: false, declaration: false, incremental: false };
   writeFileSync(project, JSON.stringify({ extends: '../tsconfig.json', compilerOptions, files: ['../test/soak/soak-instance.ts', '../test/soak/skew-clock.ts'], include: [] }));
   try {
@@ -28,6 +36,8 @@ export function compileSoakInstance(root = process.cwd()): CompiledInstance {
     rmSync(project, { force: true });
   }
   return {
+    root,
+    outDir,
     script: join(outDir, 'test/soak/soak-instance.js'),
     preload: join(outDir, 'test/soak/skew-clock.js'),
     cleanup: () => rmSync(outDir, { recursive: true, force: true }),
@@ -65,8 +75,17 @@ export class SoakProcess {
     if (this.proc) throw new Error(`${this.name} is running`);
     const generation = ++this.generation;
     const config: SoakInstanceConfig = { ...this.config, name: this.name, seed: this.seedOf(generation) };
-    const proc = spawn(process.execPath, ['-r', this.compiled.preload, this.compiled.script], {
-      env: { ...process.env, NODE_OPTIONS: '', SOAK_INSTANCE: JSON.stringify(config), SOAK_SKEW_MS: String(this.skewMs) },
+    // tsconfig-paths maps the package names (nestjs-alipay-auth, nestjs-alipay-auth/typeorm) into the compiled folder.
+    const proc = spawn(process.execPath, ['-r', this.compiled.preload, '-r', 'tsconfig-paths/register', this.compiled.script], {
+      cwd: this.compiled.root,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        TS_NODE_PROJECT: 'tsconfig.node.json',
+        TS_NODE_BASEURL: this.compiled.outDir,
+        SOAK_INSTANCE: JSON.stringify(config),
+        SOAK_SKEW_MS: String(this.skewMs),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;

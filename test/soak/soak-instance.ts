@@ -16,19 +16,10 @@ import type { AddressInfo } from 'node:net';
 import { DynamicModule, LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  AlipayApiError,
-  AlipayAuthModule,
-  AlipayAuthorizationRequiredError,
-  AlipayNetworkError,
-  AlipayOpenApiClient,
-  AlipaySignatureError,
-  AlipayTokenRefreshScheduler,
-  AlipayTokenService,
-  REFUSED_TOKEN_CODES,
-} from '../../libs/alipay-auth/src';
-import type { AlipayRefreshOptions } from '../../libs/alipay-auth/src';
-import { ALIPAY_AUTH_ENTITIES } from '../../libs/alipay-auth/src/typeorm';
+import { AlipayApiError, AlipayAuthModule, AlipayAuthorizationRequiredError, AlipayNetworkError, AlipayOpenApiClient, AlipaySignatureError, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
+import { REFUSED_TOKEN_CODES } from 'nestjs-alipay-auth/client/alipay-openapi.client';
+import type { AlipayRefreshOptions } from 'nestjs-alipay-auth';
+import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm';
 
 export interface SoakInstanceConfig {
   name: string;

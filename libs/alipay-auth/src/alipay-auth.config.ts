@@ -2,12 +2,15 @@ import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { AlipayAuthModuleOptions, AlipayRefreshOptions, AlipaySignerOption } from './alipay-auth.options';
+import type { AlipayAuthModuleOptions, AlipayRefreshOptions, ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.options';
 import { AlipayConfigError } from './errors/alipay-auth.errors';
 import { loadAesKey } from './signer/alipay-aes';
 import { certPublicKey, certSn, checkCertificateChain, checkValidity, rootCertSn } from './signer/alipay-cert';
 import { loadPrivateKey, loadPublicKey } from './signer/alipay-keys';
 import { maxCallMs } from './tokens/refresh-policy';
+
+// Declared with the options (they refer to each other); re-exported where they have always been imported from.
+export type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.options';
 
 export const ALIPAY_AUTH_CONFIG = Symbol('ALIPAY_AUTH_CONFIG');
 
@@ -20,48 +23,6 @@ export const ALIPAY_AUTHORIZE_PAGES = {
   production: 'https://openauth.alipay.com',
   sandbox: 'https://openauth-sandbox.dl.alipaydev.com',
 } as const;
-
-export type ResolvedRefreshConfig = Required<Omit<AlipayRefreshOptions, 'rateLimiter'>> & Pick<AlipayRefreshOptions, 'rateLimiter'>;
-
-/** Options checked and parsed once at start-up: keys are KeyObjects, every default filled in. */
-export interface ResolvedAlipayAuthConfig {
-  appId: string;
-  mode: 'key' | 'certificate' | 'custom-signer';
-  privateKey?: KeyObject;
-  alipayPublicKey?: KeyObject;
-  appCertSn?: string;
-  alipayRootCertSn?: string;
-  alipayCertSn?: string;
-  encryptKey?: Buffer;
-  gatewayUrl: string;
-  authorizePageBaseUrl: string;
-  timeoutMs: number;
-  retries: number;
-  retryBaseDelayMs: number;
-  retryMaxDelayMs: number;
-  signer?: AlipaySignerOption;
-  tokenEncryptionKeys: Array<{ id: string; key: Buffer }>;
-  store?: AlipayAuthModuleOptions['store'];
-  cacheTtlMs: number;
-  refresh: ResolvedRefreshConfig;
-  instanceId: string;
-  /**
-   * The module clock: every instant written to a row or compared with one. Without a `clock` option it is
-   * this host's clock corrected by `clockOffset`, measured against the database's clock at start-up and at
-   * every scheduled run, so instances whose host clocks disagree still agree on it.
-   */
-  clock: () => number;
-  /** The host's own clock (the signature timestamp Alipay checks); the `clock` option when given. */
-  hostClock: () => number;
-  /** The database's clock minus this host's, as last measured; null when a `clock` option is used as given. */
-  clockOffset: { ms: number } | null;
-  /** Online self-check at start-up (`verifyOnBoot`). */
-  verifyOnBoot: boolean | 'warn';
-  /** Start-up findings that do not stop the boot (a certificate expiring soon), logged once. */
-  bootWarnings: string[];
-  /** The registration's name (`forRoot({ name })`), or null for the default one. */
-  name?: string | null;
-}
 
 const DAY = 24 * 3600 * 1000;
 

@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder, Provider } from '@nestjs/common';
 import { AlipayAuthModuleOptions } from './alipay-auth.options';
-import { alipayTokenStoreProvider, alipayTypeOrmStorageModule } from './storage/alipay-token-store.provider';
+import { alipayTokenStoreProvider } from './storage/alipay-token-store.provider';
+import { alipayTypeOrmStorageModule } from './typeorm/typeorm-storage.loader';
 import { ALIPAY_AUTH_NAMED_PROVIDERS, ALIPAY_AUTH_REGISTRATION_NAME, getAlipayAuthToken } from './alipay-auth.tokens';
 import { AlipayConfigError } from './errors/alipay-auth.errors';
 

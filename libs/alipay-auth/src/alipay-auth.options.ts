@@ -1,8 +1,8 @@
 import { Type } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
 import type { AlipaySigner } from './signer/alipay-signer';
 import type { AlipayTokenStore } from './storage/alipay-token-store';
 import type { AlipayRateLimiter } from './client/call-gate';
-import type { ResolvedAlipayAuthConfig } from './alipay-auth.config';
 
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
 export type AlipaySignerOption =
@@ -38,6 +38,21 @@ export interface AlipayRefreshOptions {
   backoffMaxMs?: number;
   /** Check each authorization's status at Alipay (token query API) this often. Default 1 day; 0 disables. */
   statusCheckIntervalMs?: number;
+}
+
+/** Application types of Alipay's batch authorization page (`application_type`). */
+export type AlipayApplicationType = 'MOBILEAPP' | 'WEBAPP' | 'PUBLICAPP' | 'TINYAPP' | 'ARAPP' | 'BASEAPP';
+
+/** Module option `authorizationLink`: what `AlipayAuthorizationLinkService` needs. */
+export interface AlipayAuthorizationLinkOptions {
+  /** HMAC-SHA256 key that signs `state`: at least 32 random characters, the same on every instance. */
+  stateSecret: string;
+  /** Where Alipay returns the browser: exactly the callback URL registered on the ISV app (http or https). */
+  redirectUri: string;
+  /** How long a link's `state` is accepted. Default 10 minutes; 1 minute to 1 hour. */
+  stateTtlMs?: number;
+  /** `application_type` of the batch page. Default `['TINYAPP', 'WEBAPP']`. */
+  batchApplicationTypes?: AlipayApplicationType[];
 }
 
 export interface AlipayAuthModuleOptions {
@@ -101,17 +116,46 @@ export interface AlipayAuthModuleOptions {
   authorizationLink?: AlipayAuthorizationLinkOptions;
 }
 
-/** Application types of Alipay's batch authorization page (`application_type`). */
-export type AlipayApplicationType = 'MOBILEAPP' | 'WEBAPP' | 'PUBLICAPP' | 'TINYAPP' | 'ARAPP' | 'BASEAPP';
+// What the module resolves the options to (`alipay-auth.config.ts`). Declared here, not there: the signer
+// option's factory receives it and it keeps the signer option, so the two types refer to each other.
+export type ResolvedRefreshConfig = Required<Omit<AlipayRefreshOptions, 'rateLimiter'>> & Pick<AlipayRefreshOptions, 'rateLimiter'>;
 
-/** Module option `authorizationLink`: what `AlipayAuthorizationLinkService` needs. */
-export interface AlipayAuthorizationLinkOptions {
-  /** HMAC-SHA256 key that signs `state`: at least 32 random characters, the same on every instance. */
-  stateSecret: string;
-  /** Where Alipay returns the browser: exactly the callback URL registered on the ISV app (http or https). */
-  redirectUri: string;
-  /** How long a link's `state` is accepted. Default 10 minutes; 1 minute to 1 hour. */
-  stateTtlMs?: number;
-  /** `application_type` of the batch page. Default `['TINYAPP', 'WEBAPP']`. */
-  batchApplicationTypes?: AlipayApplicationType[];
+/** Options checked and parsed once at start-up: keys are KeyObjects, every default filled in. */
+export interface ResolvedAlipayAuthConfig {
+  appId: string;
+  mode: 'key' | 'certificate' | 'custom-signer';
+  privateKey?: KeyObject;
+  alipayPublicKey?: KeyObject;
+  appCertSn?: string;
+  alipayRootCertSn?: string;
+  alipayCertSn?: string;
+  encryptKey?: Buffer;
+  gatewayUrl: string;
+  authorizePageBaseUrl: string;
+  timeoutMs: number;
+  retries: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  signer?: AlipaySignerOption;
+  tokenEncryptionKeys: Array<{ id: string; key: Buffer }>;
+  store?: AlipayAuthModuleOptions['store'];
+  cacheTtlMs: number;
+  refresh: ResolvedRefreshConfig;
+  instanceId: string;
+  /**
+   * The module clock: every instant written to a row or compared with one. Without a `clock` option it is
+   * this host's clock corrected by `clockOffset`, measured against the database's clock at start-up and at
+   * every scheduled run, so instances whose host clocks disagree still agree on it.
+   */
+  clock: () => number;
+  /** The host's own clock (the signature timestamp Alipay checks); the `clock` option when given. */
+  hostClock: () => number;
+  /** The database's clock minus this host's, as last measured; null when a `clock` option is used as given. */
+  clockOffset: { ms: number } | null;
+  /** Online self-check at start-up (`verifyOnBoot`). */
+  verifyOnBoot: boolean | 'warn';
+  /** Start-up findings that do not stop the boot (a certificate expiring soon), logged once. */
+  bootWarnings: string[];
+  /** The registration's name (`forRoot({ name })`), or null for the default one. */
+  name?: string | null;
 }

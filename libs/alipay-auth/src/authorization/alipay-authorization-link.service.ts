@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
+import type { AlipayApplicationType, AlipayAuthorizationLinkOptions } from '../alipay-auth.options';
 import { AlipayAuthError, AlipayAuthorizationStateError, AlipayConfigError } from '../errors/alipay-auth.errors';
 import { checkState, createState, DEFAULT_STATE_TTL_MS, isNonce, newNonce } from './authorization-state';
-import type { AlipayApplicationType, AlipayAuthorizationLinkOptions } from '../alipay-auth.options';
 
 export type { AlipayApplicationType, AlipayAuthorizationLinkOptions } from '../alipay-auth.options';
 

@@ -1,60 +1,11 @@
-import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
+import { Logger, Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayConfigError } from '../errors/alipay-auth.errors';
 import { AlipayTokenStore } from './alipay-token-store';
+import { ALIPAY_TYPEORM_STORAGE, AlipayTypeOrmStorage } from './alipay-typeorm-storage';
 import { guardTokenStore } from './guarded-token-store';
 import { assertTokenEncryptionConfigured } from './token-cipher';
-
-/**
- * What the TypeORM side hands the store provider: a way to build the TypeORM store on the data source,
- * no `createStore` when the app has no such data source, or the TypeORM package that is not installed.
- */
-export interface AlipayTypeOrmStorage {
-  missingPackage?: string;
-  createStore?: (config: ResolvedAlipayAuthConfig) => Promise<AlipayTokenStore>;
-}
-
-export const ALIPAY_TYPEORM_STORAGE = Symbol('AlipayTypeOrmStorage');
-
-/** The optional peers the TypeORM store needs at run time; the rest of the library never loads them. */
-const TYPEORM_PACKAGES = ['typeorm', '@nestjs/typeorm'];
-
-/**
- * The TypeORM package a failed import says is missing (Node's CommonJS and ESM loaders, Jest, bundlers),
- * or undefined for any other failure, which must surface as it is.
- */
-export function missingTypeOrmPackage(error: unknown): string | undefined {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') return undefined;
-  const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(String(message))?.[1] ?? '';
-  const name = specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
-  return TYPEORM_PACKAGES.includes(name) ? name : undefined;
-}
-
-@Module({})
-class AlipayTypeOrmUnavailableModule {}
-
-/**
- * The module that provides `ALIPAY_TYPEORM_STORAGE`, imported by a registration that may use the TypeORM
- * store (no `store` in `forRoot`; `forRootAsync`, whose factory decides at run time). Loaded lazily, so
- * `typeorm` and `@nestjs/typeorm` stay optional: without them, a module that says which one is missing.
- * Resolved while Nest scans the modules, before any data source is built, so the entities it registers
- * reach `autoLoadEntities`.
- */
-export async function alipayTypeOrmStorageModule(
-  dataSourceName?: string,
-  load: () => Promise<{ AlipayTypeOrmStorageModule: { forDataSource(name?: string): DynamicModule } }> = () => import('./typeorm-storage.module'),
-): Promise<DynamicModule> {
-  try {
-    return (await load()).AlipayTypeOrmStorageModule.forDataSource(dataSourceName);
-  } catch (error) {
-    const missingPackage = missingTypeOrmPackage(error);
-    if (!missingPackage) throw error;
-    const storage: AlipayTypeOrmStorage = { missingPackage };
-    return { module: AlipayTypeOrmUnavailableModule, providers: [{ provide: ALIPAY_TYPEORM_STORAGE, useValue: storage }], exports: [ALIPAY_TYPEORM_STORAGE] };
-  }
-}
 
 /** Nest probes every provider for these; the stand-in must not answer them with a rejecting function. */
 const LIFECYCLE_HOOKS = new Set(['onModuleInit', 'onApplicationBootstrap', 'onModuleDestroy', 'beforeApplicationShutdown', 'onApplicationShutdown', 'then']);
@@ -70,7 +21,8 @@ function missingStore(message: string): AlipayTokenStore {
 /**
  * The store named by the `store` option, or the TypeORM store on the app's own connection
  * (`TypeOrmModule.forRoot`, or the data source named by `dataSource`), handed over by the module of
- * `alipayTypeOrmStorageModule()`, behind `guardTokenStore`. Injecting it makes Nest build the data source first.
+ * `alipayTypeOrmStorageModule()` (`typeorm/typeorm-storage.loader.ts`), behind `guardTokenStore`.
+ * Injecting it makes Nest build the data source first.
  */
 export function alipayTokenStoreProvider(dataSourceName?: string): Provider {
   return {

@@ -1,3 +1,5 @@
+import type { AlipayNotificationLog } from './alipay-notification-log';
+
 /** Lifecycle of one merchant authorization. */
 export type AlipayAuthorizationStatus =
   /** Tokens usable. */
@@ -140,8 +142,11 @@ export type AlipayAuthorizationCounts = Record<AlipayAuthorizationStatus, number
  * refresh lose its compare-and-set. A write that lost the race changes nothing and says so (`null` or
  * `false`): another writer (a re-authorization, a notification, another instance) moved the row on, and
  * its state stands.
+ *
+ * Notification de-duplication (`isNotificationHandled`, `markNotificationHandled`) is its own small
+ * interface, `AlipayNotificationLog`, which this one extends: a store implements both.
  */
-export interface AlipayTokenStore {
+export interface AlipayTokenStore extends AlipayNotificationLog {
   /**
    * Stores a new authorization (code exchange, notification) or replaces the merchant's current one:
    * status becomes active, failure state and lease are cleared. `expectedVersion`: the version the caller
@@ -215,12 +220,6 @@ export interface AlipayTokenStore {
    * many. Not a compare-and-set: it only asks for a verification, it never changes a verdict or a pair.
    */
   requestStatusCheck(appId: string, filter: { userId: string } | { authAppId: string }): Promise<number>;
-
-  /** Whether a notification with this `notify_id` was handled already (and has not expired). */
-  isNotificationHandled(appId: string, notifyId: string): Promise<boolean>;
-
-  /** Remembers a handled notification until `expiresAt` (idempotent); prunes expired ones. */
-  markNotificationHandled(appId: string, notifyId: string, expiresAt: Date): Promise<void>;
 }
 
 /** Injection token with the same name as the interface, as `@nestjs/throttler` does. */

@@ -1,4 +1,4 @@
-import type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from '../alipay-auth.config';
+import type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from '../alipay-auth.options';
 import { AlipayApiError, AlipayNetworkError, AlipaySignatureError } from '../errors/alipay-auth.errors';
 import { refreshDueAt } from '../storage/refresh-window';
 

@@ -5,7 +5,7 @@ export {
   AlipayNotificationEntity,
   ALIPAY_AUTH_ENTITIES,
   epochMsTransformer,
-} from '../storage/alipay-authorization.entity';
+} from './alipay-authorization.entity';
 export {
   ALIPAY_AUTHORIZATIONS_TABLE,
   ALIPAY_NOTIFICATIONS_TABLE,
@@ -13,8 +13,8 @@ export {
   alipayAuthorizationsTable,
   alipayNotificationsTable,
   databaseNowSql,
-} from '../storage/sql-dialect';
-export type { AlipaySqlDialect, AlipayAuthDatabaseType } from '../storage/sql-dialect';
+} from './sql-dialect';
+export type { AlipaySqlDialect, AlipayAuthDatabaseType } from './sql-dialect';
 export {
   alipayAuthMigrations,
   AlipayAuthSqlite1700000000000,
@@ -23,5 +23,7 @@ export {
   AlipayAuthVerificationSqlite1764600000000,
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationMysql1764600000000,
-} from '../storage/migrations/alipay-auth-migrations';
-export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore, alipayTokenAad, ALIPAY_MAX_CLAIM_BATCH } from '../storage/typeorm-token.store';
+} from './migrations/alipay-auth-migrations';
+export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
+export { alipayTokenAad } from './row-codec';
+export { ALIPAY_MAX_CLAIM_BATCH } from './claim-queries';

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayConfigError } from '../errors/alipay-auth.errors';
 import { ALIPAY_AUTH_ENTITIES } from './alipay-authorization.entity';
-import { ALIPAY_TYPEORM_STORAGE, AlipayTypeOrmStorage } from './alipay-token-store.provider';
+import { ALIPAY_TYPEORM_STORAGE, AlipayTypeOrmStorage } from '../storage/alipay-typeorm-storage';
 import { alipayAuthorizationsTable, alipayNotificationsTable } from './sql-dialect';
 import { createTypeOrmTokenStore } from './typeorm-token.store';
 

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
-import type { AlipayAuthorizationStatus } from './alipay-token-store';
+import type { AlipayAuthorizationStatus } from '../storage/alipay-token-store';
 import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './sql-dialect';
 
 export { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE };

@@ -1,10 +1,11 @@
-import { ALIPAY_TYPEORM_STORAGE, alipayTypeOrmStorageModule, missingTypeOrmPackage } from './alipay-token-store.provider';
+import { ALIPAY_TYPEORM_STORAGE } from '../storage/alipay-typeorm-storage';
+import { alipayTypeOrmStorageModule, missingTypeOrmPackage } from './typeorm-storage.loader';
 
 const loadError = (message: string, code: string) => Object.assign(new Error(message), { code });
 
 describe('missingTypeOrmPackage', () => {
   it.each([
-    ["Cannot find module '@nestjs/typeorm'\nRequire stack:\n- /app/node_modules/nestjs-alipay-auth/dist/storage/typeorm-storage.module.js", 'MODULE_NOT_FOUND', '@nestjs/typeorm'],
+    ["Cannot find module '@nestjs/typeorm'\nRequire stack:\n- /app/node_modules/nestjs-alipay-auth/dist/typeorm/typeorm-storage.module.js", 'MODULE_NOT_FOUND', '@nestjs/typeorm'],
     ["Cannot find package 'typeorm' imported from /app/node_modules/@nestjs/typeorm/dist/index.js", 'ERR_MODULE_NOT_FOUND', 'typeorm'],
     ["Cannot find module 'typeorm/browser' from 'src/x.ts'", 'MODULE_NOT_FOUND', 'typeorm'],
     ["Cannot find module '@nestjs/typeorm/dist/common' from 'src/x.ts'", 'MODULE_NOT_FOUND', '@nestjs/typeorm'],

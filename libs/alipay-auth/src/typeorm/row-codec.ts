@@ -1,0 +1,144 @@
+import { AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens } from '../storage/alipay-token-store';
+import { AlipayRefreshWindow, refreshDueAt } from '../storage/refresh-window';
+import { AlipayTokenCipher, AlipayTokenDecryptError } from '../storage/token-cipher';
+import type { Params, Row } from './statements';
+
+export const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
+const TOKEN_FIELD = 'app_auth_token';
+const REFRESH_FIELD = 'app_refresh_token';
+
+/** Additional authenticated data binding an encrypted token to its row and field. */
+export function alipayTokenAad(appId: string, authAppId: string, field: 'app_auth_token' | 'app_refresh_token'): string {
+  return `${appId}:${authAppId}:${field}`;
+}
+
+export function ms(value: Date, name: string): number {
+  const t = value instanceof Date ? value.getTime() : NaN;
+  if (!Number.isFinite(t)) throw new TypeError(`${name} must be a valid Date`);
+  return t;
+}
+
+export function msOrNull(value: Date | null | undefined, name: string): number | null {
+  return value === null || value === undefined ? null : ms(value, name);
+}
+
+export function num(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+export function date(value: unknown): Date | null {
+  return value === null || value === undefined ? null : new Date(Number(value));
+}
+
+export function str(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+export function text(value: string | null | undefined, max: number): string | null {
+  if (value === null || value === undefined) return null;
+  const s = String(value);
+  return s.length > max ? s.slice(0, max) : s;
+}
+
+export function id(value: string, name: string, max = 32): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) throw new TypeError(`${name} must be a string of 1-${max} characters`);
+  return value;
+}
+
+/** The version a compare-and-set was decided on (null: "no row yet", where allowed). */
+export function expected(value: number | null, nullable = false): number | null {
+  if (nullable && value === null) return null;
+  if (!Number.isInteger(value)) throw new TypeError(`expectedVersion must be an integer${nullable ? ' or null' : ''}`);
+  return value;
+}
+
+export function status(value: AlipayAuthorizationStatus): AlipayAuthorizationStatus {
+  if (!STATUSES.includes(value)) throw new TypeError(`status must be one of ${STATUSES.join(', ')}`);
+  return value;
+}
+
+/**
+ * Rows in and out: a row read becomes an `AlipayAuthorization` with its tokens decrypted, a token pair to
+ * write becomes the sealed column values (ciphertexts bound to their row and field, the lookup hash, due_at).
+ */
+export class AlipayRowCodec {
+  constructor(
+    private readonly cipher: AlipayTokenCipher,
+    private readonly window: AlipayRefreshWindow,
+  ) {}
+
+  /** A row whose tokens cannot be decrypted comes back with `unreadable` set and empty tokens: one bad row never fails a batch. */
+  toDomain(r: Row): AlipayAuthorization {
+    const appId = String(r.app_id);
+    const authAppId = String(r.auth_app_id);
+    let tokens = { appAuthToken: '', appRefreshToken: '' };
+    let unreadable: string | null = null;
+    try {
+      tokens = {
+        appAuthToken: this.open(r.app_auth_token_enc, appId, authAppId, TOKEN_FIELD),
+        appRefreshToken: this.open(r.app_refresh_token_enc, appId, authAppId, REFRESH_FIELD),
+      };
+    } catch (e) {
+      if (!(e instanceof AlipayTokenDecryptError)) throw e;
+      unreadable = `${e.reason}: ${e.message}`;
+    }
+    const { appAuthToken, appRefreshToken } = tokens;
+    return {
+      appId,
+      authAppId,
+      userId: str(r.user_id),
+      appAuthToken,
+      appRefreshToken,
+      unreadable,
+      expiresAt: date(r.expires_at),
+      refreshExpiresAt: date(r.refresh_expires_at),
+      tokenIssuedAt: date(r.token_issued_at)!,
+      status: String(r.status) as AlipayAuthorizationStatus,
+      statusReason: str(r.status_reason),
+      authorizedAt: date(r.authorized_at)!,
+      lastRefreshedAt: date(r.last_refreshed_at),
+      lastCheckedAt: date(r.last_checked_at),
+      failureCount: num(r.failure_count) ?? 0,
+      lastErrorCode: str(r.last_error_code),
+      nextAttemptAt: date(r.next_attempt_at),
+      verifyAt: date(r.verify_at),
+      dueAt: date(r.due_at),
+      version: num(r.version) ?? 0,
+      leaseOwner: str(r.lease_owner),
+      leaseUntil: date(r.lease_until),
+      createdAt: date(r.created_at)!,
+      updatedAt: date(r.updated_at)!,
+    };
+  }
+
+  private open(stored: unknown, appId: string, authAppId: string, field: typeof TOKEN_FIELD | typeof REFRESH_FIELD): string {
+    try {
+      return this.cipher.decrypt(String(stored), alipayTokenAad(appId, authAppId, field));
+    } catch (e) {
+      if (e instanceof AlipayTokenDecryptError) {
+        throw new AlipayTokenDecryptError(e.reason, `${e.message} (merchant app ${authAppId}, column ${field}_enc)`, e.keyId);
+      }
+      throw e;
+    }
+  }
+
+  /** due_at of a fresh pair: the earliest instant its refresh window opens (null: never). */
+  private dueAt(tokens: AlipayIssuedTokens): number | null {
+    return refreshDueAt({ expiresAt: tokens.expiresAt, refreshExpiresAt: tokens.refreshExpiresAt, tokenIssuedAt: tokens.issuedAt }, this.window);
+  }
+
+  seal(appId: string, authAppId: string, tokens: AlipayIssuedTokens): Params {
+    if (!tokens || typeof tokens.appAuthToken !== 'string' || !tokens.appAuthToken || typeof tokens.appRefreshToken !== 'string' || !tokens.appRefreshToken) {
+      throw new TypeError('tokens.appAuthToken and tokens.appRefreshToken must be non-empty strings');
+    }
+    return {
+      tokenEnc: this.cipher.encrypt(tokens.appAuthToken, alipayTokenAad(appId, authAppId, TOKEN_FIELD)),
+      tokenHash: this.cipher.lookupHash(tokens.appAuthToken),
+      refreshEnc: this.cipher.encrypt(tokens.appRefreshToken, alipayTokenAad(appId, authAppId, REFRESH_FIELD)),
+      expiresAt: msOrNull(tokens.expiresAt, 'tokens.expiresAt'),
+      refreshExpiresAt: msOrNull(tokens.refreshExpiresAt, 'tokens.refreshExpiresAt'),
+      issuedAt: ms(tokens.issuedAt, 'tokens.issuedAt'),
+      dueAt: this.dueAt(tokens),
+    };
+  }
+}
