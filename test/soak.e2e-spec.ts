@@ -42,7 +42,7 @@ suite('soak: instances killed, faults, skewed clock, re-authorizations and cance
         seed,
         lost: report.lost,
         servedRefused: report.servedRefused,
-        racingRefreshes: report.racing.overlaps,
+        racingRefreshes: report.racing.withinContract,
         missedCancellations: report.missedCancellations,
       }).toEqual({ seed, lost: [], servedRefused: [], racingRefreshes: 0, missedCancellations: [] });
     },

@@ -53,7 +53,14 @@ function json(text: string): Record<string, unknown> | undefined {
   }
 }
 
-export async function startGatewayProxy(opts: { upstream: string; inst: string; index: TokenIndex; record: (r: GatewayRecord) => void }): Promise<{ url: string; close(): Promise<void> }> {
+export async function startGatewayProxy(opts: {
+  upstream: string;
+  inst: string;
+  index: TokenIndex;
+  record: (r: GatewayRecord) => void;
+  /** A request was read in full and is about to be forwarded (so it reaches the simulator's faults after this). */
+  forwarding?: (route: string, grant: string | undefined) => void;
+}): Promise<{ url: string; close(): Promise<void> }> {
   const upstream = new URL(opts.upstream);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const server = http.createServer((req, res) => {
@@ -74,6 +81,7 @@ export async function startGatewayProxy(opts: { upstream: string; inst: string; 
       rec.sentRt = fp(reqJson?.refresh_token);
       rec.sentTok = fp(req.headers['alipay-app-auth-token'] ?? query.get('app_auth_token') ?? undefined);
       rec.authAppId = opts.index.merchantOf(rec.sentRt) ?? opts.index.merchantOf(rec.sentTok);
+      opts.forwarding?.(path, rec.grant);
 
       const up = http.request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },

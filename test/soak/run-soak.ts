@@ -104,14 +104,23 @@ export interface SoakReport {
   lost: Array<{ authAppId: string; why: string }>;
   servedRefused: Array<{ authAppId: string; why: string }>;
   racing: {
+    /** Overlaps at the simulator that the contract covers: the zero the soak asserts. */
+    withinContract: number;
+    /** Every overlap the simulator counted. */
     overlaps: number;
     byMerchant: Record<string, number>;
+    /** Overlaps whose first request was held longer than MAX_CALL_MS (as its proxy measured): outside the library's contract. */
+    outsideContract: number;
     /** Overlapping refresh requests as the proxies saw them (ms since the start): who sent what, when, and how each ended. */
-    pairs: Array<{ authAppId: string; first: string; second: string }>;
+    pairs: Array<{ authAppId: string; first: string; second: string; firstHeldMs: number }>;
   };
+  /** The library's contract as the soak kept it: every refresh request answered (or reset) within MAX_CALL_MS of reaching its proxy. */
+  contract: { maxCallMs: number; longestRefreshMs: number; refreshesPastMaxCall: number; latencyFaultsHeldBack: number };
   missedCancellations: Array<{ authAppId: string; why: string }>;
   /** Refused calls while the merchant was being re-authorized or cancelled (expected, not counted). */
   refusedWhileDisturbed: number;
+  /** Refused calls the library could not have avoided (README, "served refused"): not counted. */
+  refusedExcused: { ownRepairFaulted: number; pairInDoubt: number };
   journal: string;
   explanations: string[];
   replay: string;
@@ -136,6 +145,17 @@ const TIMING = {
   } satisfies AlipayRefreshOptions,
   refreshEveryMs: 1_000,
 };
+
+/**
+ * The library's longest call (its `maxCallMs`: timeoutMs x (retries + 1) + retries x retryMaxDelayMs (5 s) + 2 s):
+ * it promises no racing refresh only while a lost request cannot land at Alipay later than this after it was
+ * sent. The soak's faults stay inside that contract (see FAULT_KINDS and the latency rule in the chaos loop).
+ */
+export const MAX_CALL_MS = TIMING.timeoutMs * (TIMING.retries + 1) + TIMING.retries * 5_000 + 2_000;
+/** The longest a latency fault holds a request: twice the client timeout, and never past the longest call. */
+const MAX_LATENCY_MS = Math.min(2 * TIMING.timeoutMs, MAX_CALL_MS - 500);
+/** Fault targets as the simulator matches them: the route, and the grant type on the token route. */
+const faultTarget = (route: string, grantType?: string) => (grantType ? `${route} ${grantType}` : route);
 
 type PlanEvent =
   | { at: number; kind: 'fault'; fault: FaultInput; label: string }
@@ -176,8 +196,9 @@ function drawPlan(o: Required<Pick<SoakOptions, 'merchants' | 'durationSec' | 'f
     const where = faults.weighted(FAULT_ROUTES);
     const kind = faults.weighted(FAULT_KINDS);
     const fault: FaultInput = { route: where.route, kind, count: faults.int(1, 3), ...(where.grantType ? { grantType: where.grantType } : {}) };
-    // Late answers: between half the client timeout and twice it (the library's longest call is longer).
-    if (kind === 'latency') fault.latencyMs = Math.round(faults.range(0.5, 2) * TIMING.timeoutMs);
+    // Late answers: from half the client timeout to MAX_LATENCY_MS (inside the library's longest call). The
+    // simulator adds up the latency faults pending on a route, so the chaos loop never lets two be pending.
+    if (kind === 'latency') fault.latencyMs = Math.round(faults.range(0.5 * TIMING.timeoutMs, MAX_LATENCY_MS));
     plan.push({ at: Math.round(t), kind: 'fault', fault, label: where.label });
   }
   // Kills and killed connections in evenly spread slots (a random instant in each), so every run has some.
@@ -233,6 +254,55 @@ class CheckerModule {
       ],
     };
   }
+}
+
+type Judged = GatewayRecord & { pairLost?: boolean };
+
+/**
+ * Which refused merchant calls the library could not have avoided (README, "served refused"), from the
+ * journal's facts only: the proxies' records, the instances' signature-failure log lines, instance exits.
+ * Answers the excuse, or undefined when the refusal counts.
+ */
+function refusalJudge(
+  gateway: Judged[],
+  signatureFailures: Array<{ inst: string; authAppId: string; t: number }>,
+  exits: Array<{ inst: string; t: number }>,
+): (c: { authAppId: string; inst: string; t0: number; t1: number }) => string | undefined {
+  const ANSWER_USED_MS = 2_000;
+  const rejected = (r: Judged, id: string) => signatureFailures.some((f) => f.inst === r.inst && f.authAppId === id && f.t >= r.t0 && f.t <= r.t1 + ANSWER_USED_MS);
+  const receiverDied = (r: Judged) => exits.some((x) => x.inst === r.inst && x.t >= r.t0 && x.t <= r.t1 + ANSWER_USED_MS);
+  /** A token or status call that met a fault: no answer (reset, or given up: a late answer), a 5xx, or an answer the instance rejected. */
+  const faulted = (r: Judged, id: string) => r.end !== 'answered' || (r.status ?? 0) >= 500 || rejected(r, id);
+  const repairRoutes = new Set([TOKEN_PATH, QUERY_PATH]);
+  /** Pairs issued for a merchant, in order: when, their fingerprints (unknown when the answer was reset), and whether an instance received them. */
+  const issuedPairs = (id: string) =>
+    gateway
+      .filter((r) => r.route === TOKEN_PATH && r.t1 > 0 && (r.pairLost || r.issued?.some((p) => p.authAppId === id)))
+      .map((r) => {
+        const pair = r.issued?.find((p) => p.authAppId === id);
+        const received = !r.pairLost && r.end === 'answered' && r.status === 200 && !rejected(r, id) && !receiverDied(r);
+        return { at: r.t1, tok: pair?.tok, rt: pair?.rt, received, record: r };
+      })
+      .sort((a, b) => a.at - b.at);
+  return (c) => {
+    const id = c.authAppId;
+    // 1. The call's own repair met a fault (a token or status call for the merchant from its instance, while it ran).
+    const own = gateway.find((r) => r.inst === c.inst && r.authAppId === id && repairRoutes.has(r.route) && r.t0 >= c.t0 && r.t0 <= c.t1 && faulted(r, id));
+    if (own) return `own-repair-faulted: ${own.route}${own.grant ? ` ${own.grant}` : ''} ${own.end}${own.status ? ` ${own.status}` : ''}`;
+    // 2. The pair Alipay held when the call ended came in an answer no instance received, and nobody has sent its
+    //    tokens since: no valid token was known to anyone. Excused while the library could not yet have repaired
+    //    it (lost less than a longest call plus a timeout ago: the repair must wait that long), or when a refresh
+    //    of the merchant was sent after the loss (it met a fault, or its pair would be the one held).
+    const pairs = issuedPairs(id).filter((p) => p.at <= c.t1);
+    const held = pairs[pairs.length - 1];
+    if (!held || held.received) return undefined;
+    const usedSince = gateway.some((r) => r.t0 >= held.at && r.t0 <= c.t1 && ((held.tok && r.sentTok === held.tok) || (held.rt && r.sentRt === held.rt)));
+    if (usedSince) return undefined;
+    const recent = c.t1 - held.at <= MAX_CALL_MS + TIMING.timeoutMs;
+    const retried = gateway.some((r) => r.authAppId === id && r.grant === 'refresh_token' && r.t0 > held.at && r.t0 <= c.t1);
+    if (!recent && !retried) return undefined;
+    return `pair-in-doubt: issued to ${held.record.inst} at ${held.at}, ${held.record.pairLost ? 'reset after issue' : held.record.end}${recent ? ', lost within the repair wait' : ', its repair met a fault'}`;
+  };
 }
 
 export function replayCommand(o: SoakOptions): string {
@@ -291,13 +361,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const pendingReauth = new Set<string>();
   const callLog: Array<{ authAppId: string; inst: string; t0: number; t1: number; result: string; code?: string }> = [];
   const refreshRequests: GatewayRecord[] = [];
+  /** Every gateway request of the run (the proxies' records), and what the served-refused rule reads besides. */
+  const gatewayLog: Array<GatewayRecord & { pairLost?: boolean }> = [];
+  const simRefreshesSeen = new Map<string, number>();
+  const signatureFailures: Array<{ inst: string; authAppId: string; t: number }> = [];
+  const exits: Array<{ inst: string; t: number }> = [];
+  /** Requests the proxies forwarded per fault target, and the count at which the last latency fault there is surely used up. */
+  const forwarded = new Map<string, number>();
+  const latencyUsedUpAt = new Map<string, number>();
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
     void p.finally(() => inflight.delete(p)).catch(() => undefined);
     return p;
   };
-  const counts = { kills: 0, restarts: 0, crashes: 0, dbKillEvents: 0, dbKilledConnections: 0, reauthDone: 0, exchangeAttempts: 0, cancelled: 0, notifyOk: 0, notifyFailed: 0 };
+  const counts = { faultsSkipped: 0, kills: 0, restarts: 0, crashes: 0, dbKillEvents: 0, dbKilledConnections: 0, reauthDone: 0, exchangeAttempts: 0, cancelled: 0, notifyOk: 0, notifyFailed: 0 };
   let chaos = true;
 
   let sim: AlipaySimulator | undefined;
@@ -367,6 +445,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
 
     const onEvent = (e: InstanceEvent) => {
+      if (e.kind === 'log' && Array.isArray(e.authAppIds) && /signature/i.test(String(e.msg))) {
+        for (const id of e.authAppIds as string[]) signatureFailures.push({ inst: e.inst, authAppId: id, t: Number(e.t) });
+      }
+      if (e.kind === 'exit') exits.push({ inst: e.inst, t: Date.now() });
       if (e.kind === 'exit') {
         const p = procs.find((x) => x.name === e.inst);
         const expected = p?.expectExit;
@@ -386,7 +468,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         index,
         record: (r: GatewayRecord) => {
           if (r.grant === 'refresh_token') refreshRequests.push(r);
-          journal.write({ ...r, t: r.t0 });
+          // A refresh reset after the simulator issued its pair (drop-after-issue): a pair no instance received.
+          // The simulator's per-merchant refresh count tells (refreshes of one merchant do not overlap).
+          let pairLost: boolean | undefined;
+          if (r.grant === 'refresh_token' && r.authAppId) {
+            const n = sim!.controls.stats().refreshesByMerchant[r.authAppId] ?? 0;
+            if (r.end.includes('upstream-reset') && n > (simRefreshesSeen.get(r.authAppId) ?? 0)) pairLost = true;
+            simRefreshesSeen.set(r.authAppId, n);
+          }
+          gatewayLog.push(pairLost ? { ...r, pairLost } : r);
+          journal.write({ ...r, ...(pairLost ? { pairLost } : {}), t: r.t0 });
+        },
+        forwarding: (route, grant) => {
+          const target = faultTarget(route, grant);
+          forwarded.set(target, (forwarded.get(target) ?? 0) + 1);
         },
       });
       proxies.push(proxy);
@@ -546,6 +641,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await sleep(chaosStart + e.at - Date.now());
       switch (e.kind) {
         case 'fault': {
+          // The simulator holds a request for the sum of the latency faults pending on its route: two pending
+          // would hold it past the library's longest call, outside its contract. A latency fault waits until
+          // the previous one on its route is surely used up (its count of requests forwarded since it was added).
+          const target = faultTarget(e.fault.route, e.fault.grantType);
+          if (e.fault.kind === 'latency') {
+            if ((forwarded.get(target) ?? 0) < (latencyUsedUpAt.get(target) ?? 0)) {
+              counts.faultsSkipped++;
+              journal.write({ ...e.fault, kind: 'fault-skipped', fault: e.fault.kind, where: e.label, why: 'a latency fault may still be pending on this route' });
+              break;
+            }
+            latencyUsedUpAt.set(target, (forwarded.get(target) ?? 0) + (e.fault.count ?? 1));
+          }
           sim.controls.addFault(e.fault);
           planned.faults++;
           byKind[`${e.label}:${e.fault.kind}`] = (byKind[`${e.label}:${e.fault.kind}`] ?? 0) + 1;
@@ -681,10 +788,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const stats = sim.controls.stats();
     const MARGIN = 50;
     let refusedWhileDisturbed = 0;
+    const refusedExcused = { ownRepairFaulted: 0, pairInDoubt: 0 };
+    const judge = refusalJudge(gatewayLog, signatureFailures, exits);
     for (const c of callLog) {
-      if (c.result !== 'refused' && c.result !== 'unexpected-success') continue;
+      const refused = c.result === 'refused' || c.result === 'unexpected-success';
+      // A merchant active at Alipay told to authorize again is a refusal too (the library's own).
+      const wronglyRequired = c.result === 'authorization-required' && truth.get(c.authAppId) === 'active';
+      if (!refused && !wronglyRequired) continue;
       const disturbed = windows.get(c.authAppId)!.some((w) => c.t0 <= w.to + MARGIN && c.t1 >= w.from - MARGIN);
-      if (disturbed) refusedWhileDisturbed++;
+      if (disturbed) {
+        refusedWhileDisturbed++;
+        continue;
+      }
+      const excuse = refused ? judge(c) : undefined;
+      journal.write({ kind: 'refused-call', t: c.t0, inst: c.inst, authAppId: c.authAppId, result: c.result, code: c.code, excuse: excuse ?? 'none: counted' });
+      if (excuse?.startsWith('own-repair-faulted')) refusedExcused.ownRepairFaulted++;
+      else if (excuse?.startsWith('pair-in-doubt')) refusedExcused.pairInDoubt++;
       else servedRefused.push({ authAppId: c.authAppId, why: `call on ${c.inst} at ${c.t0 - started} ms: ${c.result} (${c.code ?? '-'})` });
     }
     for (const [id, n] of Object.entries(stats.refreshesByMerchant)) journal.write({ kind: 'sim-merchant', authAppId: id, refreshes: n, overlaps: stats.refreshOverlapsByMerchant[id] ?? 0, truth: truth.get(id) });
@@ -693,17 +812,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const describeRequest = (r: GatewayRecord) =>
       `${r.inst} sent rt ${r.sentRt ?? '?'} at ${r.t0 - started} ms, ${r.end} at ${r.t1 - started} ms${r.issued ? ` (issued ${r.issued[0].tok})` : r.code ? ` (${r.code})` : ''}`;
     const pairs: SoakReport['racing']['pairs'] = [];
-    for (const id of Object.keys(stats.refreshOverlapsByMerchant)) {
+    let withinContract = 0;
+    let outsideContract = 0;
+    for (const [id, n] of Object.entries(stats.refreshOverlapsByMerchant)) {
       const mine = refreshRequests.filter((r) => r.authAppId === id).sort((a, b) => a.t0 - b.t0);
+      let outside = 0;
       for (let i = 0; i < mine.length; i++) {
-        // The gap says whether the second came within the library's longest call (timeoutMs x (retries + 1) + 2 s) of the first.
+        // The gap says whether the second came within the library's longest call of the first.
         for (let j = i + 1; j < mine.length && mine[j].t0 < mine[i].t1; j++) {
-          pairs.push({ authAppId: id, first: describeRequest(mine[i]), second: `${describeRequest(mine[j])}, ${mine[j].t0 - mine[i].t0} ms after the first` });
+          const firstHeldMs = mine[i].t1 - mine[i].t0;
+          if (firstHeldMs > MAX_CALL_MS) outside++;
+          pairs.push({ authAppId: id, first: `${describeRequest(mine[i])}${firstHeldMs > MAX_CALL_MS ? ` [held ${firstHeldMs} ms > ${MAX_CALL_MS} ms: outside the contract]` : ''}`, second: `${describeRequest(mine[j])}, ${mine[j].t0 - mine[i].t0} ms after the first`, firstHeldMs });
         }
       }
+      // Only overlaps the proxies show as outside the contract are set aside; any other is counted.
+      outsideContract += Math.min(n, outside);
+      withinContract += Math.max(0, n - outside);
     }
-    const racing = { overlaps: stats.refreshOverlaps, byMerchant: stats.refreshOverlapsByMerchant, pairs };
-    const ok = lost.length === 0 && servedRefused.length === 0 && racing.overlaps === 0 && missedCancellations.length === 0;
+    const racing = { withinContract, overlaps: stats.refreshOverlaps, byMerchant: stats.refreshOverlapsByMerchant, outsideContract, pairs };
+    const held = refreshRequests.filter((r) => r.t1 > 0).map((r) => r.t1 - r.t0);
+    const contract = { maxCallMs: MAX_CALL_MS, longestRefreshMs: Math.max(0, ...held), refreshesPastMaxCall: held.filter((ms) => ms > MAX_CALL_MS).length, latencyFaultsHeldBack: counts.faultsSkipped };
+    const ok = lost.length === 0 && servedRefused.length === 0 && racing.withinContract === 0 && missedCancellations.length === 0;
 
     const explanations: string[] = [];
     const problems = new Map<string, string[]>();
@@ -738,8 +867,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       lost,
       servedRefused,
       racing,
+      contract,
       missedCancellations,
       refusedWhileDisturbed,
+      refusedExcused,
       journal: journal.file,
       explanations,
       replay,
@@ -768,7 +899,8 @@ export function formatReport(r: SoakReport): string {
     `soak seed=${r.seed} engine=${r.engine}: ${r.ok ? 'PASS' : 'FAIL'} in ${(r.wallMs / 1000).toFixed(1)} s (chaos ${r.durationSec} s, ${r.merchants} merchants${r.skew ? `, instance ${r.skew.instance} ${r.skew.minutes} min ahead` : ''})`,
     `  refreshes: ${r.refreshes.issued} issued at the simulator (${r.refreshes.requests} requests); faults: ${r.faults.planned} injected, ${r.faults.applied} hit a request; kills: ${r.kills} (restarts ${r.restarts}, crashes ${r.crashes}); db connections killed: ${r.dbKills.connections} in ${r.dbKills.events} events`,
     `  re-authorizations: ${r.reauths.done}/${r.reauths.planned} (${r.reauths.exchangeAttempts} exchanges); cancellations: ${r.cancels.cancelled}/${r.cancels.planned}; notifications: ${r.notifications.delivered} delivered, ${r.notifications.failed} failed; calls: ${JSON.stringify(r.calls)}`,
-    `  lost: ${r.lost.length}, served refused: ${r.servedRefused.length} (refused while re-authorizing/cancelling, not counted: ${r.refusedWhileDisturbed}), racing refreshes: ${r.racing.overlaps}, missed cancellations: ${r.missedCancellations.length}`,
+    `  contract: longest call ${r.contract.maxCallMs} ms; longest refresh request ${r.contract.longestRefreshMs} ms, ${r.contract.refreshesPastMaxCall} past it; ${r.contract.latencyFaultsHeldBack} latency fault(s) held back (one pending per route)`,
+    `  lost: ${r.lost.length}, served refused: ${r.servedRefused.length} (not counted: ${r.refusedWhileDisturbed} while re-authorizing/cancelling, ${r.refusedExcused.ownRepairFaulted} whose own repair met a fault, ${r.refusedExcused.pairInDoubt} while no instance knew the valid pair), racing refreshes: ${r.racing.withinContract}${r.racing.outsideContract ? ` (and ${r.racing.outsideContract} outside the contract, not counted)` : ''}, missed cancellations: ${r.missedCancellations.length}`,
   ];
   for (const x of [...r.lost.map((l) => `  LOST ${l.authAppId}: ${l.why}`), ...r.servedRefused.slice(0, 20).map((s) => `  SERVED REFUSED ${s.authAppId}: ${s.why}`), ...r.missedCancellations.map((m) => `  MISSED CANCELLATION ${m.authAppId}: ${m.why}`)]) lines.push(x);
   for (const [id, n] of Object.entries(r.racing.byMerchant)) lines.push(`  RACING ${id}: ${n} overlapping refresh request(s)`);
