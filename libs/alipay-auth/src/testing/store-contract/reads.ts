@@ -1,0 +1,105 @@
+import type { AlipayAuthorizationStatus } from '../../storage/alipay-token-store';
+import { APP, OTHER_APP, MIN, DAY, at, merchant, tokens, type ContractContext } from './fixtures';
+
+/**
+ * Reads and counts: list with filters and pages, countByStatus, findByToken, and requestStatusCheck, which
+ * makes rows due for the status check.
+ */
+export function readCases(ctx: ContractContext): void {
+  const { it, expect } = ctx.api;
+  const { save, setStatus, recordFailure, markChecked } = ctx;
+
+  it('lists with filters and pagination, newest authorization first, with the total', async () => {
+    const statuses: AlipayAuthorizationStatus[] = ['active', 'active', 'cancelled', 'revoked', 'reauthorization_required'];
+    for (let i = 0; i < 30; i++) {
+      await save(merchant(i), tokens(), { authorizedAt: at(Math.floor(i / 2) * MIN), userId: `20880000000000${String(i % 3).padStart(2, '0')}` });
+      if (statuses[i % 5] !== 'active') await setStatus(merchant(i), statuses[i % 5], null);
+    }
+    await save(merchant(5), tokens(), { appId: OTHER_APP });
+    // Equal authorization instants: the later insert first.
+    const first = await ctx.store.list(APP, {}, { limit: 12 });
+    expect(first.total).toBe(30);
+    expect(first.items.map((r) => r.authAppId)).toEqual(Array.from({ length: 12 }, (_, k) => merchant(29 - k)));
+    expect((await ctx.store.list(APP, {}, { offset: 25, limit: 20 })).items.map((r) => r.authAppId)).toEqual([4, 3, 2, 1, 0].map(merchant));
+    expect(await ctx.store.list(APP, {}, { offset: 500 })).toEqual({ items: [], total: 30 });
+    expect((await ctx.store.list(APP, { status: 'cancelled' })).total).toBe(6);
+    expect((await ctx.store.list(APP, { status: ['revoked', 'cancelled'] })).total).toBe(12);
+    expect(await ctx.store.list(APP, { status: [] })).toEqual({ items: [], total: 0 });
+    expect((await ctx.store.list(APP, { authAppIds: [merchant(1), merchant(3), 'nope'] })).items.map((r) => r.authAppId)).toEqual([merchant(3), merchant(1)]);
+    expect(await ctx.store.list(APP, { authAppIds: [] })).toEqual({ items: [], total: 0 });
+    const byUser = await ctx.store.list(APP, { userId: '2088000000000001', status: 'active' });
+    expect(byUser.total).toBe(Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 === 1 && i % 5 < 2).length);
+    expect((await ctx.store.list(OTHER_APP)).total).toBe(1);
+  });
+
+  it('counts by status, with failing, verifying and unreadable rows', async () => {
+    for (let i = 0; i < 7; i++) await save(merchant(i));
+    await setStatus(merchant(0), 'cancelled', null);
+    await setStatus(merchant(1), 'revoked', null);
+    await setStatus(merchant(2), 'reauthorization_required', null);
+    await recordFailure(merchant(2), { errorCode: 'x', nextAttemptAt: null });
+    await recordFailure(merchant(3), { errorCode: 'x', nextAttemptAt: null });
+    await recordFailure(merchant(3), { errorCode: 'x', nextAttemptAt: null });
+    await recordFailure(merchant(4), { errorCode: 'x', nextAttemptAt: null });
+    await recordFailure(merchant(5), { errorCode: 'network-timeout', nextAttemptAt: at(MIN), verify: true });
+    await recordFailure(merchant(6), { errorCode: 'row-unreadable', nextAttemptAt: at(MIN) });
+    await save(merchant(9), tokens(), { appId: OTHER_APP });
+    expect(await ctx.store.countByStatus(APP)).toEqual({
+      active: 4,
+      reauthorization_required: 1,
+      revoked: 1,
+      cancelled: 1,
+      failing: 4,
+      verifying: 1,
+      unreadable: 1,
+    });
+    expect(await ctx.store.countByStatus('2021004100009999')).toEqual({
+      active: 0,
+      reauthorization_required: 0,
+      revoked: 0,
+      cancelled: 0,
+      failing: 0,
+      verifying: 0,
+      unreadable: 0,
+    });
+  });
+
+  it('findByToken finds the row holding the current token of this app, and only that', async () => {
+    const t = tokens();
+    await save('m1', t);
+    await save('m2');
+    await save('m1', t, { appId: OTHER_APP });
+    expect(await ctx.store.findByToken(APP, t.appAuthToken)).toMatchObject({ appId: APP, authAppId: 'm1' });
+    expect(await ctx.store.findByToken(APP, t.appRefreshToken)).toBeNull();
+    expect(await ctx.store.findByToken(APP, '')).toBeNull();
+    expect(await ctx.store.findByToken('2021004100009999', t.appAuthToken)).toBeNull();
+    // After a refresh the old token no longer finds the row; the new one does.
+    const row = await ctx.store.find(APP, 'm1');
+    const next = tokens();
+    await ctx.store.saveRefreshed(APP, 'm1', row!.version, next);
+    expect(await ctx.store.findByToken(APP, t.appAuthToken)).toBeNull();
+    expect(await ctx.store.findByToken(APP, next.appAuthToken)).toMatchObject({ authAppId: 'm1', appAuthToken: next.appAuthToken });
+  });
+
+  it("requestStatusCheck makes the merchant user's (or one merchant app's) active rows due for a status check", async () => {
+    await save('a', tokens(), { userId: '2088000000000007' });
+    await save('b', tokens(), { userId: '2088000000000007' });
+    await save('gone', tokens(), { userId: '2088000000000007' });
+    await setStatus('gone', 'cancelled', null);
+    await save('other-user', tokens(), { userId: '2088000000000008' });
+    await save('other-app', tokens(), { userId: '2088000000000007', appId: OTHER_APP });
+    const before = await ctx.store.find(APP, 'a');
+    expect(await ctx.store.requestStatusCheck(APP, { userId: '2088000000000007' })).toBe(2);
+    expect(await ctx.store.find(APP, 'a')).toMatchObject({ lastCheckedAt: null, version: before!.version });
+    expect(await ctx.store.find(APP, 'other-user')).toMatchObject({ lastCheckedAt: at(0) });
+    const due = await ctx.store.claimStatusCheckDue(APP, at(-DAY), { owner: 'checker', ms: MIN }, 10);
+    expect(due.map((r) => r.authAppId).sort()).toEqual(['a', 'b']);
+    expect(await ctx.store.requestStatusCheck(APP, { userId: '2088000000000999' })).toBe(0);
+    // One merchant app: only that row.
+    await markChecked('a', at(0));
+    expect(await ctx.store.requestStatusCheck(APP, { authAppId: 'a' })).toBe(1);
+    expect(await ctx.store.find(APP, 'a')).toMatchObject({ lastCheckedAt: null });
+    expect(await ctx.store.find(APP, 'other-user')).toMatchObject({ lastCheckedAt: at(0) });
+    expect(await ctx.store.requestStatusCheck(APP, { authAppId: 'gone' })).toBe(0);
+  });
+}
