@@ -100,10 +100,13 @@ function refresh(r: AlipayRefreshOptions | undefined): ResolvedRefreshConfig {
   };
 }
 
+/** An Alipay app id (the ISV's `appId`) as the module accepts it: 16 digits. */
+export const ALIPAY_APP_ID_PATTERN = /^\d{16}$/;
+
 /** Validates the options; every message names the option and never echoes a key. */
 export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): ResolvedAlipayAuthConfig {
   if (!options || typeof options !== 'object') throw new AlipayConfigError('AlipayAuthModule options are missing');
-  if (typeof options.appId !== 'string' || !/^\d{16}$/.test(options.appId.trim())) {
+  if (typeof options.appId !== 'string' || !ALIPAY_APP_ID_PATTERN.test(options.appId.trim())) {
     throw new AlipayConfigError('Option "appId" must be the 16-digit Alipay app id');
   }
   const appId = options.appId.trim();

@@ -7,7 +7,7 @@
 export { AlipayAuthModule } from './alipay-auth.module';
 export type { AlipayAuthModuleExtras, AlipayAuthOptionsFactory } from './alipay-auth.module-definition';
 export type { AlipayAuthModuleOptions, AlipayRefreshOptions, AlipaySignerOption, AlipayAuthorizationLinkOptions, AlipayApplicationType } from './alipay-auth.options';
-export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES } from './alipay-auth.config';
+export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
 export type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.config';
 export {
   ALIPAY_AUTH_REGISTRATION_NAME,
@@ -43,11 +43,12 @@ export { AlipayAuthExceptionFilter, alipayAuthErrorResponse } from './http/alipa
 export type { AlipayAuthErrorBody, AlipayAuthErrorType } from './http/alipay-auth-exception.filter';
 
 // Tokens: the facade, its events, the authorization link
-export { AlipayTokenService } from './tokens/alipay-token.service';
+export { AlipayTokenService, ALIPAY_AUTH_CODE_PATTERN } from './tokens/alipay-token.service';
 export type { AlipayStatusCheck, AlipayScheduledOutcome } from './tokens/refresh-coordinator';
 export type { AlipayAuthorizationInfo, AlipayTokenQueryResponse } from './tokens/alipay-token.types';
 export type { AlipayNotificationResult } from './tokens/alipay-notification.handler';
 export type { AlipayRecoveryResult, AlipayTokenStatus } from './tokens/token-recovery';
+export { ALIPAY_AUTH_APP_ID_PATTERN } from './tokens/token-refresher';
 export type { AlipayRefreshOutcome } from './tokens/token-refresher';
 export { AlipayAuthEvent } from './tokens/alipay-auth.events';
 export type { AlipayAuthEventPayload, AlipayAuthConfigurationErrorPayload } from './tokens/alipay-auth.events';
@@ -66,7 +67,7 @@ export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter } from './c
 export type { AlipayRedisEval } from './client/call-gate';
 
 // Storage: the contract a store of your own implements, and the cipher it may use
-export { AlipayTokenStore, ALIPAY_ROW_UNREADABLE } from './storage/alipay-token-store';
+export { AlipayTokenStore, ALIPAY_ROW_UNREADABLE, ALIPAY_AUTHORIZATION_STATUSES } from './storage/alipay-token-store';
 export type {
   AlipayAuthorization,
   AlipayAuthorizationStatus,

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Logger, Query, Req, Res } from '@nestjs/common
 import { ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
+  ALIPAY_AUTH_CODE_PATTERN,
   ALIPAY_AUTH_CONFIG,
   AlipayApiError,
   AlipayAuthError,
@@ -20,9 +21,6 @@ import { AUTHORIZE_PATH, CALLBACK_PATH } from '../routes';
 import { alreadyAuthorizedPage, authorizedPage, errorPage, ErrorPageInput } from '../views/pages';
 import { NONCE_COOKIE, stateProblemMessage } from './authorization-state';
 import { AuthorizedMerchant, CallbackReplays } from './callback-replays';
-
-/** Same rule as the library's exchangeCode: refuse junk before calling Alipay. */
-const CODE = /^[A-Za-z0-9_-]{8,128}$/;
 
 /** Friendlier words for the exchange errors a merchant can meet. */
 const ALIPAY_CODE_HINTS: Record<string, string> = {
@@ -160,7 +158,8 @@ export class AuthorizationController {
     if (appId !== this.alipay.appId) throw bad(`The "app_id" parameter does not name this application (${this.alipay.appId}).`);
     if (source !== undefined && source !== 'alipay_app_auth') throw bad('The "source" parameter must be "alipay_app_auth".');
     if (!code) throw bad('The "app_auth_code" parameter is missing.');
-    if (!CODE.test(code)) throw bad('The "app_auth_code" parameter is malformed (8-128 letters, digits, "_" or "-").');
+    // The library's own rule (exchangeCode's): refuse junk before calling Alipay.
+    if (!ALIPAY_AUTH_CODE_PATTERN.test(code)) throw bad('The "app_auth_code" parameter is malformed (8-128 letters, digits, "_" or "-").');
     if (state !== undefined && state.length > ALIPAY_MAX_STATE_LENGTH) throw bad('The "state" parameter is malformed.');
     return { code, state: state ?? null };
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { ALIPAY_APP_ID_PATTERN } from 'nestjs-alipay-auth';
 import { certPublicKey, certSn, loadAesKey, loadPrivateKey, loadPublicKey, rootCertSn } from 'nestjs-alipay-auth/protocol';
 
 /** Injection token of the validated {@link SampleConfig}. */
@@ -86,7 +87,6 @@ export class SampleConfigError extends Error {
 
 type Env = Record<string, unknown>;
 
-const APP_ID = /^\d{16}$/;
 const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /**
@@ -197,7 +197,7 @@ export function validateSampleEnv(env: Env): SampleConfig {
   } else if (mode === 'alipay') {
     const appId = str('ALIPAY_APP_ID');
     if (!appId) fail('ALIPAY_APP_ID', 'is required when Alipay credentials are configured');
-    else if (!APP_ID.test(appId)) fail('ALIPAY_APP_ID', 'must be the 16-digit Alipay app id');
+    else if (!ALIPAY_APP_ID_PATTERN.test(appId)) fail('ALIPAY_APP_ID', 'must be the 16-digit Alipay app id');
 
     const privateKey = text('ALIPAY_PRIVATE_KEY', 'ALIPAY_PRIVATE_KEY_PATH');
     if (!privateKey) fail('ALIPAY_PRIVATE_KEY', '(or ALIPAY_PRIVATE_KEY_PATH) is required when ALIPAY_APP_ID is set');

@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ALIPAY_AUTHORIZATION_STATUSES } from 'nestjs-alipay-auth';
 
 /** An authorization as the operators' API shows it: no secrets, the token masked. */
 export class MerchantDto {
   @ApiProperty({ example: '2021004100000001' }) appId: string;
   @ApiProperty({ example: '2021004199990001' }) authAppId: string;
   @ApiProperty({ nullable: true, type: String, example: '2088000000000001' }) userId: string | null;
-  @ApiProperty({ enum: ['active', 'reauthorization_required', 'revoked', 'cancelled'] }) status: string;
+  @ApiProperty({ enum: [...ALIPAY_AUTHORIZATION_STATUSES] }) status: string;
   @ApiProperty({ nullable: true, type: String }) statusReason: string | null;
   @ApiProperty({ example: '202611…F12' }) maskedToken: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) expiresAt: Date | null;

@@ -13,7 +13,16 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ALIPAY_AUTH_CONFIG, AlipayAuthError, alipayAuthErrorResponse, AlipayAuthorizationStatus, AlipayTokenService, ResolvedAlipayAuthConfig } from 'nestjs-alipay-auth';
+import {
+  ALIPAY_AUTH_APP_ID_PATTERN,
+  ALIPAY_AUTH_CONFIG,
+  ALIPAY_AUTHORIZATION_STATUSES,
+  AlipayAuthError,
+  alipayAuthErrorResponse,
+  AlipayAuthorizationStatus,
+  AlipayTokenService,
+  ResolvedAlipayAuthConfig,
+} from 'nestjs-alipay-auth';
 import QRCode from 'qrcode';
 import { ALIPAY_SETUP, AlipaySetup } from '../alipay/alipay-setup';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
@@ -25,8 +34,6 @@ import { AdminGuard, OperatorAuth } from './admin.guard';
 import { MerchantCounts } from './merchant-counts';
 import { AlipayErrorDto, MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
 
-const STATUSES: AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
-const AUTH_APP_ID = /^[0-9A-Za-z]{1,32}$/;
 const PAGE_SIZE = 50;
 /** One-shot notice after "Refresh now" (post/redirect/get): read once, so a reload shows no stale notice. */
 const NOTICE_COOKIE = 'alipay_ops_notice';
@@ -63,7 +70,7 @@ export class MerchantsController {
     res.clearCookie(NOTICE_COOKIE, { path: '/' });
     // Only ids and codes, never free text: nothing can put words on this page.
     const [kind, id, code, trace] = raw.split('|');
-    if (!AUTH_APP_ID.test(id ?? '')) return undefined;
+    if (!ALIPAY_AUTH_APP_ID_PATTERN.test(id ?? '')) return undefined;
     if (kind === 'ok') return { kind: 'ok', text: `Refreshed the token of merchant app ${id}.` };
     if (kind !== 'err' || !NOTICE_TEXT.test(code ?? '')) return undefined;
     return { kind: 'err', text: `Refresh of merchant app ${id} failed: ${code}${trace && NOTICE_TEXT.test(trace) ? ` (trace id ${trace})` : ''}.` };
@@ -123,15 +130,15 @@ export class MerchantsController {
 
   @Get(MERCHANTS_PATH)
   @ApiOperation({ summary: 'Authorized merchants (JSON, tokens masked)' })
-  @ApiQuery({ name: 'status', required: false, enum: STATUSES })
+  @ApiQuery({ name: 'status', required: false, enum: [...ALIPAY_AUTHORIZATION_STATUSES] })
   @ApiQuery({ name: 'offset', required: false, type: Number })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1-1000, default 50' })
   @ApiOkResponse({ type: MerchantListDto })
   async list(@Query() query: Record<string, unknown>): Promise<MerchantListDto> {
     const { offset, limit } = paging(query.offset, query.limit, 1000);
     const status = single(query.status);
-    if (status === null || (status !== undefined && !STATUSES.includes(status as AlipayAuthorizationStatus))) {
-      throw new BadRequestException(`"status" must be one of ${STATUSES.join(', ')}`);
+    if (status === null || (status !== undefined && !ALIPAY_AUTHORIZATION_STATUSES.includes(status as AlipayAuthorizationStatus))) {
+      throw new BadRequestException(`"status" must be one of ${ALIPAY_AUTHORIZATION_STATUSES.join(', ')}`);
     }
     const page = await this.tokens.list(status ? { status: status as AlipayAuthorizationStatus } : undefined, { offset, limit });
     return { items: page.items, total: page.total, offset, limit };
@@ -143,7 +150,7 @@ export class MerchantsController {
   @ApiOkResponse({ type: MerchantDto })
   @ApiResponse({ status: 404, description: 'Not authorized' })
   async get(@Param('authAppId') authAppId: string): Promise<MerchantDto> {
-    if (!AUTH_APP_ID.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
+    if (!ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
     const found = await this.tokens.get(authAppId);
     if (!found) throw new NotFoundException(`Merchant app ${authAppId} has no authorization`);
     return found;
@@ -168,7 +175,7 @@ export class MerchantsController {
     @Req() req: Request & { operatorAuth?: OperatorAuth },
     @Res() res: Response,
   ): Promise<void> {
-    if (!AUTH_APP_ID.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
+    if (!ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
     // Browsers send cookies and Basic credentials on cross-site posts; a Bearer header they never add.
     if (req.operatorAuth !== 'bearer' && !this.csrf.valid(req)) {
       res.status(403).json({ statusCode: 403, message: "Missing, expired or wrong csrf field: reload the operators' page and use its button (API clients: send Authorization: Bearer)" });

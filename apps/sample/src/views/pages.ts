@@ -1,4 +1,5 @@
-import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
+import { refreshDueAt } from 'nestjs-alipay-auth';
+import type { AlipayAuthorizationInfo, AlipayAuthorizationStatus } from 'nestjs-alipay-auth';
 import type { AuthorizedMerchant } from '../auth/callback-replays';
 import { AUTHORIZE_PATH } from '../routes';
 import { Html, html, layout } from './html';
@@ -84,7 +85,7 @@ ${e.retryUrl ? '' : html`<p class="muted">If you were authorizing an app, start 
 
 /** What the operators' page says about one authorization: badge, explanation, next time, attention. */
 export interface MerchantState {
-  badge: 'active' | 'failing' | 'verifying' | 'unreadable' | 'reauthorization_required' | 'revoked' | 'cancelled';
+  badge: AlipayAuthorizationStatus | 'failing' | 'verifying' | 'unreadable';
   label: string;
   detail?: string;
   /** Next refresh (healthy), retry (failing) or verification (in doubt); null when none is planned. */
@@ -92,7 +93,7 @@ export interface MerchantState {
   attention: boolean;
 }
 
-export function merchantState(m: AlipayAuthorizationInfo, refresh: { refreshAheadMs: number; refreshTokenSafetyMs: number; maxTokenAgeMs: number }): MerchantState {
+export function merchantState(m: AlipayAuthorizationInfo, refresh: Parameters<typeof refreshDueAt>[1]): MerchantState {
   if (m.status !== 'active') {
     const label = m.status === 'reauthorization_required' ? 'authorize again' : m.status;
     return { badge: m.status, label, detail: m.statusReason ?? undefined, next: null, attention: m.status === 'reauthorization_required' };
@@ -110,13 +111,9 @@ export function merchantState(m: AlipayAuthorizationInfo, refresh: { refreshAhea
       attention: true,
     };
   }
-  // The scheduled run picks a row up at the earliest of these (the library's rules).
-  const due = [
-    m.expiresAt ? toDate(m.expiresAt)!.getTime() - refresh.refreshAheadMs : Infinity,
-    m.refreshExpiresAt ? toDate(m.refreshExpiresAt)!.getTime() - refresh.refreshTokenSafetyMs : Infinity,
-    refresh.maxTokenAgeMs > 0 ? toDate(m.tokenIssuedAt)!.getTime() + refresh.maxTokenAgeMs : Infinity,
-  ].reduce((a, b) => Math.min(a, b));
-  return { badge: 'active', label: 'active', next: { label: 'refresh', at: Number.isFinite(due) ? new Date(due) : null }, attention: false };
+  // When the scheduled run picks the row up: the library's own rule, with the module's refresh windows.
+  const due = refreshDueAt({ expiresAt: toDate(m.expiresAt), refreshExpiresAt: toDate(m.refreshExpiresAt), tokenIssuedAt: toDate(m.tokenIssuedAt)! }, refresh);
+  return { badge: 'active', label: 'active', next: { label: 'refresh', at: due === null ? null : new Date(due) }, attention: false };
 }
 
 function toDate(d: Date | string | null | undefined): Date | null {

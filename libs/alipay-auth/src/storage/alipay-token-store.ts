@@ -11,6 +11,9 @@ export type AlipayAuthorizationStatus =
   /** Cancelled by the merchant (notification, or the token query API said `invalid`). */
   | 'cancelled';
 
+/** Every `AlipayAuthorizationStatus`, for validating input and listing the choices (filters, API docs). */
+export const ALIPAY_AUTHORIZATION_STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
+
 /** One stored authorization, decrypted. The store decrypts on read and encrypts on write. */
 export interface AlipayAuthorization {
   /** The ISV app id. */

@@ -1,6 +1,7 @@
 // The rows of InMemoryAlipayTokenStore: their shape, the checks every write makes on its arguments (the
 // TypeORM store's, so a test that passes in memory does not fail on a database), and the claim orders.
 import {
+  ALIPAY_AUTHORIZATION_STATUSES,
   ALIPAY_ROW_UNREADABLE,
   AlipayAuthorization,
   AlipayAuthorizationCounts,
@@ -13,7 +14,6 @@ import {
   AlipayPageResult,
 } from '../storage/alipay-token-store';
 
-const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
 /** The same bounds as the TypeORM store, so a test that passes here does not fail on a database. */
 const MAX_CLAIM_BATCH = 1000;
 const DEFAULT_PAGE = 50;
@@ -75,7 +75,7 @@ export function expected(value: number | null, nullable = false): number | null 
 }
 
 export function checkStatus(value: AlipayAuthorizationStatus): AlipayAuthorizationStatus {
-  if (!STATUSES.includes(value)) throw new TypeError(`status must be one of ${STATUSES.join(', ')}`);
+  if (!ALIPAY_AUTHORIZATION_STATUSES.includes(value)) throw new TypeError(`status must be one of ${ALIPAY_AUTHORIZATION_STATUSES.join(', ')}`);
   return value;
 }
 

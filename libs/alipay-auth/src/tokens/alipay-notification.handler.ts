@@ -6,7 +6,7 @@ import { AlipaySigner } from '../signer/alipay-signer';
 import { AlipayAuthorization, AlipayTokenStore } from '../storage/alipay-token-store';
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
 import { AlipayAuthorizationInfo, toAuthorizationInfo } from './alipay-token.types';
-import { AUTH_APP_ID_PATTERN, issuedTokens } from './token-refresher';
+import { ALIPAY_AUTH_APP_ID_PATTERN, issuedTokens } from './token-refresher';
 import { rememberStoredPair, wasPairStored, WRITE_ATTEMPTS } from './authorization-writes';
 
 export const CANCELLED_MSG_METHOD = 'alipay.open.auth.appauth.cancelled';
@@ -82,7 +82,7 @@ export class AlipayNotificationHandler {
 
   private async cancelled(params: Record<string, string | undefined>, biz: Fields, detail: Fields): Promise<AlipayNotificationResult> {
     const { appId } = this.config;
-    const ids = [text(detail.auth_app_id), text(biz.auth_app_id), params.auth_app_id, params.msg_app_id].filter((v): v is string => !!v && AUTH_APP_ID_PATTERN.test(v));
+    const ids = [text(detail.auth_app_id), text(biz.auth_app_id), params.auth_app_id, params.msg_app_id].filter((v): v is string => !!v && ALIPAY_AUTH_APP_ID_PATTERN.test(v));
     const token = text(detail.app_auth_token) ?? text(biz.app_auth_token);
     let row: AlipayAuthorization | null = null;
     for (const id of new Set(ids)) if (!row) row = await this.store.find(appId, id);
@@ -129,7 +129,7 @@ export class AlipayNotificationHandler {
     const authAppId = text(detail.auth_app_id);
     const appAuthToken = text(detail.app_auth_token);
     const appRefreshToken = text(detail.app_refresh_token);
-    if (!authAppId || !AUTH_APP_ID_PATTERN.test(authAppId) || !appAuthToken || !appRefreshToken) {
+    if (!authAppId || !ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId) || !appAuthToken || !appRefreshToken) {
       throw new AlipayAuthError('Authorization notification lacks auth_app_id, app_auth_token or app_refresh_token in biz_content.detail');
     }
     const authTime = instant(detail.auth_time);

@@ -17,13 +17,14 @@ import { AlipayNotificationHandler, AlipayNotificationResult } from './alipay-no
 import { rememberStoredPair, replaceAuthorization, WRITE_ATTEMPTS } from './authorization-writes';
 import { AlipayRefreshCoordinator, AlipayStatusCheck } from './refresh-coordinator';
 import { AlipayTokenCache } from './token-cache';
-import { AUTH_APP_ID_PATTERN, issuedTokens, TOKEN_APP_PATH, tokenElements } from './token-refresher';
+import { ALIPAY_AUTH_APP_ID_PATTERN, issuedTokens, TOKEN_APP_PATH, tokenElements } from './token-refresher';
 
 export { TOKEN_APP_PATH } from './token-refresher';
 export { TOKEN_QUERY_PATH } from './token-recovery';
 export { CANCELLED_MSG_METHOD } from './alipay-notification.handler';
 
-const CODE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
+/** An authorization code (`app_auth_code`) as `exchangeCode` accepts it: 8-128 letters, digits, `_` or `-`. */
+export const ALIPAY_AUTH_CODE_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 
 /**
  * The token lifecycle: code exchange, a valid token on demand, refresh, revocation, cancellation.
@@ -65,7 +66,7 @@ export class AlipayTokenService implements OnModuleInit {
    * (`tokens[]` holds one per merchant app in a batch authorization).
    */
   async exchangeCode(appAuthCode: string): Promise<AlipayAuthorizationInfo[]> {
-    if (typeof appAuthCode !== 'string' || !CODE_PATTERN.test(appAuthCode)) {
+    if (typeof appAuthCode !== 'string' || !ALIPAY_AUTH_CODE_PATTERN.test(appAuthCode)) {
       throw new AlipayAuthError('"appAuthCode" must be 8-128 characters of [A-Za-z0-9_-]');
     }
     // Never retried after sending: a code is single-use.
@@ -190,7 +191,7 @@ export class AlipayTokenService implements OnModuleInit {
   }
 
   private checkAuthAppId(authAppId: string): void {
-    if (typeof authAppId !== 'string' || !AUTH_APP_ID_PATTERN.test(authAppId)) {
+    if (typeof authAppId !== 'string' || !ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId)) {
       throw new AlipayAuthError('"authAppId" must be 1-32 letters or digits');
     }
   }

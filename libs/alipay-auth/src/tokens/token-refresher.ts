@@ -12,7 +12,8 @@ import { backoffDelay, classifyRefreshFailure, failureCode, maxCallMs, verifyDel
 
 export { TOKEN_PATH as TOKEN_APP_PATH } from '../signer/alipay-gateway-paths';
 import { TOKEN_PATH as TOKEN_APP_PATH } from '../signer/alipay-gateway-paths';
-export const AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
+/** A merchant's authorized app id (`auth_app_id`) as the library accepts it: 1-32 letters or digits. */
+export const ALIPAY_AUTH_APP_ID_PATTERN = /^[0-9A-Za-z]{1,32}$/;
 /** Recorded on a row whose refresh raced another writer: its stored pair is verified. */
 export const REFRESH_RACED = 'refresh-raced';
 
@@ -214,7 +215,7 @@ export class AlipayTokenRefresher {
 /** The token elements of an exchange or refresh answer (`tokens[]`, or the top-level fields). */
 export function tokenElements(res: AlipayTokenAppResponse | undefined): AlipayTokenAppElement[] {
   const list = Array.isArray(res?.tokens) && res.tokens.length > 0 ? res.tokens : res?.app_auth_token ? [res as AlipayTokenAppElement] : [];
-  const valid = list.filter((e) => typeof e?.app_auth_token === 'string' && typeof e.app_refresh_token === 'string' && typeof e.auth_app_id === 'string' && AUTH_APP_ID_PATTERN.test(e.auth_app_id));
+  const valid = list.filter((e) => typeof e?.app_auth_token === 'string' && typeof e.app_refresh_token === 'string' && typeof e.auth_app_id === 'string' && ALIPAY_AUTH_APP_ID_PATTERN.test(e.auth_app_id));
   if (valid.length === 0 || valid.length !== list.length) {
     throw new AlipayApiError({ status: 200, code: 'invalid-token-response', message: 'Alipay token response lacks app_auth_token, app_refresh_token or auth_app_id' });
   }

@@ -1,9 +1,8 @@
-import { AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens } from '../storage/alipay-token-store';
+import { ALIPAY_AUTHORIZATION_STATUSES, AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens } from '../storage/alipay-token-store';
 import { AlipayRefreshWindow, refreshDueAt } from '../storage/refresh-window';
 import { AlipayTokenCipher, AlipayTokenDecryptError } from '../storage/token-cipher';
 import type { Params, Row } from './statements';
 
-export const STATUSES: readonly AlipayAuthorizationStatus[] = ['active', 'reauthorization_required', 'revoked', 'cancelled'];
 const TOKEN_FIELD = 'app_auth_token';
 const REFRESH_FIELD = 'app_refresh_token';
 
@@ -53,7 +52,7 @@ export function expected(value: number | null, nullable = false): number | null 
 }
 
 export function status(value: AlipayAuthorizationStatus): AlipayAuthorizationStatus {
-  if (!STATUSES.includes(value)) throw new TypeError(`status must be one of ${STATUSES.join(', ')}`);
+  if (!ALIPAY_AUTHORIZATION_STATUSES.includes(value)) throw new TypeError(`status must be one of ${ALIPAY_AUTHORIZATION_STATUSES.join(', ')}`);
   return value;
 }
 

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import {
+  ALIPAY_AUTHORIZATION_STATUSES,
   ALIPAY_ROW_UNREADABLE,
   AlipayAuthorization,
   AlipayAuthorizationCounts,
@@ -20,7 +21,7 @@ import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW } from '../storage/refresh-
 import { AlipayClaimQueries, dueCondition, leaseMs, owner } from './claim-queries';
 import { TypeOrmStoreMaintenance } from './maintenance';
 import { TypeOrmNotificationMemory } from './notification-memory';
-import { AlipayRowCodec, expected, id, ms, msOrNull, status, STATUSES, text } from './row-codec';
+import { AlipayRowCodec, expected, id, ms, msOrNull, status, text } from './row-codec';
 import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from './statements';
 
 const DEFAULT_PAGE = 50;
@@ -235,7 +236,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     const counts: AlipayAuthorizationCounts = { active: 0, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0, verifying: 0, unreadable: 0 };
     for (const r of rows) {
       const s = String(r.status) as AlipayAuthorizationStatus;
-      if (!STATUSES.includes(s)) continue;
+      if (!ALIPAY_AUTHORIZATION_STATUSES.includes(s)) continue;
       counts[s] = Number(r.n ?? 0);
       counts.unreadable += Number(r.unreadable ?? 0);
       if (s === 'active') {
