@@ -566,6 +566,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         // The merchant approves on the authorization page; the callback reaches one instance.
         const { app_auth_code: code } = sim!.controls.authorize(SOAK_APP_ID, { authAppId: id });
         counts.exchangeAttempts++;
+        const sentAt = Date.now();
         const r = await target.rpc('/exchange', { code }, 15_000).catch((e: Error) => ({ ok: false, code: `rpc: ${e.message}` }));
         journal.write({ kind: 'reauth', inst: target.name, authAppId: id, attempt, appAuthCode: code, ...r });
         if (r.ok) {
@@ -577,7 +578,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           for (const c of windows.get(id)!) if (c.why === 'cancelled' && c.to === Infinity) c.to = now;
           return;
         }
-        await sleep(300);
+        // The failed exchange may still land at Alipay until the longest call has run out, and then its pair
+        // supersedes whatever a newer code issued: no library can tell (the code's merchant comes with the
+        // lost answer). The merchant authorizes again only after that, as a person would.
+        await sleep(Math.max(300, sentAt + MAX_CALL_MS - Date.now()));
       }
       pendingReauth.add(id);
       journal.write({ kind: 'reauth-pending', authAppId: id });
