@@ -1,7 +1,7 @@
 /**
  * The soak at CI size (issue 19): three instance processes per engine, 16 merchants, 35 s of faults,
  * kill -9, killed database connections, a clock minutes ahead, re-authorizations and cancellations (about
- * 55 s per engine). It must end with 0 lost, 0 served refused, 0 racing refreshes (and no missed
+ * 45 s per engine). It must end with 0 lost, 0 served refused, 0 racing refreshes (and no missed
  * cancellation). The seed is random unless SOAK_SEED pins it; a failure prints the journal, the timelines of
  * the merchants concerned and the command that replays the seed (`npm run soak -- ...`, also the large run).
  * SQLite is left out: a file database shared by processes is not what the multi-instance setup is for.
