@@ -40,7 +40,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '(^|/)libs/|/apps/alipay-simulator/', message: 'Import nestjs-alipay-auth, its entries or nestjs-alipay-auth-simulator by name.' }] },
+        {
+          patterns: [
+            { regex: '(^|/)libs/|/apps/alipay-simulator/', message: 'Import nestjs-alipay-auth, its entries or nestjs-alipay-auth-simulator by name.' },
+          ],
+        },
       ],
     },
   },

@@ -4,7 +4,7 @@
  * Nest packages through require(esm). Node 24 does not remove the flag: Jest 30.5's own require(esm)
  * (Node >= 24.9) runs on the same VM-module API, which Node still exposes only behind
  * --experimental-vm-modules, and Node 22 (still supported) has no synchronous module evaluation for it.
- * Unit specs sit next to the code; e2e and integration suites live in test/.
+ * Unit specs sit next to the code; e2e and integration suites live in test/ (library, simulator, package, soak) and each app's own test/ folder.
  */
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -22,6 +22,6 @@ module.exports = {
   testTimeout: 120000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/apps/**/test/**/*.e2e-spec.ts'] },
   ],
 };

@@ -33,7 +33,11 @@ export async function claimBench(engine: TestEngine, rows: number): Promise<Reco
     const t = alipayAuthorizationsTable(ds);
     const now = Date.now();
     const cipher = new AlipayTokenCipher([{ id: 'k1', key: randomBytes(32) }]);
-    const policy = resolveAlipayAuthConfig({ appId: APP, privateKey: vectors.keys.app.privateKeyPkcs8Pem, alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem }).refresh;
+    const policy = resolveAlipayAuthConfig({
+      appId: APP,
+      privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+      alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
+    }).refresh;
     const results: Record<string, number[]> = {};
     for (const share of [0.01, 1]) {
       await ds.query(`DELETE FROM ${t}`);
@@ -46,7 +50,9 @@ export async function claimBench(engine: TestEngine, rows: number): Promise<Reco
           const authAppId = String(j).padStart(16, '0');
           const token = cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, authAppId, 'app_auth_token'));
           const refresh = cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, authAppId, 'app_refresh_token'));
-          values.push(`('${APP}', '${authAppId}', '${token}', '${refresh}', ${expires}, ${expires + 7 * DAY}, ${now}, 'active', ${now}, ${now}, 0, 1, ${now}, ${now})`);
+          values.push(
+            `('${APP}', '${authAppId}', '${token}', '${refresh}', ${expires}, ${expires + 7 * DAY}, ${now}, 'active', ${now}, ${now}, 0, 1, ${now}, ${now})`,
+          );
         }
         await ds.query(
           `INSERT INTO ${t} (app_id, auth_app_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at, token_issued_at, status, authorized_at, last_checked_at, failure_count, version, created_at, updated_at) VALUES ${values.join(',')}`,
@@ -82,7 +88,9 @@ if (require.main === module) {
   void claimBench(ENGINE, ROWS).then((r) => {
     for (const [k, v] of Object.entries(r)) {
       const sorted = [...v].sort((a, b) => a - b);
-      console.log(`${ENGINE} ${ROWS} rows, ${k}: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms per claim of 100`);
+      console.log(
+        `${ENGINE} ${ROWS} rows, ${k}: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms per claim of 100`,
+      );
     }
   });
 }

@@ -71,7 +71,11 @@ async function opsPerSecond(n: number, fn: () => unknown): Promise<number> {
 }
 
 async function signer(): Promise<void> {
-  const signerImpl = new RsaAlipaySigner({ appId: APP_ID, privateKey: loadPrivateKey(vectors.keys.app.privateKeyPkcs8Pem), alipayPublicKey: loadPublicKey(vectors.keys.alipay.publicKeySpkiBase64) });
+  const signerImpl = new RsaAlipaySigner({
+    appId: APP_ID,
+    privateKey: loadPrivateKey(vectors.keys.app.privateKeyPkcs8Pem),
+    alipayPublicKey: loadPublicKey(vectors.keys.alipay.publicKeySpkiBase64),
+  });
   const body = JSON.stringify({ grant_type: 'refresh_token', refresh_token: '202509BBa1b2c3d4e5f60718293a4b5c6d7e8F12' });
   const privateKey = loadPrivateKey(vectors.keys.app.privateKeyPkcs8Pem);
   const publicKey = loadPublicKey(vectors.keys.alipay.publicKeySpkiBase64);
@@ -108,7 +112,12 @@ async function instance(sim: Awaited<ReturnType<typeof startAlipaySimulator>>, d
   const { Module } = await import('@nestjs/common');
   @Module({
     imports: [
-      TypeOrmModule.forRoot({ ...options, entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations(options.type as 'postgres'), migrationsRun: migrate } as never),
+      TypeOrmModule.forRoot({
+        ...options,
+        entities: ALIPAY_AUTH_ENTITIES,
+        migrations: alipayAuthMigrations(options.type as 'postgres'),
+        migrationsRun: migrate,
+      } as never),
       AlipayAuthModule.forRoot({
         appId: APP_ID,
         privateKey: vectors.keys.app.privateKeyPkcs8Pem,
@@ -266,44 +275,49 @@ async function refresh(engine: TestEngine, processes: number, n: number): Promis
 const load = { start: loadavg(), end: [] as number[] };
 
 function report(): string {
-  const row = (f: Figure) => `| ${f.name} | ${f.median.toFixed(f.median < 10 ? 2 : 0)} ${f.unit} | ${f.min.toFixed(2)} – ${f.max.toFixed(2)} | ${f.samples.length} |`;
-  return [
-    '# Benchmarks',
-    '',
-    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB.`,
-    'Everything shares the same cores: the simulator (which signs and verifies like Alipay), the instances and the databases.',
-    `Load average (1 min) ${load.start[0].toFixed(2)} at the start, ${load.end[0].toFixed(2)} at the end${Math.max(load.start[0], load.end[0]) > cpus().length / 2 ? ' (other work may have shared the cores)' : ''}.`,
-    'Each figure: median, spread (min – max) and number of repetitions; signing figures are interleaved rounds. Raw data: `bench/results.json`.',
-    '',
-    '| figure | median | spread | n |',
-    '|---|---|---|---|',
-    ...figures.map(row),
-    '',
-    '## Notes',
-    ...notes.map((n) => `- ${n}`),
-  ].join('\n').trimEnd() + '\n';
+  const row = (f: Figure) =>
+    `| ${f.name} | ${f.median.toFixed(f.median < 10 ? 2 : 0)} ${f.unit} | ${f.min.toFixed(2)} – ${f.max.toFixed(2)} | ${f.samples.length} |`;
+  return (
+    [
+      '# Benchmarks',
+      '',
+      `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB.`,
+      'Everything shares the same cores: the simulator (which signs and verifies like Alipay), the instances and the databases.',
+      `Load average (1 min) ${load.start[0].toFixed(2)} at the start, ${load.end[0].toFixed(2)} at the end${Math.max(load.start[0], load.end[0]) > cpus().length / 2 ? ' (other work may have shared the cores)' : ''}.`,
+      'Each figure: median, spread (min – max) and number of repetitions; signing figures are interleaved rounds. Raw data: `bench/results.json`.',
+      '',
+      '| figure | median | spread | n |',
+      '|---|---|---|---|',
+      ...figures.map(row),
+      '',
+      '## Notes',
+      ...notes.map((n) => `- ${n}`),
+    ]
+      .join('\n')
+      .trimEnd() + '\n'
+  );
 }
 
 /** Why the figures are what they are: measured while working on issue 13 (2026-12-01, Node 24), not by every run. */
 const WHY = [
   'Scheduled refresh, one instance: the 8 places are busy 99.6–99.9 % of the run (per-call timestamps in the worker): the next batch is claimed while the current one runs, ' +
     'and the re-lease and the write of the new pair happen outside the places, so the pipeline does not idle. What separates the rate from concurrency / 50 ms is the time of one call ' +
-    'as the instance sees it: the simulator\'s 50 ms timer (0.2–0.4 ms late on average), its verify and sign, both HTTP stacks over loopback, the request signature (0.25 ms) ' +
+    "as the instance sees it: the simulator's 50 ms timer (0.2–0.4 ms late on average), its verify and sign, both HTTP stacks over loopback, the request signature (0.25 ms) " +
     'and waits for the event loop on the shared cores. On a quiet machine a call took 51.5–52.4 ms at the median and 52.0–53.0 ms on average, i.e. 150–154/s (0.94–0.96); ' +
     '0.95 needs 52.6 ms on average, so the target holds on a quiet machine only, with no margin. Instances run through ts-node took 53.1–53.3 ms per call (0.93–0.94): ' +
-    'the compiler\'s heap costs about 1 ms per call on 2 shared cores. The gate no longer waits on the rate limiter inside a place (limiter wait p50 0.07 -> 0 ms, p99 1.2–1.8 -> 0 ms), ' +
+    "the compiler's heap costs about 1 ms per call on 2 shared cores. The gate no longer waits on the rate limiter inside a place (limiter wait p50 0.07 -> 0 ms, p99 1.2–1.8 -> 0 ms), " +
     'a gain inside the ±1 % spread between runs; signing before taking a place was tried and gave nothing measurable (the CPU is the same, only its place moves).',
   'Scheduled refresh, 3 processes: the instances, the simulator and PostgreSQL share the same 2 cores, so the CPU, not the 50 ms latency, is the bound: ' +
-    'the share varies with what else the cores do: 0.89 in runs of 3,000 rows, 0.68–0.75 in runs of 10,000, where each instance\'s heap also grows (124 MB to about 264 MB: ' +
-    'the workers run with Node\'s default V8 flags, without the sample\'s --max-semi-space-size=8) and its collections take CPU from the others. The ts-node instances of earlier runs reached 0.31.',
+    "the share varies with what else the cores do: 0.89 in runs of 3,000 rows, 0.68–0.75 in runs of 10,000, where each instance's heap also grows (124 MB to about 264 MB: " +
+    "the workers run with Node's default V8 flags, without the sample's --max-semi-space-size=8) and its collections take CPU from the others. The ts-node instances of earlier runs reached 0.31.",
   'Claim: one statement on PostgreSQL (a MATERIALIZED CTE with FOR UPDATE SKIP LOCKED feeding UPDATE ... RETURNING), one round trip. On a quiet machine 4.3 ms at the median of 20 claims ' +
     'at 100k rows all due: at the 10th claim the statement executes in 2.1 ms (EXPLAIN ANALYZE: 0.4 ms to walk the due_at index past the 1,000 rows earlier claims leased, since the benchmark ' +
     'claims without refreshing, and 1.6 ms for the UPDATE: the bulk-loaded table has full pages, so each lease write is a non-HOT update with 9 index entries), the round trip with 100 rows ' +
     'about 1 ms, decrypting the 200 tokens 0.75 ms, the query runner, mapping and sorting about 0.5 ms. Runs before 2026-12-01 measured 11–18 ms on a loaded machine (Node 20) with rows ' +
     'whose tokens did not decrypt (one ciphertext sealed for another context in every row: each claimed row took the error path).',
   'Cache entries: a key, the token and an entry whose serve-until is a small integer offset (no heap number): 176–182 B with 16-character ids and 40-character tokens, the same entry on every engine ' +
-    '(what differs by a few bytes is the history of the Map\'s table). The 220 B on PostgreSQL against 198 B on SQLite of earlier runs was the measurement: gc() ran right after the last awaited ' +
-    'database read, while the driver\'s objects of that read were still alive (about 180 kB, +18 B per entry over 10k). A hit does not touch the database; its p99 differs by engine only by noise.',
+    "(what differs by a few bytes is the history of the Map's table). The 220 B on PostgreSQL against 198 B on SQLite of earlier runs was the measurement: gc() ran right after the last awaited " +
+    "database read, while the driver's objects of that read were still alive (about 180 kB, +18 B per entry over 10k). A hit does not touch the database; its p99 differs by engine only by noise.",
   'Instance RSS: the instance processes run JavaScript compiled by tsc (Nest, TypeORM, pg and the library, no TypeScript compiler): about 125 MB after boot, where the ts-node processes of ' +
     'earlier runs had 386–521 MB. Not the sample app.',
   'Sample RSS over time: left alone after the 10k refreshes, one run (simulator in process) stayed at 252 MB for 90 s, then V8 returned about 45 MB on its own (208 MB); ' +
@@ -323,10 +337,26 @@ async function main(): Promise<void> {
     for (let i = 0; i < REFRESH_REPS; i++) runs.push(await refresh('postgres', processes, REFRESH_N));
     // Ideal: every place busy with calls of exactly the injected latency (8 places / 50 ms per process).
     const ideal = processes * (REFRESH_CONCURRENCY / (REFRESH_LATENCY_MS / 1000));
-    figure(`postgres: scheduled refresh, ${processes} process(es), ${REFRESH_N} due, 50 ms Alipay, concurrency 8`, '/s', runs.map((r) => r.rate));
-    figure(`postgres: … as a share of the ideal ${ideal}/s${processes === 1 ? ' (target >= 0.95)' : ''}`, 'x', runs.map((r) => r.rate / ideal));
-    figure(`postgres: instance RSS after boot (${processes} process(es))`, 'MB', runs.flatMap((r) => r.rssReady));
-    figure(`postgres: instance RSS after the run`, 'MB', runs.flatMap((r) => r.rssAfter));
+    figure(
+      `postgres: scheduled refresh, ${processes} process(es), ${REFRESH_N} due, 50 ms Alipay, concurrency 8`,
+      '/s',
+      runs.map((r) => r.rate),
+    );
+    figure(
+      `postgres: … as a share of the ideal ${ideal}/s${processes === 1 ? ' (target >= 0.95)' : ''}`,
+      'x',
+      runs.map((r) => r.rate / ideal),
+    );
+    figure(
+      `postgres: instance RSS after boot (${processes} process(es))`,
+      'MB',
+      runs.flatMap((r) => r.rssReady),
+    );
+    figure(
+      `postgres: instance RSS after the run`,
+      'MB',
+      runs.flatMap((r) => r.rssAfter),
+    );
   }
   if (part('claim')) {
     for (const [share, samples] of Object.entries(await claimBench('postgres', CLAIM_ROWS))) {

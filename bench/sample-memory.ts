@@ -74,7 +74,6 @@ export function processMemory(pid: number): Memory {
   return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The node flags `npm start` runs the sample with (package.json), which the Dockerfile's CMD repeats. */
@@ -89,14 +88,17 @@ export function sampleStartFlags(): string[] {
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(ALIPAY_|DB_|DATABASE_URL|REDIS_|SQLITE_|ADMIN_TOKEN|STATE_SECRET|PUBLIC_BASE_URL|HOST$|PORT$|NODE_OPTIONS|TS_NODE_|THROTTLE_|REFRESH_)/.test(k)) continue;
+    if (/^(ALIPAY_|DB_|DATABASE_URL|REDIS_|SQLITE_|ADMIN_TOKEN|STATE_SECRET|PUBLIC_BASE_URL|HOST$|PORT$|NODE_OPTIONS|TS_NODE_|THROTTLE_|REFRESH_)/.test(k))
+      continue;
     env[k] = v;
   }
   return { ...env, NODE_ENV: 'development', ...extra };
 }
 
 function started(child: ChildProcess, what: string, output: () => string): Promise<never> {
-  return new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${output().slice(-3000)}`))));
+  return new Promise((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`${what} exited (${code ?? signal}) before it was ready:\n${output().slice(-3000)}`))),
+  );
 }
 
 async function waitFor(url: string, child: ChildProcess, what: string, output: () => string): Promise<void> {
@@ -164,7 +166,10 @@ async function json(res: Response, what: string): Promise<Record<string, unknown
 }
 
 /** Fresh processes for one repetition; returns the figures and removes everything it made. */
-async function once(topology: SampleTopology, o: Required<Pick<SampleMemoryOptions, 'merchants' | 'concurrency' | 'nodeArgs' | 'env'>> & SampleMemoryOptions): Promise<RunResult> {
+async function once(
+  topology: SampleTopology,
+  o: Required<Pick<SampleMemoryOptions, 'merchants' | 'concurrency' | 'nodeArgs' | 'env'>> & SampleMemoryOptions,
+): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sample-memory-'));
   const [port, simPort] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
@@ -225,7 +230,11 @@ async function once(topology: SampleTopology, o: Required<Pick<SampleMemoryOptio
     let t0 = Date.now();
     await pool(ids.length, o.concurrency, async (i) => {
       const minted = await json(
-        await fetch(`${simUrl}/__simulator/authorizations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appId: APP_ID, authAppId: ids[i] }) }),
+        await fetch(`${simUrl}/__simulator/authorizations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ appId: APP_ID, authAppId: ids[i] }),
+        }),
         'simulator authorize',
       );
       const q = new URLSearchParams({ app_id: APP_ID, source: 'alipay_app_auth', app_auth_code: String(minted.app_auth_code) });
@@ -300,13 +309,20 @@ export async function sampleMemory(options: SampleMemoryOptions = {}): Promise<{
   const k = `${o.merchants / 1000}k`;
   const figures: SampleMemoryFigure[] = [];
   const notes: string[] = [];
-  const label: Record<SampleTopology, string> = { simulation: 'sample app, simulator in process (npm start)', alone: 'sample app alone (simulator in its own process)' };
+  const label: Record<SampleTopology, string> = {
+    simulation: 'sample app, simulator in process (npm start)',
+    alone: 'sample app alone (simulator in its own process)',
+  };
   for (const topology of o.topologies) {
     const rs = results[topology];
     if (!rs.length) continue;
     figures.push({ name: `${label[topology]}: RSS idle after boot`, unit: 'MB', samples: rs.map((r) => r.idle.rss / MB) });
     figures.push({ name: `${label[topology]}: RSS after ${k} authorizations`, unit: 'MB', samples: rs.map((r) => r.authorized.rss / MB) });
-    figures.push({ name: `${label[topology]}: RSS after ${k} refreshes (target < ${SAMPLE_RSS_TARGET_MB})`, unit: 'MB', samples: rs.map((r) => r.refreshed.rss / MB) });
+    figures.push({
+      name: `${label[topology]}: RSS after ${k} refreshes (target < ${SAMPLE_RSS_TARGET_MB})`,
+      unit: 'MB',
+      samples: rs.map((r) => r.refreshed.rss / MB),
+    });
     figures.push({ name: `${label[topology]}: … of which anonymous memory (heaps, not code)`, unit: 'MB', samples: rs.map((r) => r.refreshed.anon / MB) });
     if (topology === 'alone') {
       figures.push({ name: `the separate simulator's own RSS after the ${k} refreshes`, unit: 'MB', samples: rs.map((r) => r.simulator!.refreshed / MB) });
@@ -317,12 +333,12 @@ export async function sampleMemory(options: SampleMemoryOptions = {}): Promise<{
     `Sample RSS: the compiled sample (\`npx nest build sample\`) with the node flags of \`npm start\` and the Dockerfile (${flags}), SQLite in WAL mode; ${o.merchants} merchants authorized through the callback (one code each), then ${o.merchants} forced refreshes (POST /alipay/merchants/:id/refresh), ${o.concurrency} requests in flight; VmRSS read 3 s after each phase, no forced GC. Fresh processes per repetition.`,
   );
   notes.push(
-    'Where the sample\'s memory went (issue 13, measured with /proc/<pid>/smaps, heap snapshots and process.memoryUsage()): ' +
-      '(1) TypeORM writes number parameters into SQLite\'s SQL text, so nearly every token write and every remembered callback was a new statement; better-sqlite3 prepared each (about 33 KB of native memory behind a JS handle of a few bytes, so V8 saw no reason to collect it) and 37,000 of them made the malloc heap 100–220 MB. Integers are now bound (the store; the sample\'s replay table), 40 statements are prepared in all. ' +
+    "Where the sample's memory went (issue 13, measured with /proc/<pid>/smaps, heap snapshots and process.memoryUsage()): " +
+      "(1) TypeORM writes number parameters into SQLite's SQL text, so nearly every token write and every remembered callback was a new statement; better-sqlite3 prepared each (about 33 KB of native memory behind a JS handle of a few bytes, so V8 saw no reason to collect it) and 37,000 of them made the malloc heap 100–220 MB. Integers are now bound (the store; the sample's replay table), 40 statements are prepared in all. " +
       '(2) Node 24 lets the young generation grow to 2 × 64 MB (Node 20: 2 × 16 MB); under load the app fills it and keeps the pages: 134 MB of the 200 MB V8 heap after the run, with about 45 MB live. `--max-semi-space-size=8` caps it at 2 × 8 MB, with no CPU cost we could measure (22.4 s vs 21.9 s of CPU for the whole run).',
   );
   notes.push(
-    'What is left after the 10k refreshes (sample alone, one run read from smaps): ~64 MB file-backed (55 MB of it the node binary\'s code), ~65 MB V8 heap (about 40 MB live after a full GC: ~30 MB is loaded code and sources of Nest, TypeORM with all its drivers, Swagger, axios, and the token cache holds 10k entries of ~200 B), ~25 MB in the main malloc heap (it rises during the authorizations and stays, not growing with the refreshes: not a leak) and ~10–20 MB of thread arenas and stacks. ' +
+    "What is left after the 10k refreshes (sample alone, one run read from smaps): ~64 MB file-backed (55 MB of it the node binary's code), ~65 MB V8 heap (about 40 MB live after a full GC: ~30 MB is loaded code and sources of Nest, TypeORM with all its drivers, Swagger, axios, and the token cache holds 10k entries of ~200 B), ~25 MB in the main malloc heap (it rises during the authorizations and stays, not growing with the refreshes: not a leak) and ~10–20 MB of thread arenas and stacks. " +
       'In simulation mode the simulator adds ~15 MB of state for 10k merchants (every code, grant and token it issued, which its query API answers for) plus its young-generation garbage. The target needs the idle footprint itself (147 MB) to come down: `--optimize-for-size` reached 124 MB idle and 169 MB after the run, at about 45 % more CPU, so it is not the default.',
   );
   return { figures, notes };
@@ -332,7 +348,10 @@ if (require.main === module) {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   sampleMemory().then(
     ({ figures, notes }) => {
-      for (const f of figures) console.log(`${f.name.padEnd(90)} ${median(f.samples).toFixed(0).padStart(5)} ${f.unit}  (${Math.min(...f.samples).toFixed(0)}–${Math.max(...f.samples).toFixed(0)})`);
+      for (const f of figures)
+        console.log(
+          `${f.name.padEnd(90)} ${median(f.samples).toFixed(0).padStart(5)} ${f.unit}  (${Math.min(...f.samples).toFixed(0)}–${Math.max(...f.samples).toFixed(0)})`,
+        );
       for (const n of notes) console.log(`- ${n}`);
     },
     (e: unknown) => {

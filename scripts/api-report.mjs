@@ -16,6 +16,8 @@ for (const config of configs) {
   if (r.status !== 0) failed = true;
 }
 if (failed) {
-  console.error(local ? 'API report update failed' : 'The public API changed: review it, then run npm run build:lib && npm run api:update and commit libs/alipay-auth/api/');
+  console.error(
+    local ? 'API report update failed' : 'The public API changed: review it, then run npm run build:lib && npm run api:update and commit libs/alipay-auth/api/',
+  );
   process.exit(1);
 }

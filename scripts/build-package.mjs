@@ -18,11 +18,16 @@ const scripts = dirname(fileURLToPath(import.meta.url));
 
 /** Moves an output folder; its source maps' `sources` are relative to where tsc wrote them, so they move too. */
 function moveBuild(from, to) {
-  const maps = (dir) => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? maps(join(dir, n)) : n.endsWith('.js.map') ? [join(dir, n)] : []));
+  const maps = (dir) =>
+    readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? maps(join(dir, n)) : n.endsWith('.js.map') ? [join(dir, n)] : []));
   for (const file of maps(from)) {
     const map = JSON.parse(readFileSync(file, 'utf8'));
     const movedDir = dirname(join(to, relative(from, file)));
-    map.sources = map.sources.map((s) => relative(movedDir, resolve(dirname(file), s)).split('\\').join('/'));
+    map.sources = map.sources.map((s) =>
+      relative(movedDir, resolve(dirname(file), s))
+        .split('\\')
+        .join('/'),
+    );
     writeFileSync(file, JSON.stringify(map));
   }
   renameSync(from, to);

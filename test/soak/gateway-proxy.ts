@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const fp = (token: unknown): string | undefined => (typeof token === 'string' && token ? createHash('sha256').update(token).digest('hex').slice(0, 10) : undefined);
+export const fp = (token: unknown): string | undefined =>
+  typeof token === 'string' && token ? createHash('sha256').update(token).digest('hex').slice(0, 10) : undefined;
 
 /** Token fingerprints seen in answers, mapped to their merchant (shared by the proxies of one soak). */
 export class TokenIndex {
@@ -83,37 +84,34 @@ export async function startGatewayProxy(opts: {
       rec.authAppId = opts.index.merchantOf(rec.sentRt) ?? opts.index.merchantOf(rec.sentTok);
       opts.forwarding?.(path, rec.grant);
 
-      const up = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
-        (upRes) => {
-          const out: Buffer[] = [];
-          upRes.on('data', (c: Buffer) => out.push(c));
-          upRes.on('end', () => {
-            const text = Buffer.concat(out).toString('utf8');
-            const data = json(text);
-            rec.t1 = Date.now();
-            rec.status = upRes.statusCode;
-            rec.traceId = upRes.headers['alipay-trace-id'] as string | undefined;
-            if (typeof data?.code === 'string') rec.code = data.code;
-            const tokens = Array.isArray(data?.tokens) ? (data!.tokens as Array<Record<string, unknown>>) : [];
-            if (tokens.length) {
-              rec.issued = tokens.map((t) => {
-                const id = String(t.auth_app_id);
-                opts.index.learn(t.app_auth_token, id);
-                opts.index.learn(t.app_refresh_token, id);
-                return { authAppId: id, tok: fp(t.app_auth_token), rt: fp(t.app_refresh_token) };
-              });
-              rec.authAppId ??= rec.issued[0].authAppId;
-            }
-            rec.end = clientGone ? 'client-gone' : 'answered';
-            opts.record(rec);
-            if (clientGone) return;
-            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            res.end(text === '' ? undefined : Buffer.concat(out));
-          });
-          upRes.on('error', () => undefined);
-        },
-      );
+      const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+        const out: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => out.push(c));
+        upRes.on('end', () => {
+          const text = Buffer.concat(out).toString('utf8');
+          const data = json(text);
+          rec.t1 = Date.now();
+          rec.status = upRes.statusCode;
+          rec.traceId = upRes.headers['alipay-trace-id'] as string | undefined;
+          if (typeof data?.code === 'string') rec.code = data.code;
+          const tokens = Array.isArray(data?.tokens) ? (data!.tokens as Array<Record<string, unknown>>) : [];
+          if (tokens.length) {
+            rec.issued = tokens.map((t) => {
+              const id = String(t.auth_app_id);
+              opts.index.learn(t.app_auth_token, id);
+              opts.index.learn(t.app_refresh_token, id);
+              return { authAppId: id, tok: fp(t.app_auth_token), rt: fp(t.app_refresh_token) };
+            });
+            rec.authAppId ??= rec.issued[0].authAppId;
+          }
+          rec.end = clientGone ? 'client-gone' : 'answered';
+          opts.record(rec);
+          if (clientGone) return;
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.end(text === '' ? undefined : Buffer.concat(out));
+        });
+        upRes.on('error', () => undefined);
+      });
       up.on('error', () => {
         // The simulator reset the connection (reset, drop-after-issue): so does the proxy, to the instance.
         rec.t1 = Date.now();

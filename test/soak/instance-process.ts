@@ -29,9 +29,16 @@ export function compileSoakInstance(root = process.cwd()): CompiledInstance {
   const project = join(root, 'dist', `${name}.tsconfig.json`);
   mkdirSync(join(root, 'dist'), { recursive: true });
   const compilerOptions = { noEmit: false, noCheck: true, outDir: name, rootDir: '..', sourceMap: false, declaration: false, incremental: false };
-  writeFileSync(project, JSON.stringify({ extends: '../tsconfig.json', compilerOptions, files: ['../test/soak/soak-instance.ts', '../test/soak/skew-clock.ts'], include: [] }));
+  writeFileSync(
+    project,
+    JSON.stringify({ extends: '../tsconfig.json', compilerOptions, files: ['../test/soak/soak-instance.ts', '../test/soak/skew-clock.ts'], include: [] }),
+  );
   try {
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], {
+      stdio: 'inherit',
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
   } finally {
     rmSync(project, { force: true });
   }
@@ -173,7 +180,14 @@ export class SoakProcess {
     const data = JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: this.port, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }, timeout: timeoutMs },
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method: 'POST',
+          path,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+          timeout: timeoutMs,
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

@@ -32,13 +32,7 @@ import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AlipaySimulator, FaultInput, QUERY_PATH, startAlipaySimulator, TOKEN_PATH, TRADE_QUERY_PATH } from 'nestjs-alipay-auth-simulator';
-import {
-  AlipayApiError,
-  AlipayAuthModule,
-  AlipayAuthorizationRequiredError,
-  AlipayOpenApiClient,
-  AlipayTokenService,
-} from 'nestjs-alipay-auth';
+import { AlipayApiError, AlipayAuthModule, AlipayAuthorizationRequiredError, AlipayOpenApiClient, AlipayTokenService } from 'nestjs-alipay-auth';
 import type { AlipayAuthorizationInfo, AlipayRefreshOptions } from 'nestjs-alipay-auth';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../support/databases';
@@ -187,7 +181,13 @@ const FAULT_KINDS = [
 ] as const;
 
 /** Draws the whole schedule from the seed, before anything runs. */
-function drawPlan(o: Required<Pick<SoakOptions, 'merchants' | 'durationSec' | 'faultEveryMs' | 'killEveryMs' | 'dbKillEveryMs' | 'callsPerSec' | 'reauthShare' | 'cancelShare'>>, instances: number, rng: Prng): PlanEvent[] {
+function drawPlan(
+  o: Required<
+    Pick<SoakOptions, 'merchants' | 'durationSec' | 'faultEveryMs' | 'killEveryMs' | 'dbKillEveryMs' | 'callsPerSec' | 'reauthShare' | 'cancelShare'>
+  >,
+  instances: number,
+  rng: Prng,
+): PlanEvent[] {
   const end = o.durationSec * 1000;
   const plan: PlanEvent[] = [];
   // A rate or share of 0 turns that kind of trouble off (to tell which one a failure needs).
@@ -215,10 +215,12 @@ function drawPlan(o: Required<Pick<SoakOptions, 'merchants' | 'durationSec' | 'f
   for (let i = 0; i < (o.reauthShare > 0 ? Math.max(1, Math.round(o.merchants * o.reauthShare)) : 0); i++) {
     plan.push({ at: ops.int(1_000, end - 1_000), kind: 'reauth', merchant: ops.int(0, o.merchants - 1), inst: ops.int(0, instances - 1) });
   }
-  for (let i = 0; i < (o.cancelShare > 0 ? Math.max(1, Math.round(o.merchants * o.cancelShare)) : 0); i++) plan.push({ at: ops.int(1_000, end - 1_000), kind: 'cancel', merchant: ops.int(0, o.merchants - 1) });
+  for (let i = 0; i < (o.cancelShare > 0 ? Math.max(1, Math.round(o.merchants * o.cancelShare)) : 0); i++)
+    plan.push({ at: ops.int(1_000, end - 1_000), kind: 'cancel', merchant: ops.int(0, o.merchants - 1) });
   const calls = rng.fork('calls');
   const meanMs = 1000 / o.callsPerSec;
-  for (let t = o.callsPerSec > 0 ? calls.exp(meanMs) : end; t < end; t += calls.exp(meanMs)) plan.push({ at: Math.round(t), kind: 'call', merchant: calls.int(0, o.merchants - 1), inst: calls.int(0, instances - 1) });
+  for (let t = o.callsPerSec > 0 ? calls.exp(meanMs) : end; t < end; t += calls.exp(meanMs))
+    plan.push({ at: Math.round(t), kind: 'call', merchant: calls.int(0, o.merchants - 1), inst: calls.int(0, instances - 1) });
   return plan.sort((a, b) => a.at - b.at);
 }
 
@@ -269,7 +271,8 @@ function refusalJudge(
   exits: Array<{ inst: string; t: number }>,
 ): (c: { authAppId: string; inst: string; t0: number; t1: number }) => string | undefined {
   const ANSWER_USED_MS = 2_000;
-  const rejected = (r: Judged, id: string) => signatureFailures.some((f) => f.inst === r.inst && f.authAppId === id && f.t >= r.t0 && f.t <= r.t1 + ANSWER_USED_MS);
+  const rejected = (r: Judged, id: string) =>
+    signatureFailures.some((f) => f.inst === r.inst && f.authAppId === id && f.t >= r.t0 && f.t <= r.t1 + ANSWER_USED_MS);
   const receiverDied = (r: Judged) => exits.some((x) => x.inst === r.inst && x.t >= r.t0 && x.t <= r.t1 + ANSWER_USED_MS);
   /** A token or status call that met a fault: no answer (reset, or given up: a late answer), a 5xx, or an answer the instance rejected. */
   const faulted = (r: Judged, id: string) => r.end !== 'answered' || (r.status ?? 0) >= 500 || rejected(r, id);
@@ -351,7 +354,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const skew = skewMinutes > 0 ? { instance: names[skewIndex], minutes: skewMinutes } : null;
   const plan = drawPlan(o, o.instances, rng);
   journal.write({ kind: 'options', options: { ...options, compiled: undefined, log: undefined }, timing: TIMING, skew, replay });
-  for (const e of plan) if (e.kind !== 'call') journal.write({ t: started, ...e, kind: 'plan', planned: e.kind, ...('merchant' in e ? { authAppId: merchantId(e.merchant) } : {}) });
+  for (const e of plan)
+    if (e.kind !== 'call')
+      journal.write({ t: started, ...e, kind: 'plan', planned: e.kind, ...('merchant' in e ? { authAppId: merchantId(e.merchant) } : {}) });
 
   // State of the run.
   const ids = Array.from({ length: o.merchants }, (_, i) => merchantId(i));
@@ -375,7 +380,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     void p.finally(() => inflight.delete(p)).catch(() => undefined);
     return p;
   };
-  const counts = { faultsSkipped: 0, kills: 0, restarts: 0, crashes: 0, dbKillEvents: 0, dbKilledConnections: 0, reauthDone: 0, exchangeAttempts: 0, cancelled: 0, notifyOk: 0, notifyFailed: 0 };
+  const counts = {
+    faultsSkipped: 0,
+    kills: 0,
+    restarts: 0,
+    crashes: 0,
+    dbKillEvents: 0,
+    dbKilledConnections: 0,
+    reauthDone: 0,
+    exchangeAttempts: 0,
+    cancelled: 0,
+    notifyOk: 0,
+    notifyFailed: 0,
+  };
   let chaos = true;
 
   let sim: AlipaySimulator | undefined;
@@ -408,7 +425,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       apps: [{ appId: SOAK_APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem, notifyUrl: `http://127.0.0.1:${relayPort}/notify` }],
     });
     const settings = sim.controls.configure({});
-    journal.write({ kind: 'simulator', tokenOverlapMs: settings.tokenOverlapMs, refreshGraceMs: String(settings.refreshGraceMs), tokenTtlSec: settings.tokenTtlSec, refreshTtlSec: settings.refreshTtlSec });
+    journal.write({
+      kind: 'simulator',
+      tokenOverlapMs: settings.tokenOverlapMs,
+      refreshGraceMs: String(settings.refreshGraceMs),
+      tokenTtlSec: settings.tokenTtlSec,
+      refreshTtlSec: settings.refreshTtlSec,
+    });
 
     db = await createIsolatedDatabase(o.engine, `soak_${o.seed}`);
     const base = db.options();
@@ -591,7 +614,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const w: Window = { from: Date.now(), to: Infinity, why: 'cancelled' };
       windows.get(id)!.push(w);
       const r = await sim!.controls.cancelAuthorization(SOAK_APP_ID, id);
-      journal.write({ kind: 'cancel', authAppId: id, cancelled: r.cancelled, notifyId: r.notification?.notifyId, firstDelivery: r.notification ? { status: r.notification.status, body: r.notification.body } : undefined });
+      journal.write({
+        kind: 'cancel',
+        authAppId: id,
+        cancelled: r.cancelled,
+        notifyId: r.notification?.notifyId,
+        firstDelivery: r.notification ? { status: r.notification.status, body: r.notification.body } : undefined,
+      });
       if (r.cancelled) {
         truth.set(id, 'cancelled');
         counts.cancelled++;
@@ -604,7 +633,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const p = procs[inst];
       if (!p.up) return;
       const t0 = Date.now();
-      const r = await p.rpc<Record<string, unknown>>('/call', { authAppId: id }, 20_000).catch((e: Error) => ({ result: 'rpc-failed', code: e.message.slice(0, 100) }));
+      const r = await p
+        .rpc<Record<string, unknown>>('/call', { authAppId: id }, 20_000)
+        .catch((e: Error) => ({ result: 'rpc-failed', code: e.message.slice(0, 100) }));
       const t1 = Date.now();
       const result = String(r.result);
       callLog.push({ authAppId: id, inst: p.name, t0, t1, result, code: r.code as string | undefined });
@@ -614,14 +645,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     async function killConnections(inst: number): Promise<number> {
       const name = names[inst];
       if (o.engine === 'postgres') {
-        const rows: unknown[] = await admin!.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, [`soak-${name}`]);
+        const rows: unknown[] = await admin!.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+          [`soak-${name}`],
+        );
         return rows.length;
       }
       if (o.engine === 'mariadb') {
         const user = mariaUsers[inst];
         const rows: Array<{ ID: number }> = await admin!.query(`SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?`, [user]);
         let n = 0;
-        for (const r of rows) n += await admin!.query(`KILL ${Number(r.ID)}`).then(() => 1, () => 0);
+        for (const r of rows)
+          n += await admin!.query(`KILL ${Number(r.ID)}`).then(
+            () => 1,
+            () => 0,
+          );
         return n;
       }
       return 0;
@@ -652,7 +690,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           if (e.fault.kind === 'latency') {
             if ((forwarded.get(target) ?? 0) < (latencyUsedUpAt.get(target) ?? 0)) {
               counts.faultsSkipped++;
-              journal.write({ ...e.fault, kind: 'fault-skipped', fault: e.fault.kind, where: e.label, why: 'a latency fault may still be pending on this route' });
+              journal.write({
+                ...e.fault,
+                kind: 'fault-skipped',
+                fault: e.fault.kind,
+                where: e.label,
+                why: 'a latency fault may still be pending on this route',
+              });
               break;
             }
             latencyUsedUpAt.set(target, (forwarded.get(target) ?? 0) + (e.fault.count ?? 1));
@@ -715,7 +759,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const p of procs) if (!p.up) await restart(p, 0, 'settle');
     for (const id of [...pendingReauth]) await serial(id, () => reauthorize(id, 0, 5));
 
-    checker = await NestFactory.createApplicationContext(CheckerModule.forRoot(db.options(), { gateway: sim.url, publicKey: sim.alipayPublicKeyPem, tokenKey }), { logger: false, abortOnError: false });
+    checker = await NestFactory.createApplicationContext(
+      CheckerModule.forRoot(db.options(), { gateway: sim.url, publicKey: sim.alipayPublicKeyPem, tokenKey }),
+      { logger: false, abortOnError: false },
+    );
     const svc = checker.get(AlipayTokenService);
     const settledRow = (id: string, info: AlipayAuthorizationInfo | null): boolean => {
       if (truth.get(id) === 'cancelled') return !!info && info.status !== 'active';
@@ -735,7 +782,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     journal.write({ kind: 'settled', ms: Date.now() - settleStart, unsettled });
     for (const p of procs) p.expectExit = true;
     await Promise.all(procs.map((p) => p.stop()));
-    log(`soak: settled in ${((Date.now() - settleStart) / 1000).toFixed(1)} s${unsettled.length ? ` (${unsettled.length} unsettled)` : ''}; instances stopped; checking every merchant`);
+    log(
+      `soak: settled in ${((Date.now() - settleStart) / 1000).toFixed(1)} s${unsettled.length ? ` (${unsettled.length} unsettled)` : ''}; instances stopped; checking every merchant`,
+    );
 
     // --- the final check --------------------------------------------------------------------------------
     // (It refreshes every active merchant once more: the run's own refreshes are counted before it.)
@@ -768,7 +817,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           token = await svc.getAppAuthToken(id);
           check.served = fp(token);
           check.servedAtAlipay = await accepted(token);
-          if (check.servedAtAlipay !== 'accepted') servedRefused.push({ authAppId: id, why: `final check: getAppAuthToken served a token Alipay answers ${String(check.servedAtAlipay)}` });
+          if (check.servedAtAlipay !== 'accepted')
+            servedRefused.push({ authAppId: id, why: `final check: getAppAuthToken served a token Alipay answers ${String(check.servedAtAlipay)}` });
         } catch (e) {
           check.served = e instanceof Error ? `${e.name}: ${e.message.slice(0, 120)}` : String(e);
         }
@@ -778,9 +828,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           const fresh = await svc.getAppAuthToken(id);
           check.refreshed = after.status;
           check.freshAtAlipay = await accepted(fresh);
-          if (check.freshAtAlipay !== 'accepted') lost.push({ authAppId: id, why: `the pair refreshed at the end is refused (${String(check.freshAtAlipay)})` });
+          if (check.freshAtAlipay !== 'accepted')
+            lost.push({ authAppId: id, why: `the pair refreshed at the end is refused (${String(check.freshAtAlipay)})` });
         } catch (e) {
-          const why = e instanceof AlipayAuthorizationRequiredError ? 'authorization required' : e instanceof AlipayApiError ? e.code : e instanceof Error ? `${e.name}: ${e.message.slice(0, 120)}` : String(e);
+          const why =
+            e instanceof AlipayAuthorizationRequiredError
+              ? 'authorization required'
+              : e instanceof AlipayApiError
+                ? e.code
+                : e instanceof Error
+                  ? `${e.name}: ${e.message.slice(0, 120)}`
+                  : String(e);
           check.refreshed = why;
           lost.push({ authAppId: id, why: `the stored refresh token no longer works: ${why}` });
         }
@@ -810,7 +868,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       else if (excuse?.startsWith('pair-in-doubt')) refusedExcused.pairInDoubt++;
       else servedRefused.push({ authAppId: c.authAppId, why: `call on ${c.inst} at ${c.t0 - started} ms: ${c.result} (${c.code ?? '-'})` });
     }
-    for (const [id, n] of Object.entries(stats.refreshesByMerchant)) journal.write({ kind: 'sim-merchant', authAppId: id, refreshes: n, overlaps: stats.refreshOverlapsByMerchant[id] ?? 0, truth: truth.get(id) });
+    for (const [id, n] of Object.entries(stats.refreshesByMerchant))
+      journal.write({ kind: 'sim-merchant', authAppId: id, refreshes: n, overlaps: stats.refreshOverlapsByMerchant[id] ?? 0, truth: truth.get(id) });
     const calls: Record<string, number> = {};
     for (const c of callLog) calls[c.result] = (calls[c.result] ?? 0) + 1;
     const describeRequest = (r: GatewayRecord) =>
@@ -826,7 +885,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         for (let j = i + 1; j < mine.length && mine[j].t0 < mine[i].t1; j++) {
           const firstHeldMs = mine[i].t1 - mine[i].t0;
           if (firstHeldMs > MAX_CALL_MS) outside++;
-          pairs.push({ authAppId: id, first: `${describeRequest(mine[i])}${firstHeldMs > MAX_CALL_MS ? ` [held ${firstHeldMs} ms > ${MAX_CALL_MS} ms: outside the contract]` : ''}`, second: `${describeRequest(mine[j])}, ${mine[j].t0 - mine[i].t0} ms after the first`, firstHeldMs });
+          pairs.push({
+            authAppId: id,
+            first: `${describeRequest(mine[i])}${firstHeldMs > MAX_CALL_MS ? ` [held ${firstHeldMs} ms > ${MAX_CALL_MS} ms: outside the contract]` : ''}`,
+            second: `${describeRequest(mine[j])}, ${mine[j].t0 - mine[i].t0} ms after the first`,
+            firstHeldMs,
+          });
         }
       }
       // Only overlaps the proxies show as outside the contract are set aside; any other is counted.
@@ -835,7 +899,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     const racing = { withinContract, overlaps: stats.refreshOverlaps, byMerchant: stats.refreshOverlapsByMerchant, outsideContract, pairs };
     const held = refreshRequests.filter((r) => r.t1 > 0).map((r) => r.t1 - r.t0);
-    const contract = { maxCallMs: MAX_CALL_MS, longestRefreshMs: Math.max(0, ...held), refreshesPastMaxCall: held.filter((ms) => ms > MAX_CALL_MS).length, latencyFaultsHeldBack: counts.faultsSkipped };
+    const contract = {
+      maxCallMs: MAX_CALL_MS,
+      longestRefreshMs: Math.max(0, ...held),
+      refreshesPastMaxCall: held.filter((ms) => ms > MAX_CALL_MS).length,
+      latencyFaultsHeldBack: counts.faultsSkipped,
+    };
     const ok = lost.length === 0 && servedRefused.length === 0 && racing.withinContract === 0 && missedCancellations.length === 0;
 
     const explanations: string[] = [];
@@ -847,7 +916,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const p of racing.pairs) note(p.authAppId, `  ${p.first}; meanwhile ${p.second}`);
     for (const m of missedCancellations) note(m.authAppId, `MISSED CANCELLATION: ${m.why}`);
     for (const [id, what] of [...problems].slice(0, 40)) {
-      explanations.push(journal.explain(id, [`merchant ${id} (seed ${o.seed}, ${o.engine})`, ...what, `replay: ${replay}`, `windows: ${JSON.stringify(windows.get(id)!.map((w) => ({ ...w, from: w.from - started, to: w.to === Infinity ? 'open' : w.to - started })))}`]));
+      explanations.push(
+        journal.explain(id, [
+          `merchant ${id} (seed ${o.seed}, ${o.engine})`,
+          ...what,
+          `replay: ${replay}`,
+          `windows: ${JSON.stringify(windows.get(id)!.map((w) => ({ ...w, from: w.from - started, to: w.to === Infinity ? 'open' : w.to - started })))}`,
+        ]),
+      );
     }
 
     report = {
@@ -906,7 +982,12 @@ export function formatReport(r: SoakReport): string {
     `  contract: longest call ${r.contract.maxCallMs} ms; longest refresh request ${r.contract.longestRefreshMs} ms, ${r.contract.refreshesPastMaxCall} past it; ${r.contract.latencyFaultsHeldBack} latency fault(s) held back (one pending per route)`,
     `  lost: ${r.lost.length}, served refused: ${r.servedRefused.length} (not counted: ${r.refusedWhileDisturbed} while re-authorizing/cancelling, ${r.refusedExcused.ownRepairFaulted} whose own repair met a fault, ${r.refusedExcused.pairInDoubt} while no instance knew the valid pair), racing refreshes: ${r.racing.withinContract}${r.racing.outsideContract ? ` (and ${r.racing.outsideContract} outside the contract, not counted)` : ''}, missed cancellations: ${r.missedCancellations.length}`,
   ];
-  for (const x of [...r.lost.map((l) => `  LOST ${l.authAppId}: ${l.why}`), ...r.servedRefused.slice(0, 20).map((s) => `  SERVED REFUSED ${s.authAppId}: ${s.why}`), ...r.missedCancellations.map((m) => `  MISSED CANCELLATION ${m.authAppId}: ${m.why}`)]) lines.push(x);
+  for (const x of [
+    ...r.lost.map((l) => `  LOST ${l.authAppId}: ${l.why}`),
+    ...r.servedRefused.slice(0, 20).map((s) => `  SERVED REFUSED ${s.authAppId}: ${s.why}`),
+    ...r.missedCancellations.map((m) => `  MISSED CANCELLATION ${m.authAppId}: ${m.why}`),
+  ])
+    lines.push(x);
   for (const [id, n] of Object.entries(r.racing.byMerchant)) lines.push(`  RACING ${id}: ${n} overlapping refresh request(s)`);
   for (const p of r.racing.pairs.slice(0, 10)) lines.push(`    ${p.authAppId}: ${p.first}; meanwhile ${p.second}`);
   if (!r.ok) {

@@ -16,7 +16,16 @@ import type { AddressInfo } from 'node:net';
 import { DynamicModule, LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlipayApiError, AlipayAuthModule, AlipayAuthorizationRequiredError, AlipayNetworkError, AlipayOpenApiClient, AlipaySignatureError, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
+import {
+  AlipayApiError,
+  AlipayAuthModule,
+  AlipayAuthorizationRequiredError,
+  AlipayNetworkError,
+  AlipayOpenApiClient,
+  AlipaySignatureError,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+} from 'nestjs-alipay-auth';
 import { REFUSED_TOKEN_CODES } from 'nestjs-alipay-auth/client/alipay-openapi.client';
 import type { AlipayRefreshOptions } from 'nestjs-alipay-auth';
 import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm';
@@ -125,7 +134,11 @@ function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
 
 async function main() {
   process.on('uncaughtException', (e) => {
-    emit({ kind: 'crash', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), stack: e instanceof Error ? e.stack?.split('\n').slice(0, 6).join(' | ') : undefined });
+    emit({
+      kind: 'crash',
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      stack: e instanceof Error ? e.stack?.split('\n').slice(0, 6).join(' | ') : undefined,
+    });
     process.exit(70);
   });
   process.on('unhandledRejection', (e) => {

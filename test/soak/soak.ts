@@ -2,7 +2,7 @@
  * npm run soak -- [--seed N] [--merchants M] [--duration S] [--engine postgres|mariadb|sqlite] [--runs K]
  *                 [--instances 3] [--skew MIN] [--fault-every-ms MS] [--kill-every-ms MS] [--db-kill-every-ms MS]
  *                 [--calls-per-sec N] [--reauth-share X] [--cancel-share X] [--keep-journal]
- * The large, on-demand soak (the CI size runs in test/soak.e2e-spec.ts). Without --seed a random seed is
+ * The large, on-demand soak (the CI size runs in test/soak/soak.e2e-spec.ts). Without --seed a random seed is
  * drawn and printed; `--runs K` runs K seeds in a row (seed, seed+1, ...). Exit code 1 when any run fails;
  * each failure prints its journal, the merchants' timelines and the command that replays it.
  */
@@ -27,7 +27,23 @@ function parse(argv: string[]): { options: SoakOptions; runs: number } {
     if (!Number.isFinite(n)) throw new Error(`--${k} must be a number`);
     return n;
   };
-  const known = ['seed', 'merchants', 'duration', 'engine', 'runs', 'instances', 'skew', 'fault-every-ms', 'kill-every-ms', 'db-kill-every-ms', 'calls-per-sec', 'reauth-share', 'cancel-share', 'keep-journal', 'settle'];
+  const known = [
+    'seed',
+    'merchants',
+    'duration',
+    'engine',
+    'runs',
+    'instances',
+    'skew',
+    'fault-every-ms',
+    'kill-every-ms',
+    'db-kill-every-ms',
+    'calls-per-sec',
+    'reauth-share',
+    'cancel-share',
+    'keep-journal',
+    'settle',
+  ];
   for (const k of args.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const engine = (args.get('engine') ?? 'postgres').replace(/^mysql$/, 'mariadb');
   if (!['postgres', 'mariadb', 'sqlite'].includes(engine)) throw new Error('--engine must be postgres, mariadb or sqlite');

@@ -164,7 +164,10 @@ export interface IsolatedDatabase {
 }
 
 function namespaceName(suite: string): string {
-  const tag = suite.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 20);
+  const tag = suite
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 20);
   return `${NAME_PREFIX}${Date.now().toString(36)}_${randomBytes(3).toString('hex')}_${tag}`;
 }
 

@@ -55,7 +55,13 @@ export class SimulatedAlipay {
  */
 export async function copyAuthorization(from: AlipayTokenStore, fromAppId: string, to: AlipayTokenStore, toAppId: string, authAppId: string): Promise<void> {
   const row = (await from.find(fromAppId, authAppId))!;
-  const tokens = { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: row.expiresAt, refreshExpiresAt: row.refreshExpiresAt, issuedAt: row.tokenIssuedAt };
+  const tokens = {
+    appAuthToken: row.appAuthToken,
+    appRefreshToken: row.appRefreshToken,
+    expiresAt: row.expiresAt,
+    refreshExpiresAt: row.refreshExpiresAt,
+    issuedAt: row.tokenIssuedAt,
+  };
   const saved = await to.saveAuthorization({ appId: toAppId, authAppId, userId: row.userId, authorizedAt: row.authorizedAt, tokens, expectedVersion: null });
   if (!saved) throw new Error(`${toAppId} already holds merchant app ${authAppId}`);
 }

@@ -73,7 +73,9 @@ async function reencrypt(): Promise<void> {
     const report = await app.get(AlipayTokenReencryption).run({
       onProgress: (p) => process.stdout.write(`  ${p.scanned} rows scanned, ${p.rewritten} re-encrypted, ${p.unreadable} unreadable\n`),
     });
-    process.stdout.write(`Re-encryption done: ${report.rewritten} of ${report.scanned} rows rewritten; ${report.unreadable} unreadable (their key is not configured).\n`);
+    process.stdout.write(
+      `Re-encryption done: ${report.rewritten} of ${report.scanned} rows rewritten; ${report.unreadable} unreadable (their key is not configured).\n`,
+    );
     if (report.unreadable > 0) process.exitCode = 2;
   } finally {
     await app.close();
@@ -86,7 +88,7 @@ async function start(): Promise<void> {
   const config = app.get<SampleConfig>(SAMPLE_CONFIG);
   const setup = app.get<AlipaySetup>(ALIPAY_SETUP);
   if (setup.mode === 'alipay' && !config.adminToken) {
-    new Logger('Sample').warn('ADMIN_TOKEN is not set: the operators\' page and merchant API are open to anyone who can reach them');
+    new Logger('Sample').warn("ADMIN_TOKEN is not set: the operators' page and merchant API are open to anyone who can reach them");
   }
   await app.listen(config.port, config.host);
   process.stdout.write(banner(config, setup));

@@ -43,7 +43,7 @@ export async function createSampleApp(options: CreateSampleAppOptions = {}): Pro
     new DocumentBuilder()
       .setTitle('nestjs-alipay-auth sample')
       .setDescription(
-        'Alipay third-party app authorization: the merchant authorization link and callback, the notification endpoint, the operators\' merchant list and health. Operator routes need ADMIN_TOKEN when it is set (Bearer, or Basic with the token as password).',
+        "Alipay third-party app authorization: the merchant authorization link and callback, the notification endpoint, the operators' merchant list and health. Operator routes need ADMIN_TOKEN when it is set (Bearer, or Basic with the token as password).",
       )
       .setVersion('1.0')
       .addBearerAuth()

@@ -34,7 +34,12 @@ describe('resolveAlipayAuthConfig', () => {
 
   it('resolves certificate mode from files and derives the SNs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'alipay-certs-'));
-    for (const [name, pem] of [['app.crt', certs.appCert.pem], ['alipay.crt', certs.alipayPublicCert.pem], ['root.crt', certs.alipayRootCertBundle.pem]]) writeFileSync(join(dir, name), pem);
+    for (const [name, pem] of [
+      ['app.crt', certs.appCert.pem],
+      ['alipay.crt', certs.alipayPublicCert.pem],
+      ['root.crt', certs.alipayRootCertBundle.pem],
+    ])
+      writeFileSync(join(dir, name), pem);
     const c = resolveAlipayAuthConfig({
       appId: base.appId,
       privateKey: app.privateKeyPkcs1Pem,
@@ -76,13 +81,20 @@ describe('resolveAlipayAuthConfig', () => {
   });
 
   it('accepts a custom signer without keys', () => {
-    const c = resolveAlipayAuthConfig({ appId: base.appId, signer: { useFactory: () => { throw new Error('unused'); } } });
+    const c = resolveAlipayAuthConfig({
+      appId: base.appId,
+      signer: {
+        useFactory: () => {
+          throw new Error('unused');
+        },
+      },
+    });
     expect(c.mode).toBe('custom-signer');
     expect(c.privateKey).toBeUndefined();
   });
 });
 
-describe('start-up checks that save the first merchant\'s code', () => {
+describe("start-up checks that save the first merchant's code", () => {
   const certMode: AlipayAuthModuleOptions = {
     appId: base.appId,
     privateKey: app.privateKeyPkcs8Pem,
@@ -116,7 +128,7 @@ describe('start-up checks that save the first merchant\'s code', () => {
     expect(soon.bootWarnings.join('\n')).toMatch(/"alipayPublicCert" holds a certificate that expires on .* within 30 days/);
   });
 
-  it('refuses a private key, or the app\'s own public key, where Alipay\'s public key is expected', () => {
+  it("refuses a private key, or the app's own public key, where Alipay's public key is expected", () => {
     expect(failure({ ...base, alipayPublicKey: alipay.privateKeyPkcs8Pem }).message).toMatch(/"alipayPublicKey" holds a private key/);
     expect(failure({ ...base, alipayPublicKey: app.privateKeyPkcs8Base64 }).message).toMatch(/"alipayPublicKey" holds a private key/);
     expect(failure({ ...base, alipayPublicKey: app.publicKeySpkiPem }).message).toMatch(/"alipayPublicKey" holds the app's own public key/);

@@ -167,16 +167,25 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
   const mode = (m: 'key' | 'certificate') => (custom ? 'custom-signer' : m);
   if (certMode) {
     if (alipayPublicKeyText) throw new AlipayConfigError('Options "alipayPublicKey" and the certificate options exclude each other; configure one mode');
-    for (const [name, v] of [['appCert', appCert], ['alipayPublicCert', alipayPublicCert], ['alipayRootCert', alipayRootCert]] as const) {
+    for (const [name, v] of [
+      ['appCert', appCert],
+      ['alipayPublicCert', alipayPublicCert],
+      ['alipayRootCert', alipayRootCert],
+    ] as const) {
       if (!v) throw new AlipayConfigError(`Option "${name}" (or "${name}Path") is required in certificate mode`);
     }
     // Offline checks that would otherwise surface only at the first merchant's callback, after Alipay
     // consumed its single-use code.
     if (privateKey && !samePublicKey(createPublicKey(privateKey), certPublicKey(appCert!, 'appCert'))) {
-      throw new AlipayConfigError('Option "appCert" holds the certificate of another key than option "privateKey": upload the public key of this private key, and download its certificate again');
+      throw new AlipayConfigError(
+        'Option "appCert" holds the certificate of another key than option "privateKey": upload the public key of this private key, and download its certificate again',
+      );
     }
     const now = base.clock();
-    for (const w of [checkValidity(appCert!, 'appCert', now), checkCertificateChain(alipayPublicCert!, alipayRootCert!, 'alipayPublicCert', 'alipayRootCert', now)]) {
+    for (const w of [
+      checkValidity(appCert!, 'appCert', now),
+      checkCertificateChain(alipayPublicCert!, alipayRootCert!, 'alipayPublicCert', 'alipayRootCert', now),
+    ]) {
       if (w) base.bootWarnings.push(w);
     }
     return {
@@ -195,7 +204,9 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     throw new AlipayConfigError('Option "alipayPublicKey" (key mode) or "appCert"/"alipayPublicCert"/"alipayRootCert" (certificate mode) is required');
   }
   if (/PRIVATE KEY/.test(alipayPublicKeyText) || looksLikePrivateKeyDer(alipayPublicKeyText)) {
-    throw new AlipayConfigError('Option "alipayPublicKey" holds a private key: it takes Alipay\'s public key, from the Alipay console (the app private key goes in "privateKey")');
+    throw new AlipayConfigError(
+      'Option "alipayPublicKey" holds a private key: it takes Alipay\'s public key, from the Alipay console (the app private key goes in "privateKey")',
+    );
   }
   const alipayPublicKey = loadPublicKey(alipayPublicKeyText, 'alipayPublicKey');
   if (privateKey && samePublicKey(createPublicKey(privateKey), alipayPublicKey)) {

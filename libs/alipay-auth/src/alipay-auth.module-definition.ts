@@ -29,7 +29,9 @@ export interface AlipayAuthOptionsFactory {
 
 /** A `store` given in `forRoot` options (unknown for `forRootAsync` until the factory runs). */
 function customStoreGiven(providers: Provider[] | undefined): boolean {
-  return (providers ?? []).some((p) => typeof p === 'object' && 'useValue' in p && p.provide === ALIPAY_AUTH_MODULE_OPTIONS && !!(p.useValue as AlipayAuthModuleOptions)?.store);
+  return (providers ?? []).some(
+    (p) => typeof p === 'object' && 'useValue' in p && p.provide === ALIPAY_AUTH_MODULE_OPTIONS && !!(p.useValue as AlipayAuthModuleOptions)?.store,
+  );
 }
 
 export const {
@@ -53,7 +55,12 @@ export const {
       ...definition,
       global: extras.isGlobal,
       imports: [...(definition.imports ?? []), ...typeorm],
-      providers: [...(definition.providers ?? []), alipayTokenStoreProvider(extras.dataSource), { provide: ALIPAY_AUTH_REGISTRATION_NAME, useValue: name ?? null }, ...named],
+      providers: [
+        ...(definition.providers ?? []),
+        alipayTokenStoreProvider(extras.dataSource),
+        { provide: ALIPAY_AUTH_REGISTRATION_NAME, useValue: name ?? null },
+        ...named,
+      ],
       // The module class lists its default exports (read here, when forRoot runs, to avoid an import cycle).
       exports: name ? named.map((p) => p.provide) : (definition.module as unknown as { defaultExports: Provider[] }).defaultExports,
     };

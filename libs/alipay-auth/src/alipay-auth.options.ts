@@ -5,10 +5,7 @@ import type { AlipayTokenStore } from './storage/alipay-token-store';
 import type { AlipayRateLimiter } from './client/call-gate';
 
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
-export type AlipaySignerOption =
-  | AlipaySigner
-  | Type<AlipaySigner>
-  | { useFactory: (config: ResolvedAlipayAuthConfig) => AlipaySigner | Promise<AlipaySigner> };
+export type AlipaySignerOption = AlipaySigner | Type<AlipaySigner> | { useFactory: (config: ResolvedAlipayAuthConfig) => AlipaySigner | Promise<AlipaySigner> };
 
 /** Refresh policy and the scheduled refresh (see README, "Scheduled refresh"). */
 export interface AlipayRefreshOptions {

@@ -6,7 +6,13 @@
 // The module and its options
 export { AlipayAuthModule } from './alipay-auth.module';
 export type { AlipayAuthModuleExtras, AlipayAuthOptionsFactory } from './alipay-auth.module-definition';
-export type { AlipayAuthModuleOptions, AlipayRefreshOptions, AlipaySignerOption, AlipayAuthorizationLinkOptions, AlipayApplicationType } from './alipay-auth.options';
+export type {
+  AlipayAuthModuleOptions,
+  AlipayRefreshOptions,
+  AlipaySignerOption,
+  AlipayAuthorizationLinkOptions,
+  AlipayApplicationType,
+} from './alipay-auth.options';
 export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
 export type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.config';
 export {

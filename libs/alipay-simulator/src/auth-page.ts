@@ -29,8 +29,7 @@ class PageError extends SimulatorInputError {
   }
 }
 
-const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Alipay blue, system fonts, one centred card: readable at 390 px without zoom, and plainly not the real Alipay. */
 const STYLE = `*{box-sizing:border-box}body{margin:0;font:15px/1.5 -apple-system,BlinkMacSystemFont,"PingFang SC","Microsoft YaHei","Segoe UI",Roboto,sans-serif;color:#1f1f1f;background:#f5f6f8}
@@ -187,14 +186,7 @@ export function callbackLocation(link: LinkParams, code: string): string {
 }
 
 /** GET renders the consent page; POST (form) approves (302 to the callback) or cancels. */
-export function handleAuthPage(
-  method: string,
-  path: string,
-  query: URLSearchParams,
-  formBody: string,
-  res: ServerResponse,
-  ctx: AuthPageContext,
-): void {
+export function handleAuthPage(method: string, path: string, query: URLSearchParams, formBody: string, res: ServerResponse, ctx: AuthPageContext): void {
   const batch = path === BATCH_AUTH_PAGE_PATH;
   let back: string | undefined;
   try {
@@ -211,7 +203,10 @@ export function handleAuthPage(
       return;
     }
     const ids = batch
-      ? (form.get('auth_app_ids') ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+      ? (form.get('auth_app_ids') ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
       : [(form.get('auth_app_id') ?? '').trim()];
     const code = ctx.state.mintCode(link.app.appId, {
       authAppIds: ids.length && ids[0] ? ids : undefined,

@@ -20,7 +20,16 @@ export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = Object.freeze({
 });
 
 type Key = keyof SimulatorBehaviour;
-const NUMBER_KEYS: Key[] = ['refreshGraceMs', 'tokenOverlapMs', 'tokenTtlSec', 'refreshTtlSec', 'codeTtlMs', 'batchCodeTtlMs', 'timestampWindowMs', 'notifyTimeScale'];
+const NUMBER_KEYS: Key[] = [
+  'refreshGraceMs',
+  'tokenOverlapMs',
+  'tokenTtlSec',
+  'refreshTtlSec',
+  'codeTtlMs',
+  'batchCodeTtlMs',
+  'timestampWindowMs',
+  'notifyTimeScale',
+];
 const BOOLEAN_KEYS: Key[] = ['tokensOnly', 'reauthorizationRetiresRefreshToken'];
 
 /** JSON has no Infinity: the admin API may send the string "Infinity". */

@@ -5,7 +5,6 @@ import type { AuthorizationState, Grant } from './state';
 import type { SimulatorCounters } from './stats';
 import type { VerifiedRequest } from './gateway-auth';
 
-
 /** How token answers are shaped; changeable at runtime through `controls.configure`. */
 export interface ResponseSettings {
   tokenTtlSec: number;

@@ -49,13 +49,7 @@ function checkMerchantCall(verified: VerifiedRequest, method: string): void {
  * Faults are matched after verification (grant_type is known only then), so they hit authenticated calls.
  * `rawBody` is null when the body was over the size limit.
  */
-export async function handleGateway(
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  rawBody: string | null,
-  ctx: GatewayContext,
-): Promise<void> {
+export async function handleGateway(req: IncomingMessage, res: ServerResponse, path: string, rawBody: string | null, ctx: GatewayContext): Promise<void> {
   const method = req.method ?? 'GET';
   const rawUri = req.url ?? '/';
   const traceId = newTraceId();

@@ -113,10 +113,20 @@ export class AuthorizationState {
     const userId = input.userId ?? newUserId();
     if (typeof userId !== 'string' || !MERCHANT_ID.test(userId)) throw new SimulatorInputError('"userId" must be 1-32 letters or digits');
     const authMethods = input.authMethods ?? AUTH_METHODS;
-    if (!Array.isArray(authMethods) || authMethods.some((m) => typeof m !== 'string')) throw new SimulatorInputError('"authMethods" must be an array of method names');
+    if (!Array.isArray(authMethods) || authMethods.some((m) => typeof m !== 'string'))
+      throw new SimulatorInputError('"authMethods" must be an array of method names');
     // A batch authorization is one from the batch page, or one naming several apps or an application type.
     const batch = input.batch ?? (input.authAppIds !== undefined || input.applicationType !== undefined);
-    const record: CodeRecord = { code: newAuthCode(), appId, userId, authAppIds, batch: !!batch, authMethods: [...authMethods], issuedAt: this.now(), used: false };
+    const record: CodeRecord = {
+      code: newAuthCode(),
+      appId,
+      userId,
+      authAppIds,
+      batch: !!batch,
+      authMethods: [...authMethods],
+      issuedAt: this.now(),
+      used: false,
+    };
     this.codes.set(record.code, record);
     return record;
   }

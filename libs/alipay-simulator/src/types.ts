@@ -133,7 +133,16 @@ export interface AuthorizeResult {
 }
 
 export type FaultKind = 'latency' | 'http-500' | 'http-503' | 'reset' | 'bad-signature' | 'drop-after-issue' | 'rate-limit' | 'gateway-error';
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'http-500', 'http-503', 'reset', 'bad-signature', 'drop-after-issue', 'rate-limit', 'gateway-error'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'latency',
+  'http-500',
+  'http-503',
+  'reset',
+  'bad-signature',
+  'drop-after-issue',
+  'rate-limit',
+  'gateway-error',
+];
 
 export interface FaultInput {
   /** A gateway path without query (e.g. `/v3/alipay/open/auth/token/app`) or `*`. */

@@ -135,10 +135,7 @@ class AlipaySetupLifecycle implements OnApplicationShutdown {
 
 /** Provides {@link ALIPAY_SETUP}; closes the simulator on shutdown. */
 @Module({
-  providers: [
-    { provide: ALIPAY_SETUP, inject: [SAMPLE_CONFIG], useFactory: resolveAlipaySetup },
-    AlipaySetupLifecycle,
-  ],
+  providers: [{ provide: ALIPAY_SETUP, inject: [SAMPLE_CONFIG], useFactory: resolveAlipaySetup }, AlipaySetupLifecycle],
   exports: [ALIPAY_SETUP],
 })
 export class AlipaySetupModule {}

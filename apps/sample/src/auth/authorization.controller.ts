@@ -99,7 +99,11 @@ export class AuthorizationController {
   @ApiQuery({ name: 'app_auth_code', description: 'Single-use authorization code' })
   @ApiQuery({ name: 'source', required: false, description: 'alipay_app_auth' })
   @ApiQuery({ name: 'state', required: false, description: 'Echo of the state we sent; absent for authorizations started from the Alipay console' })
-  @ApiQuery({ name: 'application_type', required: false, description: 'Batch authorization only: the application types the merchant chose (e.g. TINYAPP,WEBAPP); informational' })
+  @ApiQuery({
+    name: 'application_type',
+    required: false,
+    description: 'Batch authorization only: the application types the merchant chose (e.g. TINYAPP,WEBAPP); informational',
+  })
   @ApiResponse({ status: 200, description: 'Authorized (`replayed: true` for a reload; `authorizations` only for the same browser)' })
   @ApiResponse({ status: 400, description: 'Bad or forged callback; nothing stored' })
   @ApiResponse({ status: 429, description: 'Too many callbacks from this client; Alipay was not called' })
@@ -122,7 +126,9 @@ export class AuthorizationController {
 
       let merchants: AuthorizedMerchant[];
       try {
-        merchants = await this.replays.exchange(code, nonce, async () => (await this.tokens.exchangeCode(code)).map((a) => ({ authAppId: a.authAppId, userId: a.userId })));
+        merchants = await this.replays.exchange(code, nonce, async () =>
+          (await this.tokens.exchangeCode(code)).map((a) => ({ authAppId: a.authAppId, userId: a.userId })),
+        );
       } catch (e) {
         // Another instance may have exchanged it a moment ago (two tabs, a double click behind a load balancer).
         const exchanged = e instanceof AlipayApiError && e.code === 'AUTH_CODE_NOT_VALID' ? await this.replays.find(code, cookieNonce) : undefined;
@@ -183,7 +189,12 @@ export class AuthorizationController {
     } catch (e) {
       if (!(e instanceof AlipayAuthorizationStateError)) throw e;
       this.logger.warn(`Callback refused: state ${e.problem}`);
-      throw new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message: stateProblemMessage(e.problem, this.links.stateTtlMs), retryUrl: AUTHORIZE_PATH });
+      throw new CallbackProblem({
+        status: 400,
+        title: 'Invalid authorization callback',
+        message: stateProblemMessage(e.problem, this.links.stateTtlMs),
+        retryUrl: AUTHORIZE_PATH,
+      });
     }
   }
 
@@ -246,7 +257,8 @@ export class AuthorizationController {
     return {
       status: 500,
       title: 'The authorization could not be saved',
-      message: 'Something failed on our side, and an authorization code works only once. Please authorize again; if it keeps failing, contact the app provider.',
+      message:
+        'Something failed on our side, and an authorization code works only once. Please authorize again; if it keeps failing, contact the app provider.',
       retryUrl: AUTHORIZE_PATH,
     };
   }

@@ -201,7 +201,12 @@ export function validateSampleEnv(env: Env): SampleConfig {
 
     const privateKey = text('ALIPAY_PRIVATE_KEY', 'ALIPAY_PRIVATE_KEY_PATH');
     if (!privateKey) fail('ALIPAY_PRIVATE_KEY', '(or ALIPAY_PRIVATE_KEY_PATH) is required when ALIPAY_APP_ID is set');
-    else check(str('ALIPAY_PRIVATE_KEY') ? 'ALIPAY_PRIVATE_KEY' : 'ALIPAY_PRIVATE_KEY_PATH', () => loadPrivateKey(privateKey), 'a readable RSA private key (PEM, or bare base64 PKCS#8/PKCS#1)');
+    else
+      check(
+        str('ALIPAY_PRIVATE_KEY') ? 'ALIPAY_PRIVATE_KEY' : 'ALIPAY_PRIVATE_KEY_PATH',
+        () => loadPrivateKey(privateKey),
+        'a readable RSA private key (PEM, or bare base64 PKCS#8/PKCS#1)',
+      );
 
     const alipayPublicKey = text('ALIPAY_PUBLIC_KEY', 'ALIPAY_PUBLIC_KEY_PATH');
     const certVar = (base: string) => (str(base) ? base : `${base}_PATH`);
@@ -210,7 +215,11 @@ export function validateSampleEnv(env: Env): SampleConfig {
     const alipayRootCert = text('ALIPAY_ROOT_CERT', 'ALIPAY_ROOT_CERT_PATH');
     const certMode = ['ALIPAY_APP_CERT', 'ALIPAY_PUBLIC_CERT', 'ALIPAY_ROOT_CERT'].some((b) => str(b) || str(`${b}_PATH`));
     if (certMode) {
-      if (alipayPublicKey) fail(str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH', 'and the certificate variables (ALIPAY_*_CERT_PATH) exclude each other; configure one mode');
+      if (alipayPublicKey)
+        fail(
+          str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH',
+          'and the certificate variables (ALIPAY_*_CERT_PATH) exclude each other; configure one mode',
+        );
       for (const base of ['ALIPAY_APP_CERT', 'ALIPAY_PUBLIC_CERT', 'ALIPAY_ROOT_CERT']) {
         if (!str(base) && !str(`${base}_PATH`)) fail(`${base}_PATH`, 'is required in certificate mode (the three certificates go together)');
       }
@@ -220,7 +229,11 @@ export function validateSampleEnv(env: Env): SampleConfig {
     } else if (!alipayPublicKey) {
       fail('ALIPAY_PUBLIC_KEY', '(or ALIPAY_PUBLIC_KEY_PATH; or ALIPAY_APP_CERT_PATH, ALIPAY_PUBLIC_CERT_PATH and ALIPAY_ROOT_CERT_PATH) is required');
     } else {
-      check(str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH', () => loadPublicKey(alipayPublicKey), 'a readable RSA public key (PEM or bare base64)');
+      check(
+        str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH',
+        () => loadPublicKey(alipayPublicKey),
+        'a readable RSA public key (PEM or bare base64)',
+      );
     }
     if (appId && privateKey) {
       alipay = { appId, privateKey, alipayPublicKey: certMode ? undefined : alipayPublicKey, appCert, alipayPublicCert, alipayRootCert };
@@ -233,7 +246,8 @@ export function validateSampleEnv(env: Env): SampleConfig {
 
   let gateway = str('ALIPAY_GATEWAY') ?? 'production';
   if (gateway !== 'production' && gateway !== 'sandbox') gateway = httpUrl('ALIPAY_GATEWAY') ?? 'production';
-  if (mode === 'simulation' && str('ALIPAY_GATEWAY')) fail('ALIPAY_GATEWAY', 'is set but no Alipay credentials are (set ALIPAY_APP_ID and the keys, or unset it to run the local simulation)');
+  if (mode === 'simulation' && str('ALIPAY_GATEWAY'))
+    fail('ALIPAY_GATEWAY', 'is set but no Alipay credentials are (set ALIPAY_APP_ID and the keys, or unset it to run the local simulation)');
   const authorizePageBaseUrl = httpUrl('ALIPAY_AUTHORIZE_PAGE_URL');
 
   // --- token encryption at rest ----------------------------------------------------------------
@@ -242,15 +256,21 @@ export function validateSampleEnv(env: Env): SampleConfig {
   if (keysText) {
     const seen = new Set<string>();
     const parsed: Array<{ id: string; key: string }> = [];
-    keysText.split(',').map((s) => s.trim()).filter(Boolean).forEach((entry, i) => {
-      const colon = entry.indexOf(':');
-      const id = colon >= 0 ? entry.slice(0, colon) : `k${i + 1}`;
-      const key = colon >= 0 ? entry.slice(colon + 1) : entry;
-      if (!KEY_ID.test(id) || seen.has(id)) fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} needs a unique id of 1-32 characters [A-Za-z0-9_.-] ("id:base64key")`);
-      else if (Buffer.from(key, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(key)) fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} must be base64 of 32 bytes (openssl rand -base64 32)`);
-      seen.add(id);
-      parsed.push({ id, key });
-    });
+    keysText
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .forEach((entry, i) => {
+        const colon = entry.indexOf(':');
+        const id = colon >= 0 ? entry.slice(0, colon) : `k${i + 1}`;
+        const key = colon >= 0 ? entry.slice(colon + 1) : entry;
+        if (!KEY_ID.test(id) || seen.has(id))
+          fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} needs a unique id of 1-32 characters [A-Za-z0-9_.-] ("id:base64key")`);
+        else if (Buffer.from(key, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(key))
+          fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} must be base64 of 32 bytes (openssl rand -base64 32)`);
+        seen.add(id);
+        parsed.push({ id, key });
+      });
     if (parsed.length) tokenEncryptionKeys = parsed;
   } else if (production) {
     fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', 'is required when NODE_ENV=production (tokens must be encrypted at rest)');
@@ -258,7 +278,8 @@ export function validateSampleEnv(env: Env): SampleConfig {
 
   // --- public URL, state, operators ------------------------------------------------------------
   const publicBaseUrl = httpUrl('PUBLIC_BASE_URL') ?? `http://localhost:${port || 3000}`;
-  if (!str('PUBLIC_BASE_URL') && production) fail('PUBLIC_BASE_URL', 'is required when NODE_ENV=production (it builds the redirect_uri registered with Alipay)');
+  if (!str('PUBLIC_BASE_URL') && production)
+    fail('PUBLIC_BASE_URL', 'is required when NODE_ENV=production (it builds the redirect_uri registered with Alipay)');
   const stateSecret = str('STATE_SECRET');
   if (stateSecret && stateSecret.length < 32) fail('STATE_SECRET', 'must be at least 32 characters (openssl rand -base64 32)');
   if (!stateSecret && mode === 'alipay') fail('STATE_SECRET', 'is required (at least 32 random characters, the same on every instance)');

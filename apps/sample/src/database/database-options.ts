@@ -25,9 +25,7 @@ export function databaseOptions(config: Pick<SampleConfig, 'database' | 'migrati
     return { ...common, type: 'better-sqlite3', database: db.database, enableWAL: db.database !== ':memory:', timeout: 5000 };
   }
   const ssl = db.ssl ? { rejectUnauthorized: true } : undefined;
-  const connection = db.url
-    ? { url: db.url }
-    : { host: db.host, port: db.port, username: db.username, password: db.password, database: db.database };
+  const connection = db.url ? { url: db.url } : { host: db.host, port: db.port, username: db.username, password: db.password, database: db.database };
   // `schema` places TypeORM's tables and migrations table; search_path does the same for the library's raw SQL.
   const schema = db.schema ? { schema: db.schema, extra: { options: `-c search_path=${db.schema}` } } : {};
   return { ...common, ...connection, ...schema, type: db.type, ssl } as DataSourceOptions;

@@ -21,7 +21,9 @@ const HEALTH_EXAMPLE = (status: 'ok' | 'error') => {
     problems: status === 'ok' ? [] : ['9 of 12 active row(s) failing to refresh'],
   };
   const details = { database: { status: 'up' }, token_refresh: token };
-  return status === 'ok' ? { status, info: details, error: {}, details } : { status, info: { database: details.database }, error: { token_refresh: token }, details };
+  return status === 'ok'
+    ? { status, info: details, error: {}, details }
+    : { status, info: { database: details.database }, error: { token_refresh: token }, details };
 };
 
 @ApiTags('health')
@@ -53,7 +55,9 @@ export class HealthController {
   }
 
   @Get('live')
-  @ApiOperation({ summary: "Liveness: the process answers (no dependency checked). The container HEALTHCHECK: Alipay or the database being down is no reason to restart" })
+  @ApiOperation({
+    summary: 'Liveness: the process answers (no dependency checked). The container HEALTHCHECK: Alipay or the database being down is no reason to restart',
+  })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };

@@ -4,10 +4,7 @@ import type { Request, Response } from 'express';
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export function sendHtml(res: Response, status: number, body: string): void {
-  res
-    .status(status)
-    .set({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': PAGE_CSP, 'cache-control': 'no-store' })
-    .send(body);
+  res.status(status).set({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': PAGE_CSP, 'cache-control': 'no-store' }).send(body);
 }
 
 /** True when the client prefers JSON (`Accept: application/json`); browsers get HTML. */

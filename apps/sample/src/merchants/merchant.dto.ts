@@ -33,7 +33,20 @@ export class RefreshResultDto {
 }
 
 class AlipayErrorDetailDto {
-  @ApiProperty({ enum: ['authorization-required', 'authorization-state', 'token-unreadable', 'alipay-error', 'alipay-signature', 'alipay-timeout', 'alipay-unreachable', 'store-unavailable', 'configuration', 'internal'] })
+  @ApiProperty({
+    enum: [
+      'authorization-required',
+      'authorization-state',
+      'token-unreadable',
+      'alipay-error',
+      'alipay-signature',
+      'alipay-timeout',
+      'alipay-unreachable',
+      'store-unavailable',
+      'configuration',
+      'internal',
+    ],
+  })
   type: string;
   @ApiProperty() message: string;
   @ApiPropertyOptional({ description: 'The merchant app concerned' }) authAppId?: string;

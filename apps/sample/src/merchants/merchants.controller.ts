@@ -43,7 +43,8 @@ function paging(offsetText: unknown, limitText: unknown, maxLimit: number): { of
   const offset = single(offsetText) ?? '0';
   const limit = single(limitText) ?? String(PAGE_SIZE);
   if (!/^\d{1,9}$/.test(offset ?? '')) throw new BadRequestException('"offset" must be a non-negative integer');
-  if (!/^\d{1,4}$/.test(limit ?? '') || Number(limit) < 1 || Number(limit) > maxLimit) throw new BadRequestException(`"limit" must be an integer from 1 to ${maxLimit}`);
+  if (!/^\d{1,4}$/.test(limit ?? '') || Number(limit) < 1 || Number(limit) > maxLimit)
+    throw new BadRequestException(`"limit" must be an integer from 1 to ${maxLimit}`);
   return { offset: Number(offset), limit: Number(limit) };
 }
 
@@ -77,7 +78,13 @@ export class MerchantsController {
   }
 
   private setNotice(res: Response, parts: string[]): void {
-    res.cookie(NOTICE_COOKIE, parts.join('|'), { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 60_000, secure: this.config.publicBaseUrl.startsWith('https:') });
+    res.cookie(NOTICE_COOKIE, parts.join('|'), {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      maxAge: 60_000,
+      secure: this.config.publicBaseUrl.startsWith('https:'),
+    });
   }
 
   /** Why the QR code cannot work from a phone, if it cannot. */
@@ -87,7 +94,9 @@ export class MerchantsController {
     if (this.setup.mode === 'simulation') {
       return `Simulation: this QR code points to ${this.config.publicBaseUrl}${loopback ? ', which a phone cannot reach,' : ''} and leads to the simulator, not Alipay, so the Alipay app cannot use it. It works with real Alipay credentials and a PUBLIC_BASE_URL that phones can reach.`;
     }
-    return loopback ? `This QR code points to ${this.config.publicBaseUrl}, which a phone cannot reach: set PUBLIC_BASE_URL to this app's public address.` : undefined;
+    return loopback
+      ? `This QR code points to ${this.config.publicBaseUrl}, which a phone cannot reach: set PUBLIC_BASE_URL to this app's public address.`
+      : undefined;
   }
 
   @Get('/')
@@ -170,15 +179,14 @@ export class MerchantsController {
   @ApiResponse({ status: 502, type: AlipayErrorDto, description: "Alipay refused, or its answer did not verify (Alipay's code and trace id)" })
   @ApiResponse({ status: 503, type: AlipayErrorDto, description: "Alipay could not be reached, or the merchant's stored credential cannot be read" })
   @ApiResponse({ status: 504, type: AlipayErrorDto, description: 'Alipay did not answer in time' })
-  async refresh(
-    @Param('authAppId') authAppId: string,
-    @Req() req: Request & { operatorAuth?: OperatorAuth },
-    @Res() res: Response,
-  ): Promise<void> {
+  async refresh(@Param('authAppId') authAppId: string, @Req() req: Request & { operatorAuth?: OperatorAuth }, @Res() res: Response): Promise<void> {
     if (!ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
     // Browsers send cookies and Basic credentials on cross-site posts; a Bearer header they never add.
     if (req.operatorAuth !== 'bearer' && !this.csrf.valid(req)) {
-      res.status(403).json({ statusCode: 403, message: "Missing, expired or wrong csrf field: reload the operators' page and use its button (API clients: send Authorization: Bearer)" });
+      res.status(403).json({
+        statusCode: 403,
+        message: "Missing, expired or wrong csrf field: reload the operators' page and use its button (API clients: send Authorization: Bearer)",
+      });
       return;
     }
     const json = wantsJson(req);

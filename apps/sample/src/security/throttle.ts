@@ -28,7 +28,10 @@ export function applyThrottles(app: NestExpressApplication): void {
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       store: redis
-        ? new RedisStore({ prefix: `${config.redisKeyPrefix}throttle:${name}:`, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply> })
+        ? new RedisStore({
+            prefix: `${config.redisKeyPrefix}throttle:${name}:`,
+            sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+          })
         : undefined,
       handler: (req, res) => onLimit(req, res),
     });
@@ -36,13 +39,22 @@ export function applyThrottles(app: NestExpressApplication): void {
     CALLBACK_PATH,
     limiter('callback', config.throttle.callbackPerMinute, (req, res) => {
       if (wantsJson(req)) {
-        res.status(429).json({ error: { status: 429, title: 'Too many attempts', message: 'Too many callbacks from this client; Alipay was not called. Try again in a minute.' } });
+        res.status(429).json({
+          error: { status: 429, title: 'Too many attempts', message: 'Too many callbacks from this client; Alipay was not called. Try again in a minute.' },
+        });
         return;
       }
-      const page = { status: 429, title: 'Too many attempts', message: 'Too many authorization attempts came from your network. Please wait a minute, then open the authorization link again.' };
+      const page = {
+        status: 429,
+        title: 'Too many attempts',
+        message: 'Too many authorization attempts came from your network. Please wait a minute, then open the authorization link again.',
+      };
       sendHtml(res, 429, errorPage(page, setup.mode));
     }),
   );
   // Alipay reads anything but "success" as "send it again later".
-  app.use(NOTIFY_PATH, limiter('notify', config.throttle.notifyPerMinute, (_req, res) => void res.status(429).type('text/plain').send('fail')));
+  app.use(
+    NOTIFY_PATH,
+    limiter('notify', config.throttle.notifyPerMinute, (_req, res) => void res.status(429).type('text/plain').send('fail')),
+  );
 }

@@ -30,16 +30,30 @@ function row(over: Partial<AlipayAuthorizationInfo> = {}): AlipayAuthorizationIn
 
 describe("operators' page states", () => {
   it('a healthy row: active, next refresh 30 days before expiry, no attention', () => {
-    expect(merchantState(row(), refresh)).toEqual({ badge: 'active', label: 'active', next: { label: 'refresh', at: new Date(T0 + 335 * DAY) }, attention: false });
+    expect(merchantState(row(), refresh)).toEqual({
+      badge: 'active',
+      label: 'active',
+      next: { label: 'refresh', at: new Date(T0 + 335 * DAY) },
+      attention: false,
+    });
   });
 
   it('a failing row is not shown as active: its failures, the retry time, needs attention', () => {
     const st = merchantState(row({ failureCount: 3, lastErrorCode: 'isp.unknow-error', nextAttemptAt: new Date(T0 + 60_000) }), refresh);
-    expect(st).toMatchObject({ badge: 'failing', detail: '3 failed refreshes: isp.unknow-error', next: { label: 'retry', at: new Date(T0 + 60_000) }, attention: true });
+    expect(st).toMatchObject({
+      badge: 'failing',
+      detail: '3 failed refreshes: isp.unknow-error',
+      next: { label: 'retry', at: new Date(T0 + 60_000) },
+      attention: true,
+    });
   });
 
   it('a row in doubt is "verifying" (with its check time); an undecryptable one "unreadable" (no refresh planned)', () => {
-    expect(merchantState(row({ verifyAt: new Date(T0 + 5000), failureCount: 1 }), refresh)).toMatchObject({ badge: 'verifying', next: { label: 'check' }, attention: true });
+    expect(merchantState(row({ verifyAt: new Date(T0 + 5000), failureCount: 1 }), refresh)).toMatchObject({
+      badge: 'verifying',
+      next: { label: 'check' },
+      attention: true,
+    });
     expect(merchantState(row({ unreadable: 'key k0 is not configured', verifyAt: new Date(T0) }), refresh)).toMatchObject({
       badge: 'unreadable',
       detail: 'Tokens cannot be decrypted: key k0 is not configured',

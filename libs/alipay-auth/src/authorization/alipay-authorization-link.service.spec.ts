@@ -47,7 +47,9 @@ describe('AlipayAuthorizationLinkService', () => {
     const batch = new URL(links.createLink({ nonce, batch: true }).url);
     expect(batch.pathname).toBe('/oauth2/appToAppBatchAuth.htm');
     expect(batch.searchParams.get('application_type')).toBe('MOBILEAPP');
-    expect(new URL(links.createLink({ nonce, batch: true, applicationTypes: ['TINYAPP', 'PUBLICAPP'] }).url).searchParams.get('application_type')).toBe('TINYAPP,PUBLICAPP');
+    expect(new URL(links.createLink({ nonce, batch: true, applicationTypes: ['TINYAPP', 'PUBLICAPP'] }).url).searchParams.get('application_type')).toBe(
+      'TINYAPP,PUBLICAPP',
+    );
     expect(new URL(service({}, clock).createLink({ nonce, batch: true }).url).searchParams.get('application_type')).toBe('TINYAPP,WEBAPP');
   });
 

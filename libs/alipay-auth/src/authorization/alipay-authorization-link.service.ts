@@ -50,9 +50,11 @@ function resolveLinkOptions(o: AlipayAuthorizationLinkOptions): Required<AlipayA
   } catch {
     throw new AlipayConfigError('Option "authorizationLink.redirectUri" must be an absolute http(s) URL');
   }
-  if (redirect.protocol !== 'https:' && redirect.protocol !== 'http:') throw new AlipayConfigError('Option "authorizationLink.redirectUri" must be an absolute http(s) URL');
+  if (redirect.protocol !== 'https:' && redirect.protocol !== 'http:')
+    throw new AlipayConfigError('Option "authorizationLink.redirectUri" must be an absolute http(s) URL');
   const ttl = o.stateTtlMs ?? DEFAULT_STATE_TTL_MS;
-  if (!Number.isInteger(ttl) || ttl < MIN_TTL_MS || ttl > MAX_TTL_MS) throw new AlipayConfigError('Option "authorizationLink.stateTtlMs" must be an integer from 60000 to 3600000');
+  if (!Number.isInteger(ttl) || ttl < MIN_TTL_MS || ttl > MAX_TTL_MS)
+    throw new AlipayConfigError('Option "authorizationLink.stateTtlMs" must be an integer from 60000 to 3600000');
   return {
     stateSecret: o.stateSecret,
     // Kept as given: Alipay compares it with the registered URL character for character.

@@ -4,13 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { AxiosError, AxiosResponse } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
-import {
-  AlipayApiError,
-  AlipayAuthError,
-  AlipayErrorLink,
-  AlipayNetworkError,
-  AlipaySignatureError,
-} from '../errors/alipay-auth.errors';
+import { AlipayApiError, AlipayAuthError, AlipayErrorLink, AlipayNetworkError, AlipaySignatureError } from '../errors/alipay-auth.errors';
 import { AlipaySigner } from '../signer/alipay-signer';
 import { buildRequestUri, QueryValue } from '../signer/alipay-v3-protocol';
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
@@ -102,7 +96,15 @@ export class AlipayOpenApiClient {
         return await this.once<T>(options, appAuthToken);
       } catch (e) {
         // A refused token: rotated by another instance (reload it), or lost (the resolver repairs it). Resend once.
-        if (options.authAppId && !options.appAuthToken && !staleRetried && e instanceof AlipayApiError && REFUSED_TOKEN_CODES.has(e.code) && this.tokenResolver && appAuthToken) {
+        if (
+          options.authAppId &&
+          !options.appAuthToken &&
+          !staleRetried &&
+          e instanceof AlipayApiError &&
+          REFUSED_TOKEN_CODES.has(e.code) &&
+          this.tokenResolver &&
+          appAuthToken
+        ) {
           staleRetried = true;
           const fresh = await this.tokenResolver(options.authAppId, appAuthToken);
           if (fresh !== appAuthToken) {
@@ -205,9 +207,9 @@ export class AlipayOpenApiClient {
 
 function lowerCaseHeaders(h: unknown): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  const src = (h && typeof (h as { toJSON?: unknown }).toJSON === 'function'
-    ? (h as { toJSON(): Record<string, unknown> }).toJSON()
-    : (h as Record<string, unknown>)) ?? {};
+  const src =
+    (h && typeof (h as { toJSON?: unknown }).toJSON === 'function' ? (h as { toJSON(): Record<string, unknown> }).toJSON() : (h as Record<string, unknown>)) ??
+    {};
   for (const [k, v] of Object.entries(src)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v == null ? undefined : String(v);
   return out;
 }

@@ -111,6 +111,13 @@ describe('runPipeline', () => {
 
   it('fails the run when a claim fails, after the workers stop', async () => {
     let n = 0;
-    await expect(runPipeline(async () => (n++ === 0 ? [1, 2] : Promise.reject(new Error('db down'))), 2, 2, async () => undefined)).rejects.toThrow('db down');
+    await expect(
+      runPipeline(
+        async () => (n++ === 0 ? [1, 2] : Promise.reject(new Error('db down'))),
+        2,
+        2,
+        async () => undefined,
+      ),
+    ).rejects.toThrow('db down');
   });
 });

@@ -34,10 +34,7 @@ export class AlipayApiError extends AlipayAuthError {
 }
 
 export type AlipaySignatureErrorCode =
-  | 'response-signature-missing'
-  | 'response-signature-verify-error'
-  | 'response-alipay-sn-verify-error'
-  | 'response-decrypt-error';
+  'response-signature-missing' | 'response-signature-verify-error' | 'response-alipay-sn-verify-error' | 'response-decrypt-error';
 
 /** A response could not be trusted: missing or wrong signature, unknown certificate SN, undecryptable body. */
 export class AlipaySignatureError extends AlipayAuthError {

@@ -93,8 +93,12 @@ describe('AlipayAuthHealthIndicator', () => {
   it('the library never imports @nestjs/terminus (an optional peer): it loads without it', () => {
     const root = join(process.cwd(), 'libs/alipay-auth/src');
     const files = (dir: string): string[] =>
-      readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith('.ts') && !f.endsWith('.spec.ts') ? [join(dir, f)] : []));
-    const importing = files(root).filter((f) => /from '@nestjs\/terminus'|require\('@nestjs\/terminus'\)|import\('@nestjs\/terminus'\)/.test(readFileSync(f, 'utf8')));
+      readdirSync(dir).flatMap((f) =>
+        statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith('.ts') && !f.endsWith('.spec.ts') ? [join(dir, f)] : [],
+      );
+    const importing = files(root).filter((f) =>
+      /from '@nestjs\/terminus'|require\('@nestjs\/terminus'\)|import\('@nestjs\/terminus'\)/.test(readFileSync(f, 'utf8')),
+    );
     expect(importing).toEqual([]);
   });
 });

@@ -26,7 +26,10 @@ export interface AlipayAuthHealthData {
  * Same shape as `@nestjs/terminus`'s `HealthIndicatorResult` (terminus only reads `status`), declared here
  * so that the library neither imports nor requires terminus.
  */
-export type AlipayAuthHealthIndicatorResult<Key extends string = string> = Record<Key, ({ status: 'up' | 'down' } & AlipayAuthHealthData) | { status: 'down'; message: string }>;
+export type AlipayAuthHealthIndicatorResult<Key extends string = string> = Record<
+  Key,
+  ({ status: 'up' | 'down' } & AlipayAuthHealthData) | { status: 'down'; message: string }
+>;
 
 /**
  * A `@nestjs/terminus` health indicator over `AlipayAuthHealthService.summary()`:
@@ -40,7 +43,10 @@ export class AlipayAuthHealthIndicator {
 
   constructor(private readonly health: AlipayAuthHealthService) {}
 
-  async isHealthy<Key extends string = 'alipay_auth'>(key: Key = 'alipay_auth' as Key, thresholds: AlipayAuthHealthThresholds = {}): Promise<AlipayAuthHealthIndicatorResult<Key>> {
+  async isHealthy<Key extends string = 'alipay_auth'>(
+    key: Key = 'alipay_auth' as Key,
+    thresholds: AlipayAuthHealthThresholds = {},
+  ): Promise<AlipayAuthHealthIndicatorResult<Key>> {
     const result = (detail: AlipayAuthHealthIndicatorResult<Key>[Key]) => ({ [key]: detail }) as AlipayAuthHealthIndicatorResult<Key>;
     let h;
     try {

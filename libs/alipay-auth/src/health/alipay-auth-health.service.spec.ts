@@ -10,7 +10,12 @@ import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
 import { AlipayAuthHealthService } from './alipay-auth-health.service';
 
 const APP_ID = '2021004100000001';
-const config = resolveAlipayAuthConfig({ appId: APP_ID, privateKey: vectors.keys.app.privateKeyPkcs8Pem, alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem, refresh: { enabled: false } });
+const config = resolveAlipayAuthConfig({
+  appId: APP_ID,
+  privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+  alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
+  refresh: { enabled: false },
+});
 
 describe('AlipayAuthHealthService: rows holding another app’s credential', () => {
   let rows: Map<string, Partial<AlipayAuthorization>>;
@@ -46,7 +51,9 @@ describe('AlipayAuthHealthService: rows holding another app’s credential', () 
     const s = await health.summary();
     expect(s.status).toBe('down');
     expect(s.configurationCircuit.open).toBe(false);
-    expect(s.problems).toEqual([expect.stringMatching(/^1 active row\(s\) hold a credential of another Alipay app \(APP_ID_NOT_CONSISTENT\), e\.g\. merchant app 2021007700000001/)]);
+    expect(s.problems).toEqual([
+      expect.stringMatching(/^1 active row\(s\) hold a credential of another Alipay app \(APP_ID_NOT_CONSISTENT\), e\.g\. merchant app 2021007700000001/),
+    ]);
   });
 
   it('a row re-authorized since (or no longer active) drops out', async () => {
@@ -54,7 +61,9 @@ describe('AlipayAuthHealthService: rows holding another app’s credential', () 
     circuit.succeeded(circuit.ticket());
     foreign('2021007700000002', 'isv.AUTH_TOKEN_NOT_CONSISTENT');
     rows.set('2021007700000001', { authAppId: '2021007700000001', status: 'active', lastErrorCode: null });
-    expect((await health.summary()).problems).toEqual([expect.stringMatching(/^1 active row\(s\) .*\(isv\.AUTH_TOKEN_NOT_CONSISTENT\), e\.g\. merchant app 2021007700000002/)]);
+    expect((await health.summary()).problems).toEqual([
+      expect.stringMatching(/^1 active row\(s\) .*\(isv\.AUTH_TOKEN_NOT_CONSISTENT\), e\.g\. merchant app 2021007700000002/),
+    ]);
     rows.set('2021007700000002', { authAppId: '2021007700000002', status: 'reauthorization_required', lastErrorCode: 'isv.AUTH_TOKEN_NOT_CONSISTENT' });
     expect((await health.summary()).status).toBe('up');
   });

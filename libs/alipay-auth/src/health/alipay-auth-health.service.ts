@@ -74,10 +74,18 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
       return { ok: true, message: 'Alipay answered the self-check query; signature and keys work' };
     } catch (e) {
       if (isConfigurationError(e)) {
-        return { ok: false, errorCode: e.code, message: `Alipay refused our request with ${e.code} (traceId ${e.traceId ?? '-'}): the private key, app id or app certificate does not match what Alipay has for app ${this.config.appId}` };
+        return {
+          ok: false,
+          errorCode: e.code,
+          message: `Alipay refused our request with ${e.code} (traceId ${e.traceId ?? '-'}): the private key, app id or app certificate does not match what Alipay has for app ${this.config.appId}`,
+        };
       }
       if (e instanceof AlipaySignatureError) {
-        return { ok: false, errorCode: e.code, message: `Alipay's answer does not verify (${e.code}): option "alipayPublicKey" (or "alipayPublicCert") is not the Alipay key of this environment` };
+        return {
+          ok: false,
+          errorCode: e.code,
+          message: `Alipay's answer does not verify (${e.code}): option "alipayPublicKey" (or "alipayPublicCert") is not the Alipay key of this environment`,
+        };
       }
       if (e instanceof AlipayApiError && e.status >= 400 && e.status < 500) {
         return { ok: true, message: `Alipay accepted our signature and answered ${e.code} as expected` };
@@ -104,11 +112,14 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
     const foreign = await this.foreignCredentialRows();
     if (foreign.length) {
       const codes = [...new Set(foreign.map((r) => r.lastErrorCode))].join(', ');
-      problems.push(`${foreign.length} active row(s) hold a credential of another Alipay app (${codes}), e.g. merchant app ${foreign[0].authAppId}: the merchant must authorize app ${this.config.appId} again`);
+      problems.push(
+        `${foreign.length} active row(s) hold a credential of another Alipay app (${codes}), e.g. merchant app ${foreign[0].authAppId}: the merchant must authorize app ${this.config.appId} again`,
+      );
     }
     if (ratio(counts.failing) > t.maxFailingRatio) problems.push(`${counts.failing} of ${counts.active} active row(s) failing to refresh`);
     if (ratio(counts.verifying) > t.maxVerifyingRatio) problems.push(`${counts.verifying} of ${counts.active} active row(s) awaiting verification`);
-    if (this.config.refresh.enabled && lastRunAgeMs !== null && lastRunAgeMs > t.maxRunAgeMs) problems.push(`last scheduled run finished ${Math.round(lastRunAgeMs / 1000)} s ago`);
+    if (this.config.refresh.enabled && lastRunAgeMs !== null && lastRunAgeMs > t.maxRunAgeMs)
+      problems.push(`last scheduled run finished ${Math.round(lastRunAgeMs / 1000)} s ago`);
     return { status: problems.length ? 'down' : 'up', problems, counts, overdue, configurationCircuit: circuit, lastRunAgeMs };
   }
 
@@ -119,14 +130,17 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
   private async foreignCredentialRows(): Promise<AlipayAuthorization[]> {
     const ids = [...this.circuit.foreignCredentialRows.keys()].reverse();
     const rows = await Promise.all(ids.map((id) => this.store.find(this.config.appId, id)));
-    return rows.filter((r): r is AlipayAuthorization => r?.status === 'active' && r.lastErrorCode !== null && FOREIGN_CREDENTIAL_CODES.has(bareAlipayCode(r.lastErrorCode)));
+    return rows.filter(
+      (r): r is AlipayAuthorization => r?.status === 'active' && r.lastErrorCode !== null && FOREIGN_CREDENTIAL_CODES.has(bareAlipayCode(r.lastErrorCode)),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
     for (const w of this.config.bootWarnings) this.logger.warn(w);
     if (this.config.verifyOnBoot) {
       const r = await this.verifyOnline();
-      if (!r.ok && this.config.verifyOnBoot === true) throw new AlipayConfigError(`Start-up self-check failed: ${r.message} (set "verifyOnBoot: 'warn'" to start anyway with health down)`);
+      if (!r.ok && this.config.verifyOnBoot === true)
+        throw new AlipayConfigError(`Start-up self-check failed: ${r.message} (set "verifyOnBoot: 'warn'" to start anyway with health down)`);
       if (!r.ok) {
         this.logger.error(`Start-up self-check failed: ${r.message}`);
         this.circuit.open(new AlipayApiError({ status: 0, code: r.errorCode ?? 'boot-check-failed', message: r.message }));
@@ -137,7 +151,9 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
         // A `clock` option is used as given: say when it disagrees with the database's.
         const offset = this.config.clock() - (await this.store.databaseNow());
         if (Math.abs(offset) > 5_000) {
-          this.logger.warn(`The module clock (option "clock") is ${offset > 0 ? 'ahead of' : 'behind'} the database's by ${Math.abs(offset)} ms; leases use the database's clock, refresh timing uses the module clock`);
+          this.logger.warn(
+            `The module clock (option "clock") is ${offset > 0 ? 'ahead of' : 'behind'} the database's by ${Math.abs(offset)} ms; leases use the database's clock, refresh timing uses the module clock`,
+          );
         }
       }
       const keyed = this.store as AlipayTokenStore & { countUnknownKeyRows?: () => Promise<number>; syncDueAt?: (appId: string) => Promise<number> };
@@ -146,7 +162,9 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
       if (synced > 0) this.logger.log(`Re-computed the refresh due time of ${synced} authorization(s) for the configured refresh windows`);
       const unknown = keyed.countUnknownKeyRows ? await keyed.countUnknownKeyRows() : 0;
       if (unknown > 0) {
-        this.logger.warn(`${unknown} stored authorization(s) use key ids not in option "tokenEncryptionKeys": they cannot be read. Add the old key back (after the current one) and run the re-encryption`);
+        this.logger.warn(
+          `${unknown} stored authorization(s) use key ids not in option "tokenEncryptionKeys": they cannot be read. Add the old key back (after the current one) and run the re-encryption`,
+        );
       }
     } catch (e) {
       // The table may not exist yet (migrations run later): the checks are advice, never a boot failure.

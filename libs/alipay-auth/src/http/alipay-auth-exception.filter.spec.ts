@@ -20,7 +20,13 @@ const ERRORS: Record<string, () => Error> = {
   required: () => new AlipayAuthorizationRequiredError('2021004199990001', 'refresh-token-expired'),
   unreadable: () => new AlipayTokenUnreadableError('2021004199990001', 'key id k0 is not in "tokenEncryptionKeys"'),
   api: () =>
-    new AlipayApiError({ status: 400, code: 'invalid-auth-token', message: `app_auth_token ${SECRET_TOKEN} is invalid`, traceId: '0b1f2e3d4c5b6a7988', links: [{ link: 'https://example.com' }] }),
+    new AlipayApiError({
+      status: 400,
+      code: 'invalid-auth-token',
+      message: `app_auth_token ${SECRET_TOKEN} is invalid`,
+      traceId: '0b1f2e3d4c5b6a7988',
+      links: [{ link: 'https://example.com' }],
+    }),
   signature: () => new AlipaySignatureError('response-signature-verify-error', 'Signature does not verify', '0b99aa'),
   timeout: () => new AlipayNetworkError('timeout', 'timeout of 10000ms exceeded', true),
   reset: () => new AlipayNetworkError('reset', 'socket hang up', true),
@@ -29,7 +35,9 @@ const ERRORS: Record<string, () => Error> = {
   store: () =>
     new AlipayStoreUnavailableError(
       'find',
-      Object.assign(new Error(`terminating connection due to administrator command: SELECT * FROM "alipay_authorizations" WHERE "token" = '${SECRET_TOKEN}'`), { code: '57P01' }),
+      Object.assign(new Error(`terminating connection due to administrator command: SELECT * FROM "alipay_authorizations" WHERE "token" = '${SECRET_TOKEN}'`), {
+        code: '57P01',
+      }),
     ),
   other: () => new AlipayAuthError(`something with ${SECRET_TOKEN}`),
   plain: () => new Error('not ours'),

@@ -52,7 +52,11 @@ export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody
     return body(409, { type: 'authorization-required', message: 'The merchant must authorize the app again', authAppId: e.authAppId, reason: e.reason });
   }
   if (e instanceof AlipayAuthorizationStateError) {
-    return body(400, { type: 'authorization-state', message: 'The authorization callback does not match an authorization started in this browser; start again', reason: e.problem });
+    return body(400, {
+      type: 'authorization-state',
+      message: 'The authorization callback does not match an authorization started in this browser; start again',
+      reason: e.problem,
+    });
   }
   if (e instanceof AlipayTokenUnreadableError) {
     // The reason names key ids and decryption details: for the operator's log, not for clients.
@@ -105,6 +109,9 @@ export class AlipayAuthExceptionFilter implements ExceptionFilter<AlipayAuthErro
       return;
     }
     // Registered with `new AlipayAuthExceptionFilter()` outside Nest's injector: Express's response API.
-    (response as { status(code: number): { set(h: string, v: string): { json(b: unknown): void } } }).status(answer.statusCode).set('cache-control', 'no-store').json(answer);
+    (response as { status(code: number): { set(h: string, v: string): { json(b: unknown): void } } })
+      .status(answer.statusCode)
+      .set('cache-control', 'no-store')
+      .json(answer);
   }
 }

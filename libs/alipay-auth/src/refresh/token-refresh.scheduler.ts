@@ -111,8 +111,17 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
   private async run(): Promise<AlipayRefreshRunSummary> {
     const started = Date.now();
     const s: AlipayRefreshRunSummary = {
-      claimed: 0, refreshed: 0, recovered: 0, failed: 0, reauthorizationRequired: 0, skipped: 0, unreadable: 0,
-      statusChecked: 0, cancelledFound: 0, stoppedByConfigurationError: false, durationMs: 0,
+      claimed: 0,
+      refreshed: 0,
+      recovered: 0,
+      failed: 0,
+      reauthorizationRequired: 0,
+      skipped: 0,
+      unreadable: 0,
+      statusChecked: 0,
+      cancelledFound: 0,
+      stoppedByConfigurationError: false,
+      durationMs: 0,
     };
     const { appId, instanceId: owner, refresh: policy } = this.config;
     // Host clocks drift: each run starts from the database's clock again.
@@ -210,7 +219,8 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     const { appId, instanceId: owner, refresh: policy } = this.config;
     const seen = new Set<string>();
     const gate = callGate(policy.concurrency, this.limiter, halted);
-    const claim = () => this.store.claimStatusCheckDue(appId, new Date(this.config.clock() - policy.statusCheckIntervalMs), { owner, ms: policy.leaseMs }, policy.batchSize);
+    const claim = () =>
+      this.store.claimStatusCheckDue(appId, new Date(this.config.clock() - policy.statusCheckIntervalMs), { owner, ms: policy.leaseMs }, policy.batchSize);
     await runPipeline(
       () => this.claimFresh(claim, seen, s, halted, false),
       2 * policy.concurrency,

@@ -27,7 +27,9 @@ export function issuerString(cert: X509Certificate): string {
 export function certSn(pem: string | X509Certificate, option = 'certificate'): string {
   const cert = parse(pem, option);
   const serialDecimal = BigInt(`0x${cert.serialNumber}`).toString(10);
-  return createHash('md5').update(issuerString(cert) + serialDecimal, 'utf8').digest('hex');
+  return createHash('md5')
+    .update(issuerString(cert) + serialDecimal, 'utf8')
+    .digest('hex');
 }
 
 /** alipay_root_cert_sn: SNs of the RSA-signed certs of the bundle, in file order, joined by `_`. */
@@ -103,7 +105,9 @@ export function checkCertificateChain(pem: string, rootBundlePem: string, option
     if (roots.some((r) => r.fingerprint256 === cert.fingerprint256)) break;
     const issuer = pool.find((c) => c.fingerprint256 !== cert.fingerprint256 && cert.checkIssued(c) && cert.verify(c.publicKey));
     if (!issuer || depth > 8) {
-      throw new AlipayConfigError(`Option "${option}" does not chain to a certificate of option "${rootOption}": a certificate from another CA, or the wrong root bundle`);
+      throw new AlipayConfigError(
+        `Option "${option}" does not chain to a certificate of option "${rootOption}": a certificate from another CA, or the wrong root bundle`,
+      );
     }
     if (roots.includes(issuer)) break;
     cert = issuer;
@@ -116,7 +120,10 @@ export function checkValidity(pem: string | X509Certificate, option: string, now
   const cert = parse(pem, option);
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
-  if (now > to) throw new AlipayConfigError(`Option "${option}" holds a certificate that expired on ${new Date(to).toISOString()}; download the current one from Alipay's console`);
+  if (now > to)
+    throw new AlipayConfigError(
+      `Option "${option}" holds a certificate that expired on ${new Date(to).toISOString()}; download the current one from Alipay's console`,
+    );
   if (now < from) throw new AlipayConfigError(`Option "${option}" holds a certificate valid only from ${new Date(from).toISOString()}`);
   if (to - now < 30 * DAY_MS) return `Option "${option}" holds a certificate that expires on ${new Date(to).toISOString()}, within 30 days`;
   return undefined;

@@ -30,9 +30,7 @@ export function loadPrivateKey(input: string | Buffer | KeyObject, option = 'pri
     throw new Error('neither PKCS#8 nor PKCS#1');
   } catch (e) {
     if (e instanceof AlipayConfigError) throw e;
-    throw new AlipayConfigError(
-      `Option "${option}" is not a readable RSA private key (expected PEM, or bare base64 PKCS#8/PKCS#1)`,
-    );
+    throw new AlipayConfigError(`Option "${option}" is not a readable RSA private key (expected PEM, or bare base64 PKCS#8/PKCS#1)`);
   }
 }
 

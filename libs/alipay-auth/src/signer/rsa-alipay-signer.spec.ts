@@ -11,7 +11,10 @@ const cases = (list: any[]): Array<[string, any]> => list.map((v, i) => [v.name 
 const app = vectors.keys.app;
 const alipay = vectors.keys.alipay;
 
-function signerFor(input: { appId: string; appCertSn: string | null; alipayRootCertSn: string | null; encryptKey: string | null }, privateKey = app.privateKeyPkcs8Pem) {
+function signerFor(
+  input: { appId: string; appCertSn: string | null; alipayRootCertSn: string | null; encryptKey: string | null },
+  privateKey = app.privateKeyPkcs8Pem,
+) {
   return new RsaAlipaySigner({
     appId: input.appId,
     privateKey: loadPrivateKey(privateKey),
@@ -59,7 +62,13 @@ describe('RsaAlipaySigner against the official SDK vectors', () => {
       expect(parsed.authString).toBe(v.expected.authString);
       expect(parsed.signature).toBe(v.expected.signature);
       expect(
-        buildRequestSignContent({ authString: parsed.authString, method: input.httpMethod, requestUri: input.requestUri, body: input.body, appAuthToken: input.appAuthToken }),
+        buildRequestSignContent({
+          authString: parsed.authString,
+          method: input.httpMethod,
+          requestUri: input.requestUri,
+          body: input.body,
+          appAuthToken: input.appAuthToken,
+        }),
       ).toBe(v.expected.signContent);
     });
 
@@ -106,7 +115,9 @@ describe('RsaAlipaySigner against the official SDK vectors', () => {
     const v = vectors.responseVerification.find((x: any) => x.response.status >= 400 && x.response.headers['alipay-signature']);
     const s = signerFor({ appId: '2021004100000001', appCertSn: null, alipayRootCertSn: null, encryptKey: null });
     await expect(s.verifyResponse({ status: v.response.status, headers: v.response.headers, body: v.response.body })).resolves.toBeUndefined();
-    await expect(s.verifyResponse({ status: v.response.status, headers: v.response.headers, body: v.response.body + ' ' })).rejects.toMatchObject({ code: 'response-signature-verify-error' });
+    await expect(s.verifyResponse({ status: v.response.status, headers: v.response.headers, body: v.response.body + ' ' })).rejects.toMatchObject({
+      code: 'response-signature-verify-error',
+    });
   });
 
   it.each(cases(vectors.aes))('AES %s', (_n, a: any) => {

@@ -3,19 +3,8 @@ import type { ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayConfigError, AlipaySignatureError } from '../errors/alipay-auth.errors';
 import { aesDecrypt, aesEncrypt } from './alipay-aes';
 import { rsaSign, rsaVerify } from './alipay-keys';
-import {
-  AlipayResponseToVerify,
-  AlipaySignedRequest,
-  AlipaySigner,
-  AlipaySignRequestInput,
-} from './alipay-signer';
-import {
-  buildAuthorizationHeader,
-  buildAuthString,
-  buildNotifySignContent,
-  buildRequestSignContent,
-  buildResponseSignContent,
-} from './alipay-v3-protocol';
+import { AlipayResponseToVerify, AlipaySignedRequest, AlipaySigner, AlipaySignRequestInput } from './alipay-signer';
+import { buildAuthorizationHeader, buildAuthString, buildNotifySignContent, buildRequestSignContent, buildResponseSignContent } from './alipay-v3-protocol';
 
 /** Keys parsed once at start-up; nothing here is parsed per request. */
 export interface RsaSignerMaterial {
@@ -105,11 +94,7 @@ export class RsaAlipaySigner extends AlipaySigner {
         res.status,
       );
     }
-    const content = buildResponseSignContent(
-      res.headers['alipay-timestamp'] ?? '',
-      res.headers['alipay-nonce'] ?? '',
-      res.body,
-    );
+    const content = buildResponseSignContent(res.headers['alipay-timestamp'] ?? '', res.headers['alipay-nonce'] ?? '', res.body);
     if (!rsaVerify(this.material.alipayPublicKey, content, signature)) {
       throw new AlipaySignatureError('response-signature-verify-error', 'Alipay response signature does not verify', traceId, res.status);
     }

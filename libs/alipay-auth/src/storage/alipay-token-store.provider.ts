@@ -40,7 +40,10 @@ export function alipayTokenStoreProvider(dataSourceName?: string): Provider {
         return missingStore(message);
       }
       if (!createStore) {
-        if (dataSourceName) throw new AlipayConfigError(`No TypeORM data source named "${dataSourceName}" (option "dataSource"): check the name given to TypeOrmModule.forRoot({ name })`);
+        if (dataSourceName)
+          throw new AlipayConfigError(
+            `No TypeORM data source named "${dataSourceName}" (option "dataSource"): check the name given to TypeOrmModule.forRoot({ name })`,
+          );
         return missingStore(
           'No TypeORM data source (default) for token storage: import TypeOrmModule.forRoot(...) with ALIPAY_AUTH_ENTITIES (nestjs-alipay-auth/typeorm), or pass the "store" option',
         );

@@ -179,7 +179,13 @@ export interface AlipayTokenStore extends AlipayNotificationLog {
    * Moves the authorization to another status, keeping the row, and releases any lease, if it is still at
    * `expectedVersion`. Returns the row as written, or null when it moved on (or is gone).
    */
-  setStatus(appId: string, authAppId: string, expectedVersion: number, status: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null>;
+  setStatus(
+    appId: string,
+    authAppId: string,
+    expectedVersion: number,
+    status: AlipayAuthorizationStatus,
+    reason: string | null,
+  ): Promise<AlipayAuthorization | null>;
 
   /** Records a status check done through the token query API, if the row is still at `expectedVersion`. */
   markChecked(appId: string, authAppId: string, expectedVersion: number, at: Date): Promise<boolean>;

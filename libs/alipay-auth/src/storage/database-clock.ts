@@ -26,7 +26,9 @@ export class AlipayDatabaseClock implements OnModuleInit {
       return undefined;
     });
     if (offset !== undefined && Math.abs(offset) > REPORTED_OFFSET_MS) {
-      this.logger.warn(`This host's clock is ${offset < 0 ? 'ahead of' : 'behind'} the database's by ${Math.abs(offset)} ms; the library keeps time by the database's`);
+      this.logger.warn(
+        `This host's clock is ${offset < 0 ? 'ahead of' : 'behind'} the database's by ${Math.abs(offset)} ms; the library keeps time by the database's`,
+      );
     }
   }
 

@@ -100,7 +100,11 @@ describe('guardTokenStore', () => {
 
   it('results pass through, methods run on the store itself (private fields work)', async () => {
     const { fake, store } = guard();
-    await expect(store.find('2021004100000001', '2021007700000001')).resolves.toEqual({ appId: '2021004100000001', authAppId: '2021007700000001', from: 'private field' });
+    await expect(store.find('2021004100000001', '2021007700000001')).resolves.toEqual({
+      appId: '2021004100000001',
+      authAppId: '2021007700000001',
+      from: 'private field',
+    });
     await expect(store.countUnknownKeyRows()).resolves.toBe(7);
     await expect(store.databaseNow()).resolves.toBe(42);
     expect(fake.calls).toBe(1);
@@ -120,7 +124,8 @@ describe('guardTokenStore', () => {
   it('invents no lifecycle hook and no then; passes real hooks through unconverted', async () => {
     const { store } = guard();
     const s = store as unknown as Record<string, unknown>;
-    for (const hook of ['onModuleInit', 'onApplicationBootstrap', 'onModuleDestroy', 'beforeApplicationShutdown', 'onApplicationShutdown', 'then']) expect(s[hook]).toBeUndefined();
+    for (const hook of ['onModuleInit', 'onApplicationBootstrap', 'onModuleDestroy', 'beforeApplicationShutdown', 'onApplicationShutdown', 'then'])
+      expect(s[hook]).toBeUndefined();
     expect(await Promise.resolve(store)).toBe(store);
     const failure = new Error('hook failed');
     const withHook = guardTokenStore(Object.assign(new FakeStore(), { onModuleDestroy: () => Promise.reject(failure) }) as unknown as AlipayTokenStore);
@@ -134,7 +139,11 @@ describe('guardTokenStore', () => {
     expect(store).toBeInstanceOf(InMemoryAlipayTokenStore);
     const down = new Error('database is down');
     store.failNext('find', down);
-    await expect(store.find('2021004100000001', '2021007700000001')).rejects.toMatchObject({ name: 'AlipayStoreUnavailableError', operation: 'find', cause: down });
+    await expect(store.find('2021004100000001', '2021007700000001')).rejects.toMatchObject({
+      name: 'AlipayStoreUnavailableError',
+      operation: 'find',
+      cause: down,
+    });
     await expect(store.find('2021004100000001', '2021007700000001')).resolves.toBeNull();
   });
 });

@@ -79,7 +79,10 @@ export class AlipayTokenCipher {
   private hashWith(keyId: string | null, token: string): string {
     let key = this.hashKeys.get(keyId);
     if (!key) {
-      key = keyId === null ? createHash('sha256').update('alipay-token-lookup').digest() : Buffer.from(hkdfSync('sha256', this.keys.get(keyId)!, '', 'alipay-token-lookup', 32));
+      key =
+        keyId === null
+          ? createHash('sha256').update('alipay-token-lookup').digest()
+          : Buffer.from(hkdfSync('sha256', this.keys.get(keyId)!, '', 'alipay-token-lookup', 32));
       this.hashKeys.set(keyId, key);
     }
     return createHmac('sha256', key).update(token, 'utf8').digest('hex');

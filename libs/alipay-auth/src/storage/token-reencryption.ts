@@ -28,9 +28,10 @@ export class AlipayTokenReencryption {
 
   async run(opts: { batchSize?: number; onProgress?: (p: AlipayReencryptionProgress) => void } = {}): Promise<AlipayReencryptionProgress> {
     const store = this.store as AlipayTokenStore & Partial<AlipayReencryptingStore>;
-    if (typeof store.reencryptBatch !== 'function') throw new AlipayConfigError('The configured token store cannot re-encrypt (it has no reencryptBatch method)');
+    if (typeof store.reencryptBatch !== 'function')
+      throw new AlipayConfigError('The configured token store cannot re-encrypt (it has no reencryptBatch method)');
     const total: AlipayReencryptionProgress = { scanned: 0, rewritten: 0, unreadable: 0 };
-    for (let afterId = 0; ; ) {
+    for (let afterId = 0; ;) {
       const r = await store.reencryptBatch(afterId, opts.batchSize ?? 500);
       if (r.lastId === null) break;
       afterId = r.lastId;

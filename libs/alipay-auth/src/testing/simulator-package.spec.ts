@@ -4,8 +4,14 @@ const loadError = (message: string, code: string) => Object.assign(new Error(mes
 
 describe('the simulator package', () => {
   it.each([
-    ["Cannot find module 'nestjs-alipay-auth-simulator'\nRequire stack:\n- /app/node_modules/nestjs-alipay-auth/dist/testing/simulator-package.js", 'MODULE_NOT_FOUND'],
-    ["Cannot find package 'nestjs-alipay-auth-simulator' imported from /app/node_modules/nestjs-alipay-auth/dist/esm/testing/simulator-package.js", 'ERR_MODULE_NOT_FOUND'],
+    [
+      "Cannot find module 'nestjs-alipay-auth-simulator'\nRequire stack:\n- /app/node_modules/nestjs-alipay-auth/dist/testing/simulator-package.js",
+      'MODULE_NOT_FOUND',
+    ],
+    [
+      "Cannot find package 'nestjs-alipay-auth-simulator' imported from /app/node_modules/nestjs-alipay-auth/dist/esm/testing/simulator-package.js",
+      'ERR_MODULE_NOT_FOUND',
+    ],
     ["Cannot find module 'nestjs-alipay-auth-simulator' from 'node_modules/nestjs-alipay-auth/dist/testing/simulator-package.js'", 'MODULE_NOT_FOUND'],
   ])('is missing when the loader says so: %s', (message, code) => {
     expect(isSimulatorPackageMissing(loadError(message, code))).toBe(true);

@@ -61,7 +61,9 @@ export class AlipayNotificationHandler {
     // Whoever the message says it is for, wherever it says it: never act on another ISV app's message.
     const receivers = [params.app_id, text(detail.app_id)].filter((v): v is string => !!v);
     if (receivers.some((v) => v !== this.config.appId)) {
-      this.logger.log(`Ignored a notification for app ${escapeLogValue(receivers.find((v) => v !== this.config.appId))} (notify_id ${escapeLogValue(params.notify_id)})`);
+      this.logger.log(
+        `Ignored a notification for app ${escapeLogValue(receivers.find((v) => v !== this.config.appId))} (notify_id ${escapeLogValue(params.notify_id)})`,
+      );
       return { handled: false, action: 'ignored' };
     }
     const isCancel = params.msg_method === CANCELLED_MSG_METHOD;
@@ -82,7 +84,9 @@ export class AlipayNotificationHandler {
 
   private async cancelled(params: Record<string, string | undefined>, biz: Fields, detail: Fields): Promise<AlipayNotificationResult> {
     const { appId } = this.config;
-    const ids = [text(detail.auth_app_id), text(biz.auth_app_id), params.auth_app_id, params.msg_app_id].filter((v): v is string => !!v && ALIPAY_AUTH_APP_ID_PATTERN.test(v));
+    const ids = [text(detail.auth_app_id), text(biz.auth_app_id), params.auth_app_id, params.msg_app_id].filter(
+      (v): v is string => !!v && ALIPAY_AUTH_APP_ID_PATTERN.test(v),
+    );
     const token = text(detail.app_auth_token) ?? text(biz.app_auth_token);
     let row: AlipayAuthorization | null = null;
     for (const id of new Set(ids)) if (!row) row = await this.store.find(appId, id);
@@ -105,7 +109,9 @@ export class AlipayNotificationHandler {
       const namesOther = token !== undefined && readable && token !== row.appAuthToken;
       if (!namesCurrent && (namesOther || (at !== null && at < row.authorizedAt.getTime()))) {
         await this.store.requestStatusCheck(appId, { authAppId: row.authAppId });
-        this.logger.log(`Cancellation of merchant app ${row.authAppId} may predate its current authorization; its status is checked with Alipay at the next run (notify_id ${escapeLogValue(params.notify_id)})`);
+        this.logger.log(
+          `Cancellation of merchant app ${row.authAppId} may predate its current authorization; its status is checked with Alipay at the next run (notify_id ${escapeLogValue(params.notify_id)})`,
+        );
         return { handled: true, authAppId: row.authAppId, action: 'stale', authorization: toAuthorizationInfo(row) };
       }
       if (row.status === 'cancelled') return { handled: true, authAppId: row.authAppId, action: 'duplicate', authorization: toAuthorizationInfo(row) };
@@ -137,7 +143,10 @@ export class AlipayNotificationHandler {
       const existing = await this.store.find(this.config.appId, authAppId);
       // Judged by content, not by notify_id alone: a pair stored once (by this message's first delivery,
       // or by the code exchange of the same authorization) is never stored again.
-      if ((existing && !existing.unreadable && existing.appAuthToken === appAuthToken) || (await wasPairStored(this.store, this.config.appId, authAppId, appAuthToken))) {
+      if (
+        (existing && !existing.unreadable && existing.appAuthToken === appAuthToken) ||
+        (await wasPairStored(this.store, this.config.appId, authAppId, appAuthToken))
+      ) {
         return { handled: true, authAppId, action: 'duplicate', authorization: existing ? toAuthorizationInfo(existing) : undefined };
       }
       if (existing && (authTime === null || authTime <= existing.authorizedAt.getTime())) {
@@ -147,7 +156,13 @@ export class AlipayNotificationHandler {
         return { handled: true, authAppId, action: 'stale', authorization: toAuthorizationInfo(existing) };
       }
       const at = authTime ?? this.config.clock();
-      const el = { app_auth_token: appAuthToken, app_refresh_token: appRefreshToken, auth_app_id: authAppId, expires_in: numeric(detail.expires_in), re_expires_in: numeric(detail.re_expires_in) };
+      const el = {
+        app_auth_token: appAuthToken,
+        app_refresh_token: appRefreshToken,
+        auth_app_id: authAppId,
+        expires_in: numeric(detail.expires_in),
+        re_expires_in: numeric(detail.re_expires_in),
+      };
       const row = await this.store.saveAuthorization({
         appId: this.config.appId,
         authAppId,

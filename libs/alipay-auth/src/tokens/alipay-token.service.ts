@@ -160,7 +160,8 @@ export class AlipayTokenService implements OnModuleInit {
     }
     this.invalidate(authAppId);
     if (!row) {
-      if (await this.store.find(this.appId, authAppId)) throw new AlipayAuthError(`Could not revoke merchant app ${authAppId}: concurrent writes kept changing its row`);
+      if (await this.store.find(this.appId, authAppId))
+        throw new AlipayAuthError(`Could not revoke merchant app ${authAppId}: concurrent writes kept changing its row`);
       return null;
     }
     const info = toAuthorizationInfo(row);

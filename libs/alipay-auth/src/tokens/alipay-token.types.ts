@@ -28,7 +28,10 @@ export interface AlipayTokenQueryResponse {
 }
 
 /** What the library shows of an authorization: everything but the secrets and the bookkeeping; the token masked. */
-export type AlipayAuthorizationInfo = Omit<AlipayAuthorization, 'appAuthToken' | 'appRefreshToken' | 'version' | 'leaseOwner' | 'leaseUntil' | 'createdAt' | 'updatedAt'> & {
+export type AlipayAuthorizationInfo = Omit<
+  AlipayAuthorization,
+  'appAuthToken' | 'appRefreshToken' | 'version' | 'leaseOwner' | 'leaseUntil' | 'createdAt' | 'updatedAt'
+> & {
   /** `2026…F12` style: first 6 and last 3 characters. */
   maskedToken: string;
 };

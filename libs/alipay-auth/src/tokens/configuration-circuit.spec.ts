@@ -43,7 +43,9 @@ describe('AlipayConfigurationCircuit: foreign credentials', () => {
     expect(answer('2021007700000002', 'AUTH_TOKEN_NOT_CONSISTENT')).toBe(false);
     expect(answer('2021007700000003')).toBe(true);
     expect(circuit.state).toMatchObject({ open: true, errorCode: 'APP_ID_NOT_CONSISTENT', traceId: 't1', since: new Date(1_000) });
-    expect(emitted).toEqual([[AlipayAuthEvent.ConfigurationError, expect.objectContaining({ errorCode: 'APP_ID_NOT_CONSISTENT', authAppId: '2021007700000003' })]]);
+    expect(emitted).toEqual([
+      [AlipayAuthEvent.ConfigurationError, expect.objectContaining({ errorCode: 'APP_ID_NOT_CONSISTENT', authAppId: '2021007700000003' })],
+    ]);
     // Open already: every later row is left alone too.
     expect(answer('2021007700000001')).toBe(true);
   });

@@ -251,7 +251,11 @@ export class AlipayRefreshCoordinator {
         }
         const movedOn = seenVersion !== undefined && leased.version !== seenVersion;
         const refusedElsewhere = mode.refusedToken !== undefined && leased.appAuthToken !== mode.refusedToken;
-        if (movedOn || refusedElsewhere || (mode.refusedToken === undefined && !mode.force && leased.verifyAt === null && !isDue(leased, this.now(), this.config.refresh))) {
+        if (
+          movedOn ||
+          refusedElsewhere ||
+          (mode.refusedToken === undefined && !mode.force && leased.verifyAt === null && !isDue(leased, this.now(), this.config.refresh))
+        ) {
           await this.store.releaseLease(this.appId, authAppId, owner);
           this.cache.remember(leased);
           return leased;
@@ -274,7 +278,8 @@ export class AlipayRefreshCoordinator {
         this.cache.remember(row);
         return row;
       }
-      if (Date.now() > deadline) throw new AlipayAuthError(`Timed out after ${2 * callMs} ms waiting for another instance to refresh merchant app ${authAppId}`);
+      if (Date.now() > deadline)
+        throw new AlipayAuthError(`Timed out after ${2 * callMs} ms waiting for another instance to refresh merchant app ${authAppId}`);
       // This instance's scheduler says when it is done; another instance is polled.
       let timer: NodeJS.Timeout | undefined;
       const pause = new Promise((r) => (timer = setTimeout(r, scheduled ? Math.max(0, deadline - Date.now()) + 1 : 50)));

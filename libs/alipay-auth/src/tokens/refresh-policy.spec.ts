@@ -16,7 +16,12 @@ import { parseSeconds } from './alipay-token.types';
 
 const DAY = 86_400_000;
 const policy = (refresh = {}) =>
-  resolveAlipayAuthConfig({ appId: '2021004100000001', privateKey: vectors.keys.app.privateKeyPkcs8Pem, alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem, refresh }).refresh;
+  resolveAlipayAuthConfig({
+    appId: '2021004100000001',
+    privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+    alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
+    refresh,
+  }).refresh;
 const row = (p: Partial<AlipayAuthorization>): AlipayAuthorization =>
   ({ expiresAt: null, refreshExpiresAt: null, tokenIssuedAt: new Date(0), ...p }) as AlipayAuthorization;
 
@@ -56,7 +61,7 @@ describe('failure classification', () => {
   const api = (code: string, status = 400) => new AlipayApiError({ status, code, message: 'refused' });
 
   it.each(['APP_ID_NOT_CONSISTENT', 'AUTH_TOKEN_NOT_CONSISTENT', 'isv.APP_ID_NOT_CONSISTENT', 'aop.AUTH_TOKEN_NOT_CONSISTENT'])(
-    '%s: the row holds another app\'s credential, not an app-wide configuration error',
+    "%s: the row holds another app's credential, not an app-wide configuration error",
     (code) => {
       expect(classifyRefreshFailure(api(code))).toBe('foreign-credential');
       expect(isForeignCredentialError(api(code))).toBe(true);
@@ -108,7 +113,8 @@ describe('failure classification', () => {
   });
 
   it('merchant-level codes keep their meaning', () => {
-    for (const code of ['REFRESH_TOKEN_NOT_VALID', 'isv.REFRESH_TOKEN_TIME_OUT', 'AUTH_TOKEN_NOT_FOUND']) expect(classifyRefreshFailure(api(code))).toBe('dead-refresh-token');
+    for (const code of ['REFRESH_TOKEN_NOT_VALID', 'isv.REFRESH_TOKEN_TIME_OUT', 'AUTH_TOKEN_NOT_FOUND'])
+      expect(classifyRefreshFailure(api(code))).toBe('dead-refresh-token');
     for (const code of ['invalid-app-auth-token', 'aop.invalid-app-auth-token-no-api', 'GRANT_TYPE_INVALID', 'app-auth-invoke-limit']) {
       expect(classifyRefreshFailure(api(code))).toBe('transient');
       expect(isConfigurationError(api(code))).toBe(false);

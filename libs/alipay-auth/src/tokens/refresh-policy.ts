@@ -20,7 +20,6 @@ export function isDue(a: AlipayAuthorization, now: number, policy: ResolvedRefre
   return due !== null && due <= now;
 }
 
-
 export function isExpired(a: AlipayAuthorization, now: number): boolean {
   return a.expiresAt !== null && a.expiresAt.getTime() <= now;
 }
@@ -73,7 +72,14 @@ export const GATEWAY_CONFIGURATION_CODE_PREFIXES = ['decryption-error'] as const
 export const ISV_GATEWAY_CONFIGURATION_CODES = ['insufficient-isv-permissions'] as const;
 
 /** Not in the protocol notes, but about our clock, signature or certificates, hence app-wide whenever they come. */
-export const UNCONFIRMED_CONFIGURATION_CODES = ['invalid-timestamp', 'illegal-timestamp', 'missing-signature', 'app-cert-not-exist', 'missing-app-cert-sn', 'invalid-alipay-root-cert-sn'] as const;
+export const UNCONFIRMED_CONFIGURATION_CODES = [
+  'invalid-timestamp',
+  'illegal-timestamp',
+  'missing-signature',
+  'app-cert-not-exist',
+  'missing-app-cert-sn',
+  'invalid-alipay-root-cert-sn',
+] as const;
 
 /**
  * Codes that concern the whole app, never one merchant: one wrong setting would otherwise flip every
@@ -153,4 +159,3 @@ export function maxCallMs(config: Pick<ResolvedAlipayAuthConfig, 'timeoutMs' | '
 export function verifyDelay(failureCount: number, config: Pick<ResolvedAlipayAuthConfig, 'timeoutMs' | 'retries' | 'retryMaxDelayMs' | 'refresh'>): number {
   return Math.max(backoffDelay(failureCount, config.refresh), maxCallMs(config));
 }
-

@@ -50,7 +50,12 @@ export class AlipayTokenRecovery {
     try {
       const details = await gate(() => {
         ticket = this.circuit.ticket();
-        return this.client.request<AlipayTokenQueryResponse>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: row.appAuthToken }, telemetry: { authAppId: row.authAppId } });
+        return this.client.request<AlipayTokenQueryResponse>({
+          method: 'GET',
+          path: TOKEN_QUERY_PATH,
+          query: { app_auth_token: row.appAuthToken },
+          telemetry: { authAppId: row.authAppId },
+        });
       });
       this.circuit.succeeded(ticket);
       return { status: details?.status === 'valid' ? 'valid' : 'invalid', details };
@@ -89,7 +94,13 @@ export class AlipayTokenRecovery {
     return { alipayStatus: outcome === 'refreshed' ? 'valid' : 'invalid', outcome, row: after, error };
   }
 
-  private async repairRefused(row: AlipayAuthorization, owner: string, status: AlipayTokenStatus, details?: AlipayTokenQueryResponse, gate?: AlipayCallGate): Promise<AlipayRecoveryResult> {
+  private async repairRefused(
+    row: AlipayAuthorization,
+    owner: string,
+    status: AlipayTokenStatus,
+    details?: AlipayTokenQueryResponse,
+    gate?: AlipayCallGate,
+  ): Promise<AlipayRecoveryResult> {
     this.logger.warn(`Alipay says the stored token of ${row.authAppId} is ${status}; repairing it with the stored refresh token`);
     const { outcome, row: after, error } = await this.refresher.refresh(row, owner, { tokenRefused: true, gate });
     return { alipayStatus: status, outcome, row: after, details, error };

@@ -141,7 +141,12 @@ export class AlipayTokenRefresher {
       // meanwhile retired that pair, and its own must stand.
       const recorded = await this.store.recordFailure(appId, row.authAppId, row.version, { errorCode: code, nextAttemptAt: null, owner });
       const updated = recorded ? await this.store.setStatus(appId, row.authAppId, row.version, status, reason) : null;
-      if (!updated) return this.movedOn(row, owner, `Alipay refused the refresh token of ${row.authAppId} (${code}), but the row changed meanwhile (authorized again?); kept the stored state`);
+      if (!updated)
+        return this.movedOn(
+          row,
+          owner,
+          `Alipay refused the refresh token of ${row.authAppId} (${code}), but the row changed meanwhile (authorized again?); kept the stored state`,
+        );
       this.logger.warn(`Merchant app ${row.authAppId} must authorize again: ${code} (traceId ${traceId ?? '-'})`);
       const event = status === 'cancelled' ? AlipayAuthEvent.Cancelled : AlipayAuthEvent.ReauthorizationRequired;
       this.events.emit(event, { authorization: toAuthorizationInfo(updated), errorCode: code, traceId });
@@ -150,14 +155,21 @@ export class AlipayTokenRefresher {
     if (e instanceof AlipaySignatureError) this.circuit.signatureFailed(e, row.authAppId);
     const ambiguous = kind === 'ambiguous';
     const failureCount = row.failureCount + 1;
-    const nextAttemptAt = new Date(this.config.clock() + (ambiguous ? verifyDelay(failureCount, this.config) : backoffDelay(failureCount, this.config.refresh)));
+    const nextAttemptAt = new Date(
+      this.config.clock() + (ambiguous ? verifyDelay(failureCount, this.config) : backoffDelay(failureCount, this.config.refresh)),
+    );
     if (!(await this.store.recordFailure(appId, row.authAppId, row.version, { errorCode: code, nextAttemptAt, owner, verify: ambiguous }))) {
       if (!ambiguous) return this.movedOn(row, owner, `Refresh of ${row.authAppId} failed (${code}), but the row changed meanwhile; kept the stored state`);
       // The row moved on while Alipay may still rotate a pair with our refresh token: whatever is stored
       // now may become the superseded one, once the lost request can no longer land.
       return this.raced(row, owner, nextAttemptAt.getTime() - this.config.clock());
     }
-    const why = kind === 'foreign-credential' ? "its stored credential belongs to another ISV app; next attempt" : ambiguous ? 'outcome unknown, the pair is verified' : 'next attempt';
+    const why =
+      kind === 'foreign-credential'
+        ? 'its stored credential belongs to another ISV app; next attempt'
+        : ambiguous
+          ? 'outcome unknown, the pair is verified'
+          : 'next attempt';
     this.logger.warn(`Refresh of ${row.authAppId} failed: ${code} (traceId ${traceId ?? '-'}); ${why} at ${nextAttemptAt.toISOString()}`);
     const after = { ...row, failureCount, lastErrorCode: code, nextAttemptAt, verifyAt: ambiguous ? nextAttemptAt : row.verifyAt };
     this.events.emit(AlipayAuthEvent.RefreshFailed, { authorization: toAuthorizationInfo(after), errorCode: code, traceId });
@@ -205,7 +217,16 @@ export class AlipayTokenRefresher {
       const verify = { errorCode: REFRESH_RACED, nextAttemptAt: new Date(this.config.clock() + Math.max(0, delayMs)), verify: true };
       if (await this.store.recordFailure(appId, row.authAppId, current.version, verify)) {
         this.logger.warn(`A refresh of ${row.authAppId} raced another write of its row (authorized again?); the stored pair is verified at the next run`);
-        return { outcome: 'moved-on', row: { ...current, failureCount: current.failureCount + 1, lastErrorCode: REFRESH_RACED, nextAttemptAt: verify.nextAttemptAt, verifyAt: verify.nextAttemptAt } };
+        return {
+          outcome: 'moved-on',
+          row: {
+            ...current,
+            failureCount: current.failureCount + 1,
+            lastErrorCode: REFRESH_RACED,
+            nextAttemptAt: verify.nextAttemptAt,
+            verifyAt: verify.nextAttemptAt,
+          },
+        };
       }
     }
     return { outcome: 'moved-on', row: await this.store.find(appId, row.authAppId) };
@@ -215,9 +236,19 @@ export class AlipayTokenRefresher {
 /** The token elements of an exchange or refresh answer (`tokens[]`, or the top-level fields). */
 export function tokenElements(res: AlipayTokenAppResponse | undefined): AlipayTokenAppElement[] {
   const list = Array.isArray(res?.tokens) && res.tokens.length > 0 ? res.tokens : res?.app_auth_token ? [res as AlipayTokenAppElement] : [];
-  const valid = list.filter((e) => typeof e?.app_auth_token === 'string' && typeof e.app_refresh_token === 'string' && typeof e.auth_app_id === 'string' && ALIPAY_AUTH_APP_ID_PATTERN.test(e.auth_app_id));
+  const valid = list.filter(
+    (e) =>
+      typeof e?.app_auth_token === 'string' &&
+      typeof e.app_refresh_token === 'string' &&
+      typeof e.auth_app_id === 'string' &&
+      ALIPAY_AUTH_APP_ID_PATTERN.test(e.auth_app_id),
+  );
   if (valid.length === 0 || valid.length !== list.length) {
-    throw new AlipayApiError({ status: 200, code: 'invalid-token-response', message: 'Alipay token response lacks app_auth_token, app_refresh_token or auth_app_id' });
+    throw new AlipayApiError({
+      status: 200,
+      code: 'invalid-token-response',
+      message: 'Alipay token response lacks app_auth_token, app_refresh_token or auth_app_id',
+    });
   }
   return valid;
 }

@@ -23,8 +23,7 @@ export function leaseMs(lease: AlipayLease): number {
 /** Orders claimed rows like the claim query did (RETURNING does not keep the order). */
 type RowOrder = (a: Row, b: Row) => number;
 const nullsLast = (a: unknown, b: unknown) => (a === null || a === undefined ? 1 : 0) - (b === null || b === undefined ? 1 : 0);
-const byDue: RowOrder = (a, b) =>
-  nullsLast(a.expires_at, b.expires_at) || (num(a.expires_at) ?? 0) - (num(b.expires_at) ?? 0) || Number(a.id) - Number(b.id);
+const byDue: RowOrder = (a, b) => nullsLast(a.expires_at, b.expires_at) || (num(a.expires_at) ?? 0) - (num(b.expires_at) ?? 0) || Number(a.id) - Number(b.id);
 const byDueAt: RowOrder = (a, b) => (num(a.due_at) ?? 0) - (num(b.due_at) ?? 0) || Number(a.id) - Number(b.id);
 const byChecked: RowOrder = (a, b) =>
   -nullsLast(a.last_checked_at, b.last_checked_at) || (num(a.last_checked_at) ?? 0) - (num(b.last_checked_at) ?? 0) || Number(a.id) - Number(b.id);
@@ -174,7 +173,11 @@ export class AlipayClaimQueries {
           ids.push(...locked.map((r) => Number(r.id)));
         }
         if (ids.length) {
-          await this.sql.run(`UPDATE ${this.sql.table} SET lease_owner = :owner, lease_until = ${this.sql.dbNow} + :leaseMs WHERE id IN (:...ids)`, { ...params, ids }, qr);
+          await this.sql.run(
+            `UPDATE ${this.sql.table} SET lease_owner = :owner, lease_until = ${this.sql.dbNow} + :leaseMs WHERE id IN (:...ids)`,
+            { ...params, ids },
+            qr,
+          );
           ({ rows } = await this.sql.run(`SELECT * FROM ${this.sql.table} WHERE id IN (:...ids)`, { ids }, qr));
         }
         await qr.commitTransaction();

@@ -1,11 +1,6 @@
 // `nestjs-alipay-auth/typeorm`: the TypeORM token store, its entities and migrations. Only this entry
 // loads `typeorm` (an optional peer, as `@nestjs/typeorm` is); an app with its own `store` never imports it.
-export {
-  AlipayAuthorizationEntity,
-  AlipayNotificationEntity,
-  ALIPAY_AUTH_ENTITIES,
-  epochMsTransformer,
-} from './alipay-authorization.entity';
+export { AlipayAuthorizationEntity, AlipayNotificationEntity, ALIPAY_AUTH_ENTITIES, epochMsTransformer } from './alipay-authorization.entity';
 export {
   ALIPAY_AUTHORIZATIONS_TABLE,
   ALIPAY_NOTIFICATIONS_TABLE,

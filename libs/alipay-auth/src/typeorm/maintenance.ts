@@ -20,7 +20,10 @@ export class TypeOrmStoreMaintenance {
    */
   async syncDueAt(appId: string): Promise<number> {
     const w = this.window;
-    const minOf = (xs: string[]): string => (xs.length === 1 ? xs[0] : `CASE WHEN ${xs[0]} IS NULL THEN ${minOf(xs.slice(1))} WHEN ${minOf(xs.slice(1))} IS NULL THEN ${xs[0]} WHEN ${xs[0]} < ${minOf(xs.slice(1))} THEN ${xs[0]} ELSE ${minOf(xs.slice(1))} END`);
+    const minOf = (xs: string[]): string =>
+      xs.length === 1
+        ? xs[0]
+        : `CASE WHEN ${xs[0]} IS NULL THEN ${minOf(xs.slice(1))} WHEN ${minOf(xs.slice(1))} IS NULL THEN ${xs[0]} WHEN ${xs[0]} < ${minOf(xs.slice(1))} THEN ${xs[0]} ELSE ${minOf(xs.slice(1))} END`;
     const candidates = ['expires_at - :ahead', 'refresh_expires_at - :safety', ...(w.maxTokenAgeMs > 0 ? ['token_issued_at + :maxAge'] : [])];
     const expr = minOf(candidates);
     const { affected } = await this.sql.run(
@@ -66,11 +69,24 @@ export class TypeOrmStoreMaintenance {
         unreadable++;
         continue;
       }
-      const sealed = this.codec.seal(row.appId, row.authAppId, { appAuthToken: row.appAuthToken, appRefreshToken: row.appRefreshToken, expiresAt: null, refreshExpiresAt: null, issuedAt: new Date(0) });
+      const sealed = this.codec.seal(row.appId, row.authAppId, {
+        appAuthToken: row.appAuthToken,
+        appRefreshToken: row.appRefreshToken,
+        expiresAt: null,
+        refreshExpiresAt: null,
+        issuedAt: new Date(0),
+      });
       const { affected } = await this.sql.run(
         `UPDATE ${this.sql.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash
          WHERE id = :id AND app_auth_token_enc = :oldToken AND app_refresh_token_enc = :oldRefresh`,
-        { id: Number(r.id), tokenEnc: sealed.tokenEnc, refreshEnc: sealed.refreshEnc, tokenHash: sealed.tokenHash, oldToken: r.app_auth_token_enc, oldRefresh: r.app_refresh_token_enc },
+        {
+          id: Number(r.id),
+          tokenEnc: sealed.tokenEnc,
+          refreshEnc: sealed.refreshEnc,
+          tokenHash: sealed.tokenHash,
+          oldToken: r.app_auth_token_enc,
+          oldRefresh: r.app_refresh_token_enc,
+        },
       );
       rewritten += affected > 0 ? 1 : 0;
     }

@@ -12,7 +12,7 @@ describe('bindIntegersAsParameters', () => {
     expect(bindIntegersAsParameters('better-sqlite3', { name: 'x' })).toEqual({ name: 'x' });
   });
 
-  it('keeps the SQL text of TypeORM\'s better-sqlite3 driver the same whatever the numbers, and binds them as integers', async () => {
+  it("keeps the SQL text of TypeORM's better-sqlite3 driver the same whatever the numbers, and binds them as integers", async () => {
     const ds = new DataSource({ type: 'better-sqlite3', database: ':memory:' });
     await ds.initialize();
     try {

@@ -9,7 +9,13 @@ export type Params = Record<string, unknown>;
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { driverError?: { code?: unknown; errno?: unknown }; code?: unknown; errno?: unknown };
   const d = e?.driverError ?? e;
-  return d?.code === '23505' || d?.code === 'ER_DUP_ENTRY' || d?.errno === 1062 || d?.code === 'SQLITE_CONSTRAINT_UNIQUE' || d?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    d?.code === '23505' ||
+    d?.code === 'ER_DUP_ENTRY' ||
+    d?.errno === 1062 ||
+    d?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    d?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 /** MariaDB/MySQL deadlock or lock wait timeout: the transaction was rolled back and may be retried. */

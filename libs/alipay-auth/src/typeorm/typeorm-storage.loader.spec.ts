@@ -5,7 +5,11 @@ const loadError = (message: string, code: string) => Object.assign(new Error(mes
 
 describe('missingTypeOrmPackage', () => {
   it.each([
-    ["Cannot find module '@nestjs/typeorm'\nRequire stack:\n- /app/node_modules/nestjs-alipay-auth/dist/typeorm/typeorm-storage.module.js", 'MODULE_NOT_FOUND', '@nestjs/typeorm'],
+    [
+      "Cannot find module '@nestjs/typeorm'\nRequire stack:\n- /app/node_modules/nestjs-alipay-auth/dist/typeorm/typeorm-storage.module.js",
+      'MODULE_NOT_FOUND',
+      '@nestjs/typeorm',
+    ],
     ["Cannot find package 'typeorm' imported from /app/node_modules/@nestjs/typeorm/dist/index.js", 'ERR_MODULE_NOT_FOUND', 'typeorm'],
     ["Cannot find module 'typeorm/browser' from 'src/x.ts'", 'MODULE_NOT_FOUND', 'typeorm'],
     ["Cannot find module '@nestjs/typeorm/dist/common' from 'src/x.ts'", 'MODULE_NOT_FOUND', '@nestjs/typeorm'],
@@ -30,7 +34,9 @@ describe('missingTypeOrmPackage', () => {
 
 describe('alipayTypeOrmStorageModule', () => {
   it('without the packages: a module that says which one is missing', async () => {
-    const module = await alipayTypeOrmStorageModule(undefined, () => Promise.reject(loadError("Cannot find package 'typeorm' imported from /x.js", 'ERR_MODULE_NOT_FOUND')));
+    const module = await alipayTypeOrmStorageModule(undefined, () =>
+      Promise.reject(loadError("Cannot find package 'typeorm' imported from /x.js", 'ERR_MODULE_NOT_FOUND')),
+    );
     expect(module.providers).toEqual([{ provide: ALIPAY_TYPEORM_STORAGE, useValue: { missingPackage: 'typeorm' } }]);
     expect(module.exports).toEqual([ALIPAY_TYPEORM_STORAGE]);
   });

@@ -15,7 +15,10 @@ export function missingTypeOrmPackage(error: unknown): string | undefined {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') return undefined;
   const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(String(message))?.[1] ?? '';
-  const name = specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  const name = specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
   return TYPEORM_PACKAGES.includes(name) ? name : undefined;
 }
 

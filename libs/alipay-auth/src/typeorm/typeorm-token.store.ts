@@ -169,7 +169,13 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return affected > 0;
   }
 
-  async setStatus(appId: string, authAppId: string, expectedVersion: number, next: AlipayAuthorizationStatus, reason: string | null): Promise<AlipayAuthorization | null> {
+  async setStatus(
+    appId: string,
+    authAppId: string,
+    expectedVersion: number,
+    next: AlipayAuthorizationStatus,
+    reason: string | null,
+  ): Promise<AlipayAuthorization | null> {
     const row = await this.sql.writeOne(
       `UPDATE ${this.sql.table} SET status = :status, status_reason = :reason, lease_owner = NULL, lease_until = NULL,
          version = version + 1, updated_at = :now
@@ -249,7 +255,10 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
 
   async countDue(appId: string, criteria: AlipayDueCriteria): Promise<number> {
     const { cond, params } = dueCondition(criteria);
-    const { rows } = await this.sql.run(`SELECT COUNT(*) AS n FROM ${this.sql.table} WHERE app_id = :appId AND status = 'active' AND (${cond})`, { appId, ...params });
+    const { rows } = await this.sql.run(`SELECT COUNT(*) AS n FROM ${this.sql.table} WHERE app_id = :appId AND status = 'active' AND (${cond})`, {
+      appId,
+      ...params,
+    });
     return Number(rows[0]?.n ?? 0);
   }
 

@@ -89,7 +89,9 @@ export class AlipayAuthVerificationMysql1764600000000 implements MigrationInterf
   async down(queryRunner: QueryRunner): Promise<void> {
     const t = alipayAuthorizationsTable(queryRunner.connection);
     await queryRunner.query(`DROP TABLE ${alipayNotificationsTable(queryRunner.connection)}`);
-    await queryRunner.query(`ALTER TABLE ${t} DROP INDEX \`IDX_alipay_auth_token_hash\`, DROP INDEX \`IDX_alipay_auth_retry\`, DROP INDEX \`IDX_alipay_auth_due_at\`, DROP COLUMN \`token_hash\`, DROP COLUMN \`verify_at\`, DROP COLUMN \`due_at\``);
+    await queryRunner.query(
+      `ALTER TABLE ${t} DROP INDEX \`IDX_alipay_auth_token_hash\`, DROP INDEX \`IDX_alipay_auth_retry\`, DROP INDEX \`IDX_alipay_auth_due_at\`, DROP COLUMN \`token_hash\`, DROP COLUMN \`verify_at\`, DROP COLUMN \`due_at\``,
+    );
   }
 }
 

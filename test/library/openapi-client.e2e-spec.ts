@@ -2,9 +2,21 @@ import { Test } from '@nestjs/testing';
 import { ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { AlipayApiError, AlipayAuthModule, AlipayAuthModuleOptions, AlipayNetworkError, AlipayOpenApiClient, AlipaySignatureError } from 'nestjs-alipay-auth';
-import { aesDecrypt, aesEncrypt, buildRequestSignContent, buildResponseSignContent, loadAesKey, loadPrivateKey, loadPublicKey, parseAuthorizationHeader, rsaSign, rsaVerify, RsaAlipaySigner } from 'nestjs-alipay-auth/protocol';
-import { vectors } from './fixtures/vectors';
-import { startWireServer, WireHandler, WireRequest } from './support/wire-server';
+import {
+  aesDecrypt,
+  aesEncrypt,
+  buildRequestSignContent,
+  buildResponseSignContent,
+  loadAesKey,
+  loadPrivateKey,
+  loadPublicKey,
+  parseAuthorizationHeader,
+  rsaSign,
+  rsaVerify,
+  RsaAlipaySigner,
+} from 'nestjs-alipay-auth/protocol';
+import { vectors } from '../fixtures/vectors';
+import { startWireServer, WireHandler, WireRequest } from '../support/wire-server';
 
 const APP_ID = '2021004100000001';
 const appPublic = loadPublicKey(vectors.keys.app.publicKeySpkiPem);
@@ -105,7 +117,9 @@ describe('AlipayOpenApiClient on the wire', () => {
     expect(signatureMatchesWire(req)).toBe(true);
     // The same request without the 5th line must not verify: the token is really signed.
     const parsed = parseAuthorizationHeader(req.headers.authorization as string)!;
-    expect(rsaVerify(appPublic, buildRequestSignContent({ authString: parsed.authString, method: 'GET', requestUri: req.url, body: '' }), parsed.signature)).toBe(false);
+    expect(
+      rsaVerify(appPublic, buildRequestSignContent({ authString: parsed.authString, method: 'GET', requestUri: req.url, body: '' }), parsed.signature),
+    ).toBe(false);
   });
 
   it('encrypts the body, signs the ciphertext and decrypts the response', async () => {
@@ -187,7 +201,9 @@ describe('AlipayOpenApiClient on the wire', () => {
     const v = vectors.responseVerification.find((x: { name: string }) => x.name === 'error_400_auth_code_not_valid_unsigned');
     handler = (_req, res) => res.writeHead(v.response.status, v.response.headers).end(v.response.body);
     const client = await clientFor(srv.url);
-    const err = await client.request({ method: 'POST', path: '/v3/alipay/open/auth/token/app', body: { grant_type: 'authorization_code', code: 'c' } }).catch((e: AlipayApiError) => e);
+    const err = await client
+      .request({ method: 'POST', path: '/v3/alipay/open/auth/token/app', body: { grant_type: 'authorization_code', code: 'c' } })
+      .catch((e: AlipayApiError) => e);
     expect(err).toBeInstanceOf(AlipayApiError);
     expect(err).toMatchObject({ status: 400, code: v.sdkError.code, links: v.sdkError.links, traceId: v.response.headers['alipay-trace-id'] });
     expect((err as AlipayApiError).alipayMessage).toBe('授权码无效');
@@ -197,7 +213,11 @@ describe('AlipayOpenApiClient on the wire', () => {
     const body = '{"code":"invalid-signature","message":"bad","links":"https://open.alipay.com/x"}';
     handler = (_req, res) => reply(res, 401, body);
     const client = await clientFor(srv.url);
-    await expect(client.request({ method: 'GET', path: '/v3/x' })).rejects.toMatchObject({ status: 401, code: 'invalid-signature', links: [{ link: 'https://open.alipay.com/x' }] });
+    await expect(client.request({ method: 'GET', path: '/v3/x' })).rejects.toMatchObject({
+      status: 401,
+      code: 'invalid-signature',
+      links: [{ link: 'https://open.alipay.com/x' }],
+    });
     handler = (_req, res) => reply(res, 401, body, { signature: rsaSign(alipayPrivate, 'something else') });
     await expect(client.request({ method: 'GET', path: '/v3/x' })).rejects.toBeInstanceOf(AlipaySignatureError);
   });

@@ -12,16 +12,34 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AlipayApiError, AlipayAuthHealthService, AlipayAuthModule, AlipayAuthModuleOptions, AlipayAuthorization, AlipayOpenApiClient, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore } from 'nestjs-alipay-auth';
-import { buildNotifySignContent, loadPrivateKey, loadPublicKey, rsaSign, rsaVerify, TOKEN_PATH as TOKEN_APP_PATH, QUERY_PATH as TOKEN_QUERY_PATH } from 'nestjs-alipay-auth/protocol';
+import {
+  AlipayApiError,
+  AlipayAuthHealthService,
+  AlipayAuthModule,
+  AlipayAuthModuleOptions,
+  AlipayAuthorization,
+  AlipayOpenApiClient,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+  AlipayTokenStore,
+} from 'nestjs-alipay-auth';
+import {
+  buildNotifySignContent,
+  loadPrivateKey,
+  loadPublicKey,
+  rsaSign,
+  rsaVerify,
+  TOKEN_PATH as TOKEN_APP_PATH,
+  QUERY_PATH as TOKEN_QUERY_PATH,
+} from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
-import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
-import { spawnRefreshWorker } from './support/refresh-worker-process';
-import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
-import { keyFile, vectors } from './fixtures/vectors';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { spawnRefreshWorker } from '../support/refresh-worker-process';
+import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
+import { keyFile, vectors } from '../fixtures/vectors';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -96,7 +114,12 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         EventEmitterModule.forRoot(),
-        TypeOrmModule.forRoot({ ...options, entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations(options.type as 'postgres'), migrationsRun: migrate } as never),
+        TypeOrmModule.forRoot({
+          ...options,
+          entities: ALIPAY_AUTH_ENTITIES,
+          migrations: alipayAuthMigrations(options.type as 'postgres'),
+          migrationsRun: migrate,
+        } as never),
         AlipayAuthModule.forRoot(
           on.moduleOptions({
             instanceId: name,
@@ -164,7 +187,10 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
     const e = await ctx
       .get(AlipayOpenApiClient)
       .request({ method: 'POST', path: TRADE_QUERY_PATH, body: { out_trade_no: 'row-integrity-check' }, ...target })
-      .then(() => null, (err: unknown) => err);
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     if (!(e instanceof AlipayApiError)) throw e ?? new Error('the simulator answered a trade query with success');
     return e.code;
   }
@@ -192,7 +218,10 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
     /** Starts `work`, waits until its Alipay call is held at the simulator, lets the merchant authorize again, then lets it finish. */
     async function reauthorizeDuring(id: string, sent: () => number, work: () => Promise<unknown>): Promise<unknown> {
       const before = sent();
-      const running = work().then((v) => v, (e: unknown) => e);
+      const running = work().then(
+        (v) => v,
+        (e: unknown) => e,
+      );
       await until(() => sent() > before, 5000, 'the call to reach the simulator');
       await authorized(a, APP_ID, id); // the callback stores the new pair while the call is in flight
       return running;
@@ -242,7 +271,9 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
       const id = newId();
       const sent = await sim().controls.notifyAuthorized(APP_ID, { authAppId: id });
       const notifyId = sent.notifications![0].notifyId;
-      const genuine = sim().controls.notifications().find((n) => n.notifyId === notifyId)!.params;
+      const genuine = sim()
+        .controls.notifications()
+        .find((n) => n.notifyId === notifyId)!.params;
       await expect(svc().handleNotification(genuine)).resolves.toMatchObject({ action: 'authorized', authAppId: id });
       const first = (await store().find(APP_ID, id))!;
       await svc().refresh(id);
@@ -286,7 +317,9 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
       const id = await authorized(ahead);
       const row = (await store().find(APP_ID, id))!;
       const { notification } = await sim().controls.cancelAuthorization(APP_ID, id);
-      const message = sim().controls.notifications().find((n) => n.notifyId === notification!.notifyId)!.params;
+      const message = sim()
+        .controls.notifications()
+        .find((n) => n.notifyId === notification!.notifyId)!.params;
       // What the simulator's cancellation carries: the token, and auth_time / utc_timestamp from Alipay's clock.
       expect(JSON.parse(message.biz_content).detail).toMatchObject({ auth_app_id: id, app_auth_token: row.appAuthToken });
       expect(Number(message.utc_timestamp)).toBeLessThan(row.authorizedAt.getTime());
@@ -302,7 +335,9 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
       await svc().checkStatus(id);
       expect((await store().find(APP_ID, id))!.lastCheckedAt).not.toBeNull();
       const { notification } = await sim().controls.cancelAuthorization(APP_ID, id);
-      const message = sim().controls.notifications().find((n) => n.notifyId === notification!.notifyId)!.params;
+      const message = sim()
+        .controls.notifications()
+        .find((n) => n.notifyId === notification!.notifyId)!.params;
       // The cancellation's biz_content is UNCONFIRMED: the same message without the token, signed with Alipay's key.
       const biz = JSON.parse(message.biz_content);
       delete biz.detail.app_auth_token;
@@ -311,8 +346,16 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
       const result = await svc().handleNotification({ ...unsigned, sign: rsaSign(alipayKey, buildNotifySignContent(unsigned)) });
       const row = (await store().find(APP_ID, id))!;
       if (result.action === 'cancelled') expect(row.status).toBe('cancelled');
-      else expect({ action: result.action, status: row.status, lastCheckedAt: row.lastCheckedAt }).toEqual({ action: expect.anything(), status: 'active', lastCheckedAt: null });
-      record('3a. cancellation naming no token, authorization stored 5 min ahead', `${result.action}${row.lastCheckedAt === null ? ', status check requested' : ''}`);
+      else
+        expect({ action: result.action, status: row.status, lastCheckedAt: row.lastCheckedAt }).toEqual({
+          action: expect.anything(),
+          status: 'active',
+          lastCheckedAt: null,
+        });
+      record(
+        '3a. cancellation naming no token, authorization stored 5 min ahead',
+        `${result.action}${row.lastCheckedAt === null ? ', status check requested' : ''}`,
+      );
     });
   });
 

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
-import { ALIPAY_SETUP, AlipaySetup } from '../apps/sample/src/alipay/alipay-setup';
-import { createSampleApp } from '../apps/sample/src/sample-app';
-import { vectors } from './fixtures/vectors';
-import { freePort } from './support/free-port';
+import { ALIPAY_SETUP, AlipaySetup } from '../src/alipay/alipay-setup';
+import { createSampleApp } from '../src/sample-app';
+import { vectors } from '../../../test/fixtures/vectors';
+import { freePort } from '../../../test/support/free-port';
 
 const CHROMIUM = '/usr/bin/chromium';
 const APP_ID = '2021004100000001';
@@ -26,7 +26,6 @@ const ci = process.env.CI === 'true';
 if (!haveChromium && !ci) {
   console.warn(`browser.e2e-spec: ${CHROMIUM} not found, skipping the browser suite (it fails instead when CI=true).`);
 }
-
 
 const suite = haveChromium || ci ? describe : describe.skip;
 
@@ -49,7 +48,9 @@ suite('sample app in a browser', () => {
     // SameSite=Lax state cookie must survive a cross-site redirect back to the callback.
     base = `http://localhost:${port}`;
     sim = await startAlipaySimulator({
-      apps: [{ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem, redirectUris: [`${base}/alipay/auth/callback`], notifyUrl: `${base}/alipay/notify` }],
+      apps: [
+        { appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem, redirectUris: [`${base}/alipay/auth/callback`], notifyUrl: `${base}/alipay/notify` },
+      ],
     });
     app = await createSampleApp({
       logger: false,
@@ -69,7 +70,15 @@ suite('sample app in a browser', () => {
     await app.listen(port);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   });
@@ -153,7 +162,8 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
       expect(res.status).toBe(200);
     }
     // No ADMIN_TOKEN in simulation: any Bearer header makes the JSON refresh API usable.
-    const refresh = (id: string) => fetch(`${base}/alipay/merchants/${id}/refresh`, { method: 'POST', headers: { accept: 'application/json', authorization: 'Bearer sim' } });
+    const refresh = (id: string) =>
+      fetch(`${base}/alipay/merchants/${id}/refresh`, { method: 'POST', headers: { accept: 'application/json', authorization: 'Bearer sim' } });
     controls.addFault({ route: TOKEN_PATH, kind: 'rate-limit', grantType: 'refresh_token', count: 1 });
     expect((await refresh(M.failing)).status).toBe(502);
     controls.addFault({ route: TOKEN_PATH, kind: 'http-503', grantType: 'refresh_token', count: 1 });
@@ -161,7 +171,15 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
     expect((await controls.cancelAuthorization(appId, M.cancelled)).cancelled).toBe(true);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
 
@@ -188,7 +206,12 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
     it("operators' page: each merchant's true state, next times, the batch link and the QR code's limits", async () => {
       await page.goto(`${base}/`);
       const state = (id: string) => page.locator(`tr[data-auth-app-id="${id}"]`).getAttribute('data-state');
-      expect([await state(M.ok), await state(M.failing), await state(M.verifying), await state(M.cancelled)]).toEqual(['active', 'failing', 'verifying', 'cancelled']);
+      expect([await state(M.ok), await state(M.failing), await state(M.verifying), await state(M.cancelled)]).toEqual([
+        'active',
+        'failing',
+        'verifying',
+        'cancelled',
+      ]);
       expect(await page.locator(`tr[data-auth-app-id="${M.failing}"] .status`).textContent()).toBe('refresh failing');
       expect(await page.locator(`tr[data-auth-app-id="${M.failing}"]`).textContent()).toContain('needs attention');
       expect(await page.locator(`tr[data-auth-app-id="${M.cancelled}"]`).textContent()).not.toContain('expires');
@@ -207,7 +230,7 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
       expect(await page.locator('#notice').count()).toBe(0);
     });
 
-    it('the batch link opens the batch authorization page; success, then back to the operators\' page', async () => {
+    it("the batch link opens the batch authorization page; success, then back to the operators' page", async () => {
       await page.goto(`${base}/`);
       await page.click('#batch-authorize-link');
       await page.waitForURL(`${setup.simulatorUrl}/oauth2/appToAppBatchAuth.htm?**`);

@@ -12,7 +12,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
-import { SimulatedAlipay, TEST_APP_ID } from './support/simulated-alipay';
+import { SimulatedAlipay, TEST_APP_ID } from '../support/simulated-alipay';
 
 const DAY = 86_400_000;
 
@@ -39,7 +39,13 @@ describe('OpenTelemetry metrics and traces', () => {
     app = await (
       await Test.createTestingModule({
         imports: [
-          TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations('better-sqlite3'), migrationsRun: true }),
+          TypeOrmModule.forRoot({
+            type: 'better-sqlite3',
+            database: ':memory:',
+            entities: ALIPAY_AUTH_ENTITIES,
+            migrations: alipayAuthMigrations('better-sqlite3'),
+            migrationsRun: true,
+          }),
           AlipayAuthModule.forRoot(alipay.moduleOptions()),
         ],
       }).compile()
@@ -57,7 +63,11 @@ describe('OpenTelemetry metrics and traces', () => {
     const { resourceMetrics }: { resourceMetrics: ResourceMetrics } = await reader.collect();
     const out = new Map<string, Array<{ attributes: Record<string, unknown>; value: unknown }>>();
     for (const scope of resourceMetrics.scopeMetrics) {
-      for (const m of scope.metrics) out.set(m.descriptor.name, m.dataPoints.map((d) => ({ attributes: d.attributes, value: d.value })));
+      for (const m of scope.metrics)
+        out.set(
+          m.descriptor.name,
+          m.dataPoints.map((d) => ({ attributes: d.attributes, value: d.value })),
+        );
     }
     return out;
   }

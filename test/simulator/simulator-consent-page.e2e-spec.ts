@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
-import { vectors } from './fixtures/vectors';
+import { vectors } from '../fixtures/vectors';
 
 const CHROMIUM = '/usr/bin/chromium';
 const APP_ID = '2021004100000001';
@@ -49,7 +49,12 @@ suite('simulator consent page in a browser', () => {
   /** A fresh browser context at this width (a phone below 600 px), closed afterwards. */
   async function withPage(width: number, body: (page: Page) => Promise<void>): Promise<void> {
     const mobile = width < 600;
-    const context: BrowserContext = await browser.newContext({ viewport: { width, height: mobile ? 844 : 800 }, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+    const context: BrowserContext = await browser.newContext({
+      viewport: { width, height: mobile ? 844 : 800 },
+      isMobile: mobile,
+      hasTouch: mobile,
+      deviceScaleFactor: mobile ? 2 : 1,
+    });
     try {
       await body(await context.newPage());
     } finally {

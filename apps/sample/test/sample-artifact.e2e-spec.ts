@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
-import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
-import { vectors } from './fixtures/vectors';
-import { freePort } from './support/free-port';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../../../test/support/databases';
+import { vectors } from '../../../test/fixtures/vectors';
+import { freePort } from '../../../test/support/free-port';
 
 const ROOT = process.cwd();
 const APP_ID = '2021004100000001';
@@ -41,7 +41,6 @@ function copyCommitted(to: string, paths: string[]): void {
   const untar = spawnSync('tar', ['-x', '-C', to], { input: archive.stdout });
   if (untar.status !== 0) throw new Error(`tar failed: ${String(untar.stderr)}`);
 }
-
 
 suite('production artifact (as the Dockerfile assembles it)', () => {
   let build: string;
@@ -120,7 +119,8 @@ suite('production artifact (as the Dockerfile assembles it)', () => {
     expect(existsSync(join(runtime, 'libs'))).toBe(false);
     expect(run('find', ['dist', '-name', '*.ts', '!', '-name', '*.d.ts'], runtime).trim()).toBe('');
     // (typescript itself stays: @nestjs/swagger declares it as a peer.)
-    for (const dev of ['jest', 'ts-jest', '@nestjs/cli', '@nestjs/testing', 'playwright-core', 'alipay-sdk', 'eslint']) expect(existsSync(join(runtime, 'node_modules', dev))).toBe(false);
+    for (const dev of ['jest', 'ts-jest', '@nestjs/cli', '@nestjs/testing', 'playwright-core', 'alipay-sdk', 'eslint'])
+      expect(existsSync(join(runtime, 'node_modules', dev))).toBe(false);
     for (const dep of ['helmet', 'express-rate-limit', 'csrf-csrf', 'pg']) expect(existsSync(join(runtime, 'node_modules', dep))).toBe(true);
   });
 
@@ -135,7 +135,12 @@ suite('production artifact (as the Dockerfile assembles it)', () => {
     // Bounded wait for the port: the boot itself takes about a second.
     let live = 0;
     while (Date.now() - started < 30_000 && child.exitCode === null) {
-      live = await request(base).get('/health/live').then((r) => r.status, () => 0);
+      live = await request(base)
+        .get('/health/live')
+        .then(
+          (r) => r.status,
+          () => 0,
+        );
       if (live === 200) break;
       await new Promise((r) => setTimeout(r, 200));
     }

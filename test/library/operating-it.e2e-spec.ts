@@ -9,7 +9,7 @@ import { Test } from '@nestjs/testing';
 import cookieParser from 'cookie-parser';
 import { AlipayAuthTestingKit, AlipayAuthTestingModule } from 'nestjs-alipay-auth/testing';
 import request from 'supertest';
-import { OperatingModule } from './fixtures/operating-it';
+import { OperatingModule } from '../fixtures/operating-it';
 
 const read = (p: string) => readFileSync(join(process.cwd(), p), 'utf8');
 const REDIRECT = 'https://isv.example.com/alipay/callback';

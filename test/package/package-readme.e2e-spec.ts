@@ -17,12 +17,9 @@ describe('README examples', () => {
     'test/consumer/apps/esm-vitest/test/merchants.controller.test.ts',
     'test/consumer/apps/cjs-jest/src/app.module.ts',
     'test/consumer/apps/custom-store/src/app.module.ts',
-  ])(
-    'shows %s verbatim',
-    (file) => {
-      expect(blocks).toContain(read(file));
-    },
-  );
+  ])('shows %s verbatim', (file) => {
+    expect(blocks).toContain(read(file));
+  });
 
   it('the Jest example is short enough to copy (at most 15 lines of code)', () => {
     const code = read('test/consumer/apps/cjs-jest/test/merchants.controller.spec.ts')

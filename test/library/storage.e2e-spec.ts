@@ -7,17 +7,12 @@ import { DataSource } from 'typeorm';
 // Imported module by module, not from the package entry: the entry loads the Nest module (ESM-only
 // packages), and this suite must also run under a plain `npx jest` without --experimental-vm-modules.
 import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm/alipay-authorization.entity';
-import type {
-  AlipayAuthorization,
-  AlipayAuthorizationStatus,
-  AlipayIssuedTokens,
-  AlipayRefreshFailure,
-} from 'nestjs-alipay-auth/storage/alipay-token-store';
+import type { AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens, AlipayRefreshFailure } from 'nestjs-alipay-auth/storage/alipay-token-store';
 import { alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm/migrations/alipay-auth-migrations';
 import { alipayAuthorizationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/typeorm/sql-dialect';
 import { AlipayTokenCipher } from 'nestjs-alipay-auth/storage/token-cipher';
 import { createTypeOrmTokenStore, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm/typeorm-token.store';
-import { createIsolatedDatabase, IsolatedDatabase, TestEngine, testDatabaseEngines } from './support/databases';
+import { createIsolatedDatabase, IsolatedDatabase, TestEngine, testDatabaseEngines } from '../support/databases';
 
 const engines = testDatabaseEngines();
 
@@ -81,7 +76,8 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     return row;
   }
   const version = async (authAppId: string) => (await store.find(APP, authAppId))?.version ?? 0;
-  const setStatus = async (authAppId: string, next: AlipayAuthorizationStatus, reason: string | null) => store.setStatus(APP, authAppId, await version(authAppId), next, reason);
+  const setStatus = async (authAppId: string, next: AlipayAuthorizationStatus, reason: string | null) =>
+    store.setStatus(APP, authAppId, await version(authAppId), next, reason);
   const recordFailure = async (authAppId: string, failure: AlipayRefreshFailure) => store.recordFailure(APP, authAppId, await version(authAppId), failure);
   const markChecked = async (authAppId: string, checkedAt: Date) => store.markChecked(APP, authAppId, await version(authAppId), checkedAt);
 
@@ -137,9 +133,19 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       expect(await qr.hasColumn(tablePath, 'verify_at')).toBe(false);
       expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(1);
       expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([new (alipayAuthMigrations(type)[1])().name]);
-      expect(await store.find(APP, 'before-upgrade')).toMatchObject({ appAuthToken: t.appAuthToken, appRefreshToken: t.appRefreshToken, verifyAt: null, unreadable: null, version: 1 });
+      expect(await store.find(APP, 'before-upgrade')).toMatchObject({
+        appAuthToken: t.appAuthToken,
+        appRefreshToken: t.appRefreshToken,
+        verifyAt: null,
+        unreadable: null,
+        version: 1,
+      });
       await recordFailure('before-upgrade', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
-      expect((await store.claimDue(APP, { now: at(0), expiresBefore: at(0), refreshExpiresBefore: at(0), issuedBefore: null }, { owner: 'x', ms: MIN }, 10)).map((r) => r.authAppId)).toEqual(['before-upgrade']);
+      expect(
+        (await store.claimDue(APP, { now: at(0), expiresBefore: at(0), refreshExpiresBefore: at(0), issuedBefore: null }, { owner: 'x', ms: MIN }, 10)).map(
+          (r) => r.authAppId,
+        ),
+      ).toEqual(['before-upgrade']);
 
       await ds.undoLastMigration({ transaction: 'each' });
       await ds.undoLastMigration({ transaction: 'each' });
@@ -460,7 +466,8 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     const window = { refreshAheadMs: 10 * DAY, refreshTokenSafetyMs: 20 * DAY, maxTokenAgeMs: 0 };
     const w = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock, window);
     const criteria = { now: at(0), expiresBefore: at(10 * DAY), refreshExpiresBefore: at(20 * DAY), issuedBefore: null };
-    const save = (id: string, t: AlipayIssuedTokens) => w.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: t, authorizedAt: at(0), expectedVersion: null });
+    const save = (id: string, t: AlipayIssuedTokens) =>
+      w.saveAuthorization({ appId: APP, authAppId: id, userId: null, tokens: t, authorizedAt: at(0), expectedVersion: null });
     expect((await save('by-expiry', tokens({ expiresAt: at(5 * DAY), refreshExpiresAt: at(100 * DAY) })))!.dueAt).toEqual(at(-5 * DAY));
     expect((await save('by-refresh', tokens({ expiresAt: null, refreshExpiresAt: at(15 * DAY) })))!.dueAt).toEqual(at(-5 * DAY));
     expect((await save('later', tokens({ expiresAt: at(11 * DAY), refreshExpiresAt: at(100 * DAY) })))!.dueAt).toEqual(at(DAY));
@@ -480,7 +487,12 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(await claimIds()).toEqual(['by-expiry', 'by-refresh', 'retry']);
     expect(await w.syncDueAt(APP)).toBe(0);
     // Other criteria still get the three-way condition.
-    expect((await w.claimDue(APP, { ...criteria, expiresBefore: at(12 * DAY) }, { owner: 'b', ms: MIN }, 10)).map((r) => r.authAppId).sort()).toEqual(['by-expiry', 'by-refresh', 'later', 'retry']);
+    expect((await w.claimDue(APP, { ...criteria, expiresBefore: at(12 * DAY) }, { owner: 'b', ms: MIN }, 10)).map((r) => r.authAppId).sort()).toEqual([
+      'by-expiry',
+      'by-refresh',
+      'later',
+      'retry',
+    ]);
   });
 
   it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {
@@ -525,12 +537,18 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect((await store.find(APP, 'm1'))!.version).toBe(row.version);
   });
 
-  it('recordFailure counts, keeps the error code and back-off, and releases only the owner\'s lease', async () => {
+  it("recordFailure counts, keeps the error code and back-off, and releases only the owner's lease", async () => {
     const row = await save('m1');
     await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
     nowMs = T0 + 3;
     await recordFailure('m1', { errorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), owner: 'node-b' });
-    expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 1, lastErrorCode: 'aop.SYSTEM_ERROR', nextAttemptAt: at(HOUR), leaseOwner: 'node-a', updatedAt: at(3) });
+    expect(await store.find(APP, 'm1')).toMatchObject({
+      failureCount: 1,
+      lastErrorCode: 'aop.SYSTEM_ERROR',
+      nextAttemptAt: at(HOUR),
+      leaseOwner: 'node-a',
+      updatedAt: at(3),
+    });
     await recordFailure('m1', { errorCode: 'x'.repeat(80), nextAttemptAt: null });
     expect(await store.find(APP, 'm1')).toMatchObject({ failureCount: 2, lastErrorCode: 'x'.repeat(64), nextAttemptAt: null, leaseOwner: 'node-a' });
     await recordFailure('m1', { errorCode: 'isv.timeout', nextAttemptAt: at(2 * HOUR), owner: 'node-a' });
@@ -546,7 +564,14 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await store.tryLease(APP, 'm1', { owner: 'node-a', ms: MIN });
     nowMs = T0 + 9;
     const r = await setStatus('m1', 'reauthorization_required', 'Alipay refused the refresh token (isv.refresh-token-invalid)');
-    expect(r).toMatchObject({ status: 'reauthorization_required', statusReason: 'Alipay refused the refresh token (isv.refresh-token-invalid)', leaseOwner: null, leaseUntil: null, version: row.version + 1, updatedAt: at(9) });
+    expect(r).toMatchObject({
+      status: 'reauthorization_required',
+      statusReason: 'Alipay refused the refresh token (isv.refresh-token-invalid)',
+      leaseOwner: null,
+      leaseUntil: null,
+      version: row.version + 1,
+      updatedAt: at(9),
+    });
     expect(r!.appAuthToken).toBe(row.appAuthToken);
     const long = await setStatus('m1', 'revoked', 'é'.repeat(300));
     expect(long!.statusReason).toBe('é'.repeat(255));
@@ -628,7 +653,11 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     // One unreadable row never fails a page.
     await save('m3');
     const page = await rotated.list(APP);
-    expect(page.items.map((r) => [r.authAppId, r.unreadable === null])).toEqual([['m3', true], ['m2', false], ['m1', false]]);
+    expect(page.items.map((r) => [r.authAppId, r.unreadable === null])).toEqual([
+      ['m3', true],
+      ['m2', false],
+      ['m1', false],
+    ]);
   });
 
   it('re-encrypts every row under the current key in batches, safely beside other writers', async () => {
@@ -642,19 +671,23 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await patch(merchant(3), { app_auth_token_enc: 'v1.k9.AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA' });
     const rotated = createTypeOrmTokenStore(ds, { tokenEncryptionKeys: [k2, k1], clock }) as TypeOrmAlipayTokenStore;
     // Two instances at once, small batches: each row is rewritten exactly once.
-    const [a, b] = await Promise.all([0, 1].map(async () => {
-      const totals = { rewritten: 0, unreadable: 0 };
-      for (let after = 0; ; ) {
-        const r = await rotated.reencryptBatch(after, 4);
-        if (r.lastId === null) return totals;
-        after = r.lastId;
-        totals.rewritten += r.rewritten;
-        totals.unreadable += r.unreadable;
-      }
-    }));
+    const [a, b] = await Promise.all(
+      [0, 1].map(async () => {
+        const totals = { rewritten: 0, unreadable: 0 };
+        for (let after = 0; ;) {
+          const r = await rotated.reencryptBatch(after, 4);
+          if (r.lastId === null) return totals;
+          after = r.lastId;
+          totals.rewritten += r.rewritten;
+          totals.unreadable += r.unreadable;
+        }
+      }),
+    );
     expect(a.rewritten + b.rewritten).toBe(24);
     expect(a.unreadable).toBe(1);
-    const raws: Array<{ auth_app_id: string; app_auth_token_enc: string; app_refresh_token_enc: string }> = await ds.query(`SELECT auth_app_id, app_auth_token_enc, app_refresh_token_enc FROM ${table}`);
+    const raws: Array<{ auth_app_id: string; app_auth_token_enc: string; app_refresh_token_enc: string }> = await ds.query(
+      `SELECT auth_app_id, app_auth_token_enc, app_refresh_token_enc FROM ${table}`,
+    );
     for (const r of raws.filter((x) => x.auth_app_id !== merchant(3))) {
       expect(r.app_auth_token_enc).toMatch(/^v1\.k2\./);
       expect(r.app_refresh_token_enc).toMatch(/^v1\.k2\./);

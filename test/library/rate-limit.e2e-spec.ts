@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, RedisRateLimiter } from 'nestjs-alipay-auth';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
-import { SimulatedAlipay, TEST_APP_ID } from './support/simulated-alipay';
+import { SimulatedAlipay, TEST_APP_ID } from '../support/simulated-alipay';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DAY = 86_400_000;
@@ -70,9 +70,19 @@ describe('cluster-wide rate limit on Redis', () => {
       for (let i = 0; i < 3; i++) {
         const m = await Test.createTestingModule({
           imports: [
-            TypeOrmModule.forRoot({ type: 'better-sqlite3', database: file, enableWAL: true, entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations('better-sqlite3'), migrationsRun: i === 0 }),
+            TypeOrmModule.forRoot({
+              type: 'better-sqlite3',
+              database: file,
+              enableWAL: true,
+              entities: ALIPAY_AUTH_ENTITIES,
+              migrations: alipayAuthMigrations('better-sqlite3'),
+              migrationsRun: i === 0,
+            }),
             AlipayAuthModule.forRoot(
-              alipay.moduleOptions({ instanceId: `rate-${i}`, refresh: { statusCheckIntervalMs: 0, batchSize: 10, rateLimiter: new RedisRateLimiter(client(), rate, `${key}:cluster`) } }),
+              alipay.moduleOptions({
+                instanceId: `rate-${i}`,
+                refresh: { statusCheckIntervalMs: 0, batchSize: 10, rateLimiter: new RedisRateLimiter(client(), rate, `${key}:cluster`) },
+              }),
             ),
           ],
         }).compile();

@@ -4,14 +4,20 @@
  */
 import { AlipaySdk } from 'alipay-sdk';
 import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
-import { vectors } from './fixtures/vectors';
+import { vectors } from '../fixtures/vectors';
 
 const APP = '2021004100000001';
 
 describe('simulator: racing refreshes are counted', () => {
   let sim: AlipaySimulator;
   const sdk = () =>
-    new AlipaySdk({ appId: APP, privateKey: vectors.keys.app.privateKeyPkcs8Pem, alipayPublicKey: sim.alipayPublicKeyPem, endpoint: sim.url, keyType: 'PKCS8' } as never);
+    new AlipaySdk({
+      appId: APP,
+      privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+      alipayPublicKey: sim.alipayPublicKeyPem,
+      endpoint: sim.url,
+      keyType: 'PKCS8',
+    } as never);
   const refresh = (token: string) => sdk().curl<any>('POST', TOKEN_PATH, { body: { grant_type: 'refresh_token', refresh_token: token } });
 
   beforeAll(async () => {

@@ -5,7 +5,15 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AlipayAuthModule, AlipayAuthModuleOptions, AlipayApiError, AlipayAuthOptionsFactory, AlipayConfigError, AlipayOpenApiClient, AlipayTokenService } from 'nestjs-alipay-auth';
+import {
+  AlipayAuthModule,
+  AlipayAuthModuleOptions,
+  AlipayApiError,
+  AlipayAuthOptionsFactory,
+  AlipayConfigError,
+  AlipayOpenApiClient,
+  AlipayTokenService,
+} from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { AlipayAuthTestingKit } from 'nestjs-alipay-auth/testing';
 
@@ -36,7 +44,9 @@ describe('Nest habits', () => {
   it('missing tables fail start-up, naming the migrations, before any code is spent', async () => {
     const build = Test.createTestingModule({ imports: [sqlite(), AlipayAuthModule.forRoot(options())] }).compile();
     await expect(build).rejects.toThrow(AlipayConfigError);
-    await expect(Test.createTestingModule({ imports: [sqlite(), AlipayAuthModule.forRoot(options())] }).compile()).rejects.toThrow(/alipayAuthMigrations\('better-sqlite3'\)/);
+    await expect(Test.createTestingModule({ imports: [sqlite(), AlipayAuthModule.forRoot(options())] }).compile()).rejects.toThrow(
+      /alipayAuthMigrations\('better-sqlite3'\)/,
+    );
   });
 
   it('client-only mode: no data source, the module boots and the OpenAPI client works; token calls say why not', async () => {
@@ -44,7 +54,9 @@ describe('Nest habits', () => {
     await app.init();
     try {
       // A signed call that reaches the gateway and comes back as Alipay's typed error (the code is bogus).
-      await expect(app.get(AlipayOpenApiClient).request({ method: 'POST', path: TOKEN_APP_PATH, body: { grant_type: 'authorization_code', code: 'bogus' } })).rejects.toBeInstanceOf(AlipayApiError);
+      await expect(
+        app.get(AlipayOpenApiClient).request({ method: 'POST', path: TOKEN_APP_PATH, body: { grant_type: 'authorization_code', code: 'bogus' } }),
+      ).rejects.toBeInstanceOf(AlipayApiError);
       await expect(app.get(AlipayTokenService).exchangeCode(kit.mintAuthCode())).rejects.toThrow(/pass the "store" option/);
     } finally {
       await app.close();

@@ -11,7 +11,7 @@ import { AlipayTokenCipher } from 'nestjs-alipay-auth/storage/token-cipher';
 import { TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm/typeorm-token.store';
 import { InMemoryAlipayTokenStore } from 'nestjs-alipay-auth/testing/in-memory-token-store';
 import { alipayTokenStoreContract } from 'nestjs-alipay-auth/testing/store-contract';
-import { createIsolatedDatabase, testDatabaseEngines } from './support/databases';
+import { createIsolatedDatabase, testDatabaseEngines } from '../support/databases';
 
 const key = { id: 'k1', key: Buffer.alloc(32, 7) };
 

@@ -7,9 +7,9 @@
  * SQLite is left out: a file database shared by processes is not what the multi-instance setup is for.
  */
 import { randomInt } from 'node:crypto';
-import { testDatabaseEngines } from './support/databases';
-import { compileSoakInstance, CompiledInstance } from './soak/instance-process';
-import { formatReport, runSoak } from './soak/run-soak';
+import { testDatabaseEngines } from '../support/databases';
+import { compileSoakInstance, CompiledInstance } from './instance-process';
+import { formatReport, runSoak } from './run-soak';
 
 const engines = testDatabaseEngines().filter((e) => e !== 'sqlite');
 const SIZE = {

@@ -11,12 +11,20 @@ import fc from 'fast-check';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { AlipayAuthModule, AlipayApiError, AlipayOpenApiClient, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore, escapeLogValue } from 'nestjs-alipay-auth';
+import {
+  AlipayAuthModule,
+  AlipayApiError,
+  AlipayOpenApiClient,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+  AlipayTokenStore,
+  escapeLogValue,
+} from 'nestjs-alipay-auth';
 import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
-import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
-import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
-import { keyFile, vectors } from './fixtures/vectors';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
+import { keyFile, vectors } from '../fixtures/vectors';
 
 const DAY = 86_400_000;
 const OTHER_APP_ID = '2021004100000002';
@@ -57,7 +65,12 @@ describe.each(testDatabaseEngines())('notifications (%s)', (engine) => {
     const ctx = await (
       await Test.createTestingModule({
         imports: [
-          TypeOrmModule.forRoot({ ...options, entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations(options.type as 'postgres'), migrationsRun: migrate } as never),
+          TypeOrmModule.forRoot({
+            ...options,
+            entities: ALIPAY_AUTH_ENTITIES,
+            migrations: alipayAuthMigrations(options.type as 'postgres'),
+            migrationsRun: migrate,
+          } as never),
           AlipayAuthModule.forRoot(alipay.moduleOptions({ instanceId: name, ...extra })),
         ],
       }).compile()
@@ -192,7 +205,10 @@ describe.each(testDatabaseEngines())('notifications (%s)', (engine) => {
     expect(row).toMatchObject({ status: 'active' });
     expect(row!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 300 * DAY);
     // The stored token works for merchant calls.
-    const err = await a.get(AlipayOpenApiClient).request({ method: 'POST', path: '/v3/alipay/trade/query', body: { out_trade_no: 'x' }, authAppId: id }).catch((e: unknown) => e);
+    const err = await a
+      .get(AlipayOpenApiClient)
+      .request({ method: 'POST', path: '/v3/alipay/trade/query', body: { out_trade_no: 'x' }, authAppId: id })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AlipayApiError);
     expect((err as AlipayApiError).code).toBe('ACQ.TRADE_NOT_EXIST');
     await expect(svc(b).handleNotification(message)).resolves.toMatchObject({ action: 'duplicate' });
@@ -232,10 +248,12 @@ describe.each(testDatabaseEngines())('notifications (%s)', (engine) => {
         if (reorder) forged = Object.fromEntries(Object.entries(forged).reverse());
         // Some mutations leave the signed content as it was (dropping sign_type, reordering): still genuine, not a forgery.
         fc.pre(!(forged.sign === genuine.sign && buildNotifySignContent(forged) === buildNotifySignContent(genuine)));
-        const outcome = await svc().handleNotification(forged).then(
-          () => 'accepted',
-          (e: unknown) => (e instanceof Error ? e.name : 'error'),
-        );
+        const outcome = await svc()
+          .handleNotification(forged)
+          .then(
+            () => 'accepted',
+            (e: unknown) => (e instanceof Error ? e.name : 'error'),
+          );
         expect(outcome).toBe('AlipaySignatureError');
         expect(await snapshot()).toBe(before);
       }),

@@ -93,7 +93,10 @@ describe('nestjs-alipay-auth/testing', () => {
     const down = new Error('database is down');
     store.failNext('saveAuthorization', down);
     // As from a real database: the library's typed error, the store's own as its cause.
-    const e = await app.get(AlipayTokenService).exchangeCode(kit.mintAuthCode()).catch((x: unknown) => x);
+    const e = await app
+      .get(AlipayTokenService)
+      .exchangeCode(kit.mintAuthCode())
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(AlipayStoreUnavailableError);
     expect(e).toMatchObject({ operation: 'saveAuthorization', cause: down });
     expect(store.all()).toEqual([]);

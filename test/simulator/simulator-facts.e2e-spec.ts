@@ -7,8 +7,8 @@ import { AlipaySdk } from 'alipay-sdk';
 import request from 'supertest';
 import { buildNotifySignContent, loadPrivateKey, loadPublicKey, rsaVerify } from 'nestjs-alipay-auth/protocol';
 import { AlipaySimulator, QUERY_PATH, startAlipaySimulator, TOKEN_PATH, TRADE_QUERY_PATH } from 'nestjs-alipay-auth-simulator';
-import { vectors } from './fixtures/vectors';
-import { RawResponse, signedRequest, startNotifyReceiver } from './fixtures/simulator/wire';
+import { vectors } from '../fixtures/vectors';
+import { RawResponse, signedRequest, startNotifyReceiver } from '../fixtures/simulator/wire';
 
 const APP = '2021004100000001';
 const SELF_APP = '2021004100000009'; // a self-developed app, not a third-party one
@@ -100,7 +100,13 @@ describe('token call answers', () => {
   it('answers only tokens[] when tokensOnly is set, and the official SDK takes it as is', async () => {
     sim.controls.configure({ tokensOnly: true });
     const { app_auth_code } = sim.controls.authorize(APP, { authAppId: '2021000000000323' });
-    const sdk = new AlipaySdk({ appId: APP, privateKey: vectors.keys.app.privateKeyPkcs8Pem, alipayPublicKey: sim.alipayPublicKeyPem, endpoint: sim.url, keyType: 'PKCS8' });
+    const sdk = new AlipaySdk({
+      appId: APP,
+      privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+      alipayPublicKey: sim.alipayPublicKeyPem,
+      endpoint: sim.url,
+      keyType: 'PKCS8',
+    });
     const data = (await sdk.curl<any>('POST', TOKEN_PATH, { body: { grant_type: 'authorization_code', code: app_auth_code } })).data;
     expect(Object.keys(data)).toEqual(['tokens']);
     expect(data.tokens[0]).toMatchObject({ auth_app_id: '2021000000000323', expires_in: 31_536_000 });
@@ -221,54 +227,83 @@ describe('message service', () => {
       const { notification } = await sim.controls.cancelAuthorization(APP, '2021000000000361');
       const [p] = receiver.forms();
       expect(Object.keys(p).sort()).toEqual(
-        ['app_id', 'biz_content', 'charset', 'msg_app_id', 'msg_method', 'msg_type', 'msg_uid', 'notify_id', 'sign', 'sign_type', 'utc_timestamp', 'version'].sort(),
+        [
+          'app_id',
+          'biz_content',
+          'charset',
+          'msg_app_id',
+          'msg_method',
+          'msg_type',
+          'msg_uid',
+          'notify_id',
+          'sign',
+          'sign_type',
+          'utc_timestamp',
+          'version',
+        ].sort(),
       );
-      expect(p).toMatchObject({ msg_method: 'alipay.open.auth.appauth.cancelled', app_id: APP, version: '1.1', charset: 'UTF-8', sign_type: 'RSA2', msg_app_id: '2021000000000361', msg_uid: t.user_id });
+      expect(p).toMatchObject({
+        msg_method: 'alipay.open.auth.appauth.cancelled',
+        app_id: APP,
+        version: '1.1',
+        charset: 'UTF-8',
+        sign_type: 'RSA2',
+        msg_app_id: '2021000000000361',
+        msg_uid: t.user_id,
+      });
       expect(p.notify_id).toMatch(/^[1-9]\d{33}$/);
       expect(p.notify_id).toBe(notification!.notifyId);
       expect(Number(p.utc_timestamp)).toBeLessThanOrEqual(sim.controls.now());
       expect(['sys', 'usr', 'app']).toContain(p.msg_type);
       expect(JSON.parse(p.biz_content).detail).toMatchObject({ auth_app_id: '2021000000000361', app_auth_token: t.app_auth_token });
       expect(rsaVerify(alipayPublic(), buildNotifySignContent(p), p.sign)).toBe(true);
-      expect(sim.controls.notifications()).toMatchObject([{ notifyId: p.notify_id, delivered: true, attempts: [{ status: 200, body: 'success', scheduled: true }] }]);
+      expect(sim.controls.notifications()).toMatchObject([
+        { notifyId: p.notify_id, delivered: true, attempts: [{ status: 200, body: 'success', scheduled: true }] },
+      ]);
     });
   });
 
   it('re-sends on the (compressed) schedule until the ISV answers success', async () => {
     sim.controls.configure({ notifyRetryDelaysMs: [60_000, 120_000, 120_000], notifyTimeScale: 0.0001 });
-    await withReceiver((n) => (n < 2 ? 'fail' : 'success'), async (receiver) => {
-      await authorizedPair('2021000000000362');
-      const { notification } = await sim.controls.cancelAuthorization(APP, '2021000000000362');
-      expect(notification).toMatchObject({ status: 200, body: 'fail' });
-      const settled = await sim.controls.notificationSettled(notification!.notifyId);
-      expect(settled.delivered).toBe(true);
-      expect(settled.attempts.map((a) => a.body)).toEqual(['fail', 'fail', 'success']);
-      // Every attempt is the same message: same notify_id, same signature.
-      expect(new Set(receiver.received.map((r) => r.body)).size).toBe(1);
-    });
+    await withReceiver(
+      (n) => (n < 2 ? 'fail' : 'success'),
+      async (receiver) => {
+        await authorizedPair('2021000000000362');
+        const { notification } = await sim.controls.cancelAuthorization(APP, '2021000000000362');
+        expect(notification).toMatchObject({ status: 200, body: 'fail' });
+        const settled = await sim.controls.notificationSettled(notification!.notifyId);
+        expect(settled.delivered).toBe(true);
+        expect(settled.attempts.map((a) => a.body)).toEqual(['fail', 'fail', 'success']);
+        // Every attempt is the same message: same notify_id, same signature.
+        expect(new Set(receiver.received.map((r) => r.body)).size).toBe(1);
+      },
+    );
   });
 
   it('gives up after the default schedule (8 attempts), and an admin call re-delivers a past message', async () => {
     sim.controls.configure({ notifyTimeScale: 1e-6 }); // 24 h 24 min of waits in about 90 ms
     let reply = 'fail';
-    await withReceiver(() => reply, async (receiver) => {
-      await authorizedPair('2021000000000363');
-      const { notification } = await sim.controls.cancelAuthorization(APP, '2021000000000363');
-      const settled = await sim.controls.notificationSettled(notification!.notifyId);
-      expect(settled).toMatchObject({ delivered: false });
-      expect(settled.attempts).toHaveLength(8);
+    await withReceiver(
+      () => reply,
+      async (receiver) => {
+        await authorizedPair('2021000000000363');
+        const { notification } = await sim.controls.cancelAuthorization(APP, '2021000000000363');
+        const settled = await sim.controls.notificationSettled(notification!.notifyId);
+        expect(settled).toMatchObject({ delivered: false });
+        expect(settled.attempts).toHaveLength(8);
 
-      reply = 'success';
-      const api = request(sim.url);
-      const again = await api.post('/__simulator/notifications/redeliver').send({ notifyId: notification!.notifyId }).expect(200);
-      expect(again.body).toEqual({ status: 200, body: 'success' });
-      expect(receiver.received).toHaveLength(9);
-      expect(receiver.received[8].body).toBe(receiver.received[0].body);
-      const listed = (await api.get('/__simulator/notifications').expect(200)).body;
-      expect(listed).toMatchObject([{ notifyId: notification!.notifyId, delivered: true }]);
-      expect(listed[0].attempts.at(-1)).toMatchObject({ scheduled: false, body: 'success' });
-      expect((await api.post('/__simulator/notifications/redeliver').send({ notifyId: '1' })).status).toBe(400);
-    });
+        reply = 'success';
+        const api = request(sim.url);
+        const again = await api.post('/__simulator/notifications/redeliver').send({ notifyId: notification!.notifyId }).expect(200);
+        expect(again.body).toEqual({ status: 200, body: 'success' });
+        expect(receiver.received).toHaveLength(9);
+        expect(receiver.received[8].body).toBe(receiver.received[0].body);
+        const listed = (await api.get('/__simulator/notifications').expect(200)).body;
+        expect(listed).toMatchObject([{ notifyId: notification!.notifyId, delivered: true }]);
+        expect(listed[0].attempts.at(-1)).toMatchObject({ scheduled: false, body: 'success' });
+        expect((await api.post('/__simulator/notifications/redeliver').send({ notifyId: '1' })).status).toBe(400);
+      },
+    );
   });
 
   it('announces an authorization with open_app_auth_notify (v1.0, execute_auth, tokens in detail); its code gives the same tokens once', async () => {
@@ -286,7 +321,14 @@ describe('message service', () => {
       expect(biz.notify_context).toEqual({ trigger: 'agent', trigger_context: { agent_id: 'x' } });
       expect(biz.error).toEqual({});
       const d = biz.detail;
-      expect(d).toMatchObject({ auth_app_id: '2021000000000371', user_id: '2088000000000371', app_id: APP, app_auth_code: res.body.app_auth_code, expires_in: 31_536_000, re_expires_in: 32_140_800 });
+      expect(d).toMatchObject({
+        auth_app_id: '2021000000000371',
+        user_id: '2088000000000371',
+        app_id: APP,
+        app_auth_code: res.body.app_auth_code,
+        expires_in: 31_536_000,
+        re_expires_in: 32_140_800,
+      });
       expect(d.app_auth_token).toMatch(TOKEN_RE);
       expect(typeof d.auth_time).toBe('number');
       expect((await query(d.app_auth_token)).status).toBe('valid');
@@ -302,7 +344,14 @@ describe('runtime settings', () => {
   it('reads and changes behaviour over the admin API; reset restores the start options', async () => {
     const api = request(sim.url);
     const start = (await api.get('/__simulator/settings').expect(200)).body;
-    expect(start).toMatchObject({ refreshGraceMs: 'Infinity', tokenOverlapMs: 0, durationsAs: 'number', tokensOnly: false, codeTtlMs: DAY, batchCodeTtlMs: 10 * MINUTE });
+    expect(start).toMatchObject({
+      refreshGraceMs: 'Infinity',
+      tokenOverlapMs: 0,
+      durationsAs: 'number',
+      tokensOnly: false,
+      codeTtlMs: DAY,
+      batchCodeTtlMs: 10 * MINUTE,
+    });
     const changed = (await api.post('/__simulator/settings').send({ durationsAs: 'string', refreshGraceMs: HOUR, tokenOverlapMs: 1000 }).expect(200)).body;
     expect(changed).toMatchObject({ durationsAs: 'string', refreshGraceMs: HOUR, tokenOverlapMs: 1000 });
     expect((await authorizedPair('2021000000000381')).expires_in).toBe('31536000');

@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
-import { createSampleApp } from '../apps/sample/src/sample-app';
-import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
-import { vectors } from './fixtures/vectors';
+import { createSampleApp } from '../src/sample-app';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../../../test/support/databases';
+import { vectors } from '../../../test/fixtures/vectors';
 
 const APP_ID = '2021004100000001';
 const PUBLIC = 'http://isv.test';

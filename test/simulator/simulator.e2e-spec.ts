@@ -8,8 +8,8 @@ import request from 'supertest';
 import { AlipayApiError, AlipayAuthModule, AlipayAuthModuleOptions, AlipayNetworkError, AlipayOpenApiClient, AlipaySignatureError } from 'nestjs-alipay-auth';
 import { AlipaySigner, aesEncrypt, buildNotifySignContent, loadAesKey, loadPrivateKey, loadPublicKey, rsaVerify } from 'nestjs-alipay-auth/protocol';
 import { AlipaySimulator, QUERY_PATH, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
-import { vectors } from './fixtures/vectors';
-import { rawRequest, RawResponse, responseSigned, signedRequest, startNotifyReceiver } from './fixtures/simulator/wire';
+import { vectors } from '../fixtures/vectors';
+import { rawRequest, RawResponse, responseSigned, signedRequest, startNotifyReceiver } from '../fixtures/simulator/wire';
 
 const APP = '2021004100000001'; // key mode
 const ENC_APP = '2021004100000002'; // key mode + AES encrypt key
@@ -30,7 +30,14 @@ const CODE_RE = /^[0-9a-f]{29}[A-Z]\d{2}$/; // 32 characters
 let sim: AlipaySimulator;
 
 function sdk(extra: Record<string, unknown> = {}): AlipaySdk {
-  return new AlipaySdk({ appId: APP, privateKey: appPrivatePem, alipayPublicKey: sim.alipayPublicKeyPem, endpoint: sim.url, keyType: 'PKCS8', ...extra } as any);
+  return new AlipaySdk({
+    appId: APP,
+    privateKey: appPrivatePem,
+    alipayPublicKey: sim.alipayPublicKeyPem,
+    endpoint: sim.url,
+    keyType: 'PKCS8',
+    ...extra,
+  } as any);
 }
 
 function certSdk(extra: Record<string, unknown> = {}): AlipaySdk {
@@ -68,7 +75,15 @@ async function clientFor(extra: Partial<AlipayAuthModuleOptions> = {}) {
 }
 
 /** A hand-signed call at the simulator's clock (needed once the clock has been moved). */
-function call(o: { appId?: string; method?: string; uri?: string; body?: unknown; appAuthToken?: string; timestamp?: number; headers?: Record<string, string> }) {
+function call(o: {
+  appId?: string;
+  method?: string;
+  uri?: string;
+  body?: unknown;
+  appAuthToken?: string;
+  timestamp?: number;
+  headers?: Record<string, string>;
+}) {
   return signedRequest(sim.url, {
     appId: o.appId ?? APP,
     key: appPrivate,
@@ -186,7 +201,9 @@ describe.each(['number', 'string'] as const)('official alipay-sdk against the si
 
     // Wrong root bundle (the real Alipay roots), wrong app cert, or key-mode signing of a cert-mode app.
     const fixtures = vectors.certificates.sdkFixtures;
-    expect(await sdkError(certSdk({ alipayRootCertContent: fixtures.alipayRootCertBundle.pem }).curl('GET', QUERY_PATH, { query: { app_auth_token: 'x' } }))).toMatchObject({
+    expect(
+      await sdkError(certSdk({ alipayRootCertContent: fixtures.alipayRootCertBundle.pem }).curl('GET', QUERY_PATH, { query: { app_auth_token: 'x' } })),
+    ).toMatchObject({
       code: 'invalid-alipay-root-cert-sn',
       responseHttpStatus: 401,
     });
@@ -221,7 +238,11 @@ describe('our AlipayOpenApiClient against the simulator', () => {
       const data = await client.request<any>({ method: 'POST', path: TOKEN_PATH, body: { grant_type: 'authorization_code', code: app_auth_code } });
       expect(data).toMatchObject({ auth_app_id: '2021000000000041', expires_in: 31_536_000 });
       expect(data.tokens).toHaveLength(1);
-      const next = await client.request<any>({ method: 'POST', path: TOKEN_PATH, body: { grant_type: 'refresh_token', refresh_token: data.app_refresh_token } });
+      const next = await client.request<any>({
+        method: 'POST',
+        path: TOKEN_PATH,
+        body: { grant_type: 'refresh_token', refresh_token: data.app_refresh_token },
+      });
       expect(next.app_auth_token).not.toBe(data.app_auth_token);
       const q = await client.requestWithMeta<any>({ method: 'GET', path: QUERY_PATH, query: { app_auth_token: next.app_auth_token } });
       expect(q.data.status).toBe('valid');
@@ -236,7 +257,12 @@ describe('our AlipayOpenApiClient against the simulator', () => {
     const { client, close } = await clientFor({ appId: ENC_APP, encryptKey: ENCRYPT_KEY });
     try {
       const { app_auth_code } = sim.controls.authorize(ENC_APP, { authAppId: '2021000000000042' });
-      const data = await client.request<any>({ method: 'POST', path: TOKEN_PATH, body: { grant_type: 'authorization_code', code: app_auth_code }, encrypt: true });
+      const data = await client.request<any>({
+        method: 'POST',
+        path: TOKEN_PATH,
+        body: { grant_type: 'authorization_code', code: app_auth_code },
+        encrypt: true,
+      });
       expect(data.auth_app_id).toBe('2021000000000042');
     } finally {
       await close();
@@ -256,7 +282,9 @@ describe('our AlipayOpenApiClient against the simulator', () => {
       const data = await client.request<any>({ method: 'POST', path: TOKEN_PATH, body: { grant_type: 'authorization_code', code: app_auth_code } });
       expect(data.auth_app_id).toBe('2021000000000043');
       // A business error in certificate mode is signed with alipay-sn too, and our client verifies it.
-      await expect(client.request({ method: 'GET', path: QUERY_PATH, query: { app_auth_token: 'nope' } })).rejects.toMatchObject({ code: 'AUTH_TOKEN_NOT_EXISTED' });
+      await expect(client.request({ method: 'GET', path: QUERY_PATH, query: { app_auth_token: 'nope' } })).rejects.toMatchObject({
+        code: 'AUTH_TOKEN_NOT_EXISTED',
+      });
     } finally {
       await close();
     }
@@ -310,10 +338,21 @@ describe('gateway rules', () => {
     expect(r.status).toBe(401);
     const traceId = r.headers['alipay-trace-id'] as string;
     expect(traceId).toMatch(/^0b[0-9a-f]{30}$/);
-    expect(json(r)).toEqual({ code: 'missing-signature', message: expect.any(String), links: [{ link: `https://open.alipay.com/api/errCheck?traceId=${traceId}`, desc: '解决方案' }] });
+    expect(json(r)).toEqual({
+      code: 'missing-signature',
+      message: expect.any(String),
+      links: [{ link: `https://open.alipay.com/api/errCheck?traceId=${traceId}`, desc: '解决方案' }],
+    });
     expect(responseSigned(r, loadPublicKey(sim.alipayPublicKeyPem))).toBe(true);
 
-    const unknownApp = await signedRequest(sim.url, { appId: '2021009999999999', key: appPrivate, method: 'POST', uri: TOKEN_PATH, body: '{}', timestamp: Date.now() });
+    const unknownApp = await signedRequest(sim.url, {
+      appId: '2021009999999999',
+      key: appPrivate,
+      method: 'POST',
+      uri: TOKEN_PATH,
+      body: '{}',
+      timestamp: Date.now(),
+    });
     expect([unknownApp.status, json(unknownApp).code]).toEqual([401, 'invalid-app-id']);
     const notFound = await call({ uri: '/v3/alipay/trade/pay', body: {} });
     expect([notFound.status, json(notFound).code]).toEqual([404, 'not-found']);
@@ -447,7 +486,12 @@ describe('merchant authorization page', () => {
     expect(get.body).toMatch(/name="auth_app_id" value="2021\d{12}"/);
 
     const post = await approve('/oauth2/appToAppAuth.htm', {
-      app_id: APP, redirect_uri: redirect, state: 'xyz 1', auth_app_id: '2021000000000061', user_id: '2088000000000061', action: 'authorize',
+      app_id: APP,
+      redirect_uri: redirect,
+      state: 'xyz 1',
+      auth_app_id: '2021000000000061',
+      user_id: '2088000000000061',
+      action: 'authorize',
     });
     expect(post.status).toBe(302);
     const loc = new URL(post.headers.location!);
@@ -471,7 +515,11 @@ describe('merchant authorization page', () => {
     expect(batchGet.status).toBe(200);
     expect(batchGet.body).toContain('id="authorize"');
     const batch = await approve('/oauth2/appToAppBatchAuth.htm', {
-      app_id: APP, redirect_uri: redirect, application_type: 'TINYAPP,WEBAPP', auth_app_ids: '2021000000000071,2021000000000072', action: 'authorize',
+      app_id: APP,
+      redirect_uri: redirect,
+      application_type: 'TINYAPP,WEBAPP',
+      auth_app_ids: '2021000000000071,2021000000000072',
+      action: 'authorize',
     });
     const bl = new URL(batch.headers.location!);
     expect([...bl.searchParams.keys()]).toEqual(['app_id', 'source', 'app_auth_code', 'application_type']);
@@ -579,7 +627,8 @@ describe('faults and counters', () => {
 });
 
 describe('variants and measurements for issue 19', () => {
-  const exchange = async (authAppId: string) => json(await call({ body: { grant_type: 'authorization_code', code: sim.controls.authorize(APP, { authAppId }).app_auth_code } }));
+  const exchange = async (authAppId: string) =>
+    json(await call({ body: { grant_type: 'authorization_code', code: sim.controls.authorize(APP, { authAppId }).app_auth_code } }));
   const refresh = (rt: string) => call({ body: { grant_type: 'refresh_token', refresh_token: rt } });
 
   it('reauthorizationRetiresRefreshToken: the old refresh token of a replaced authorization is refused, or refreshes the current one', async () => {
@@ -600,7 +649,12 @@ describe('variants and measurements for issue 19', () => {
     expect(() => sim.controls.addFault({ route: TOKEN_PATH, kind: 'gateway-error' })).toThrow(/code/);
     sim.controls.addFault({ route: TOKEN_PATH, kind: 'gateway-error', code: 'illegal-client-ip', status: 403, grantType: 'refresh_token', count: 1 });
     const r = await refresh(first.app_refresh_token);
-    expect([r.status, json(r).code, r.headers['alipay-signature'], r.headers['alipay-trace-id'] !== undefined]).toEqual([403, 'illegal-client-ip', undefined, true]);
+    expect([r.status, json(r).code, r.headers['alipay-signature'], r.headers['alipay-trace-id'] !== undefined]).toEqual([
+      403,
+      'illegal-client-ip',
+      undefined,
+      true,
+    ]);
     expect(sim.controls.stats().refreshesByMerchant).toEqual({});
   });
 
@@ -637,7 +691,9 @@ describe('admin HTTP API', () => {
     expect((await api.post('/__simulator/apps').send({ appId: APP })).status).toBe(400);
     expect((await api.post('/__simulator/apps').send('not json').set('content-type', 'application/json')).status).toBe(400);
 
-    const auth = await api.post('/__simulator/authorizations').send({ appId: APP, authAppIds: ['2021000000000101', '2021000000000102'], userId: '2088000000000101' });
+    const auth = await api
+      .post('/__simulator/authorizations')
+      .send({ appId: APP, authAppIds: ['2021000000000101', '2021000000000102'], userId: '2088000000000101' });
     expect(auth.status).toBe(200);
     expect(auth.body.app_auth_code).toMatch(CODE_RE);
     expect((await api.post('/__simulator/authorizations').send({ appId: '2021009999999999' })).status).toBe(400);
@@ -664,7 +720,13 @@ describe('admin HTTP API', () => {
     expect(cancel.body).toEqual({ cancelled: true });
 
     const stats = (await api.get('/__simulator/stats')).body;
-    expect(stats).toMatchObject({ exchanges: 1, refreshesByMerchant: { '2021000000000101': 1 }, errorsByCode: { 'app-call-limited': 1 }, faultsInjected: 1, cancellations: 1 });
+    expect(stats).toMatchObject({
+      exchanges: 1,
+      refreshesByMerchant: { '2021000000000101': 1 },
+      errorsByCode: { 'app-call-limited': 1 },
+      faultsInjected: 1,
+      cancellations: 1,
+    });
 
     await api.post('/__simulator/reset').send({}).expect(200);
     expect((await api.get('/__simulator/stats')).body.exchanges).toBe(0);

@@ -12,14 +12,28 @@ import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AlipayApiError, AlipayAuthEvent, AlipayAuthHealthService, AlipayAuthModule, AlipayAuthModuleOptions, AlipayAuthorizationRequiredError, AlipayConfigError, AlipayOpenApiClient, AlipayTokenReencryption, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore, AlipayTokenUnreadableError } from 'nestjs-alipay-auth';
+import {
+  AlipayApiError,
+  AlipayAuthEvent,
+  AlipayAuthHealthService,
+  AlipayAuthModule,
+  AlipayAuthModuleOptions,
+  AlipayAuthorizationRequiredError,
+  AlipayConfigError,
+  AlipayOpenApiClient,
+  AlipayTokenReencryption,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+  AlipayTokenStore,
+  AlipayTokenUnreadableError,
+} from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { resolveAlipayAuthConfig } from 'nestjs-alipay-auth/alipay-auth.config';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
 import { randomBytes } from 'node:crypto';
-import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
-import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
-import { vectors } from './fixtures/vectors';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
+import { vectors } from '../fixtures/vectors';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -72,7 +86,12 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
       const moduleRef = await Test.createTestingModule({
         imports: [
           EventEmitterModule.forRoot(),
-          TypeOrmModule.forRoot({ ...options, entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations(options.type as 'postgres'), migrationsRun: migrate } as never),
+          TypeOrmModule.forRoot({
+            ...options,
+            entities: ALIPAY_AUTH_ENTITIES,
+            migrations: alipayAuthMigrations(options.type as 'postgres'),
+            migrationsRun: migrate,
+          } as never),
           AlipayAuthModule.forRoot(
             alipay.moduleOptions({
               instanceId: name,
@@ -129,7 +148,10 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
       const e = await ctx
         .get(AlipayOpenApiClient)
         .request({ method: 'POST', path: TRADE_QUERY_PATH, body: { out_trade_no: 'recovery-check' }, ...target })
-        .then(() => null, (err: unknown) => err);
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
       if (!(e instanceof AlipayApiError)) throw e ?? new Error('the simulator answered a trade query with success');
       return e.code;
     }
@@ -220,8 +242,12 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
       expect(refreshes(id)).toBe(1);
       await expectRepaired(id);
       // A lease shorter than the longest refresh call is refused at boot, naming the option.
-      expect(() => resolveAlipayAuthConfig({ ...alipay.moduleOptions(), timeoutMs: 10_000, retries: 1, refresh: { leaseMs: 15_000 } })).toThrow(AlipayConfigError);
-      expect(() => resolveAlipayAuthConfig({ ...alipay.moduleOptions(), timeoutMs: 10_000, retries: 1, refresh: { leaseMs: 15_000 } })).toThrow(/refresh\.leaseMs/);
+      expect(() => resolveAlipayAuthConfig({ ...alipay.moduleOptions(), timeoutMs: 10_000, retries: 1, refresh: { leaseMs: 15_000 } })).toThrow(
+        AlipayConfigError,
+      );
+      expect(() => resolveAlipayAuthConfig({ ...alipay.moduleOptions(), timeoutMs: 10_000, retries: 1, refresh: { leaseMs: 15_000 } })).toThrow(
+        /refresh\.leaseMs/,
+      );
       record('4. clock skew of 10 min between instances', 'refreshed once; short lease refused at boot');
     });
 
@@ -288,7 +314,12 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
       const writer = await instance(`old-key-${seq}`, { tokenEncryptionKeys: [{ id: 'k-old', key: oldKey }] });
       const id = await authorized(writer);
       expect((await svc().get(id))!.unreadable).toMatch(/k-old/);
-      const both = await instance(`both-keys-${seq}`, { tokenEncryptionKeys: [{ id: 'k1', key: alipay.tokenKey }, { id: 'k-old', key: oldKey }] });
+      const both = await instance(`both-keys-${seq}`, {
+        tokenEncryptionKeys: [
+          { id: 'k1', key: alipay.tokenKey },
+          { id: 'k-old', key: oldKey },
+        ],
+      });
       const report = await both.get(AlipayTokenReencryption).run({ batchSize: 2 });
       expect(report.rewritten).toBeGreaterThanOrEqual(1);
       expect(report.unreadable).toBe(0);
@@ -325,13 +356,18 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
       expect(health.configurationCircuit).toMatchObject({ open: true, errorCode: 'APP_ID_NOT_CONSISTENT' });
       expect(health.status).toBe('down');
       // The query's AUTH_TOKEN_NOT_CONSISTENT is no cancellation either.
-      const status = await svc(checks).checkStatus(foreign[2]).catch((e: unknown) => e);
+      const status = await svc(checks)
+        .checkStatus(foreign[2])
+        .catch((e: unknown) => e);
       expect(status).toMatchObject({ code: 'AUTH_TOKEN_NOT_CONSISTENT' });
       expect((await svc().get(foreign[2]))!.status).toBe('active');
       // A call that succeeds closes the circuit.
       await svc(checks).refresh(mine);
       expect((await checks.get(AlipayAuthHealthService).summary({ maxOverdue: 1000 })).configurationCircuit.open).toBe(false);
-      record('7. configuration error (every row APP_ID_NOT_CONSISTENT, AUTH_TOKEN_NOT_CONSISTENT)', 'circuit open at the 3rd distinct row, run stopped, no row cancelled; closed by the next success');
+      record(
+        '7. configuration error (every row APP_ID_NOT_CONSISTENT, AUTH_TOKEN_NOT_CONSISTENT)',
+        'circuit open at the 3rd distinct row, run stopped, no row cancelled; closed by the next success',
+      );
     });
 
     it('real loss is still reported: a dead refresh token needs re-authorization; a cancellation cancels', async () => {

@@ -2,14 +2,21 @@ import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ALIPAY_AUTH_CONFIG, AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, AlipayTokenStore, ResolvedAlipayAuthConfig } from 'nestjs-alipay-auth';
+import {
+  ALIPAY_AUTH_CONFIG,
+  AlipayAuthModule,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+  AlipayTokenStore,
+  ResolvedAlipayAuthConfig,
+} from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { dueCriteria } from 'nestjs-alipay-auth/tokens/refresh-policy';
 import { ALIPAY_AUTH_ENTITIES, AlipayAuthorizationEntity, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
-import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
-import { vectors } from './fixtures/vectors';
-import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
-import { spawnRefreshWorker } from './support/refresh-worker-process';
+import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
+import { vectors } from '../fixtures/vectors';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { spawnRefreshWorker } from '../support/refresh-worker-process';
 
 const DAY = 86_400_000;
 // Leases run on the database's clock, so their expiry is waited for in real time: short calls, short leases.
@@ -46,7 +53,15 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
           alipay.moduleOptions({
             instanceId: name,
             timeoutMs: TIMEOUT_MS,
-            refresh: { batchSize: 50, concurrency: 8, ratePerSecond: 100_000, leaseMs: LEASE_MS, backoffBaseMs: 30_000, backoffMaxMs: 60_000, statusCheckIntervalMs: 0 },
+            refresh: {
+              batchSize: 50,
+              concurrency: 8,
+              ratePerSecond: 100_000,
+              leaseMs: LEASE_MS,
+              backoffBaseMs: 30_000,
+              backoffMaxMs: 60_000,
+              statusCheckIntervalMs: 0,
+            },
           }),
         ),
       ],
@@ -117,7 +132,9 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
     const summaries = await Promise.all([a, b, c].map((ctx) => ctx.get(AlipayTokenRefreshScheduler).refreshDue()));
     const seconds = (Date.now() - started) / 1000;
     const refreshed = summaries.reduce((n, s) => n + s.refreshed, 0);
-    console.log(`[${engine}] 3 instances refreshed ${refreshed} in ${seconds.toFixed(2)} s (${(refreshed / seconds).toFixed(0)}/s); per instance ${summaries.map((s) => s.refreshed).join(' / ')}`);
+    console.log(
+      `[${engine}] 3 instances refreshed ${refreshed} in ${seconds.toFixed(2)} s (${(refreshed / seconds).toFixed(0)}/s); per instance ${summaries.map((s) => s.refreshed).join(' / ')}`,
+    );
     expect(refreshed).toBe(2000);
     expect(summaries.reduce((n, s) => n + s.failed, 0)).toBe(0);
     const counts = refreshCounts(ids);

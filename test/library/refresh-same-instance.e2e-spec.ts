@@ -4,8 +4,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
-import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
-import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from './support/databases';
+import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
+import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
 
 const DAY = 86_400_000;
 const CALL_MS = 1500;
@@ -27,7 +27,12 @@ describe.each(testDatabaseEngines())('scheduler and callers of one instance (%s)
     const options = db.options();
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ ...options, entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations(options.type as 'postgres'), migrationsRun: true } as never),
+        TypeOrmModule.forRoot({
+          ...options,
+          entities: ALIPAY_AUTH_ENTITIES,
+          migrations: alipayAuthMigrations(options.type as 'postgres'),
+          migrationsRun: true,
+        } as never),
         AlipayAuthModule.forRoot(alipay.moduleOptions({ instanceId: 'one', timeoutMs: 10_000, cacheTtlMs: 0, refresh: { statusCheckIntervalMs: 0 } })),
       ],
     }).compile();

@@ -12,10 +12,10 @@ import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-a
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AlipaySimulator, startAlipaySimulator, TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
-import { SIMULATION_APP_ID } from '../apps/sample/src/alipay/alipay-setup';
-import { createSampleApp } from '../apps/sample/src/sample-app';
-import { vectors } from './fixtures/vectors';
-import { freePort } from './support/free-port';
+import { SIMULATION_APP_ID } from '../src/alipay/alipay-setup';
+import { createSampleApp } from '../src/sample-app';
+import { vectors } from '../../../test/fixtures/vectors';
+import { freePort } from '../../../test/support/free-port';
 
 const APP_ID = '2021004100000001';
 const ADMIN_TOKEN = 'operator-token-0123456789';
@@ -28,7 +28,6 @@ let app: NestExpressApplication;
 let base: string;
 let dir: string;
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
-
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -239,14 +238,19 @@ describe('callback input', () => {
       expect(wrongApp.text).toContain('&quot;app_id&quot; parameter does not name this application');
       await request(base).get(`/alipay/auth/callback?app_auth_code=${code}`).expect(400);
       await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=evil&app_auth_code=${code}`).expect(400);
-      await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${encodeURIComponent('<script>x</script>')}`).expect(400);
+      await request(base)
+        .get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${encodeURIComponent('<script>x</script>')}`)
+        .expect(400);
       await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&app_id=${APP_ID}&app_auth_code=${code}`).expect(400);
     });
   });
 
   it('without state (console-started authorization): accepted by default', async () => {
     const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990004' });
-    const res = await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth&app_auth_code=${code}`).set('accept', 'application/json').expect(200);
+    const res = await request(base)
+      .get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth&app_auth_code=${code}`)
+      .set('accept', 'application/json')
+      .expect(200);
     expect(res.body).toMatchObject({ status: 'authorized', replayed: false });
     expect((await merchants()).items.map((i) => i.authAppId)).toContain('2021004199990004');
   });
@@ -321,13 +325,23 @@ describe('notifications', () => {
     const tampered = { ...good, biz_content: JSON.stringify({ detail: { auth_app_id: MERCHANT } }) };
     const res = await request(base).post('/alipay/notify').type('form').send(tampered).expect(400);
     expect(res.text).toBe('fail');
-    await request(base).post('/alipay/notify').type('form').send({ ...good, sign: undefined }).expect(400);
+    await request(base)
+      .post('/alipay/notify')
+      .type('form')
+      .send({ ...good, sign: undefined })
+      .expect(400);
     const m = await request(base).get(`/alipay/merchants/${MERCHANT}`).set(bearer).expect(200);
     expect(m.body.status).toBe('active');
   });
 
   it('a verified message of another kind is acknowledged with "success"', async () => {
-    const other = signed({ msg_method: 'alipay.open.some.other.message', app_id: APP_ID, notify_id: 'n-2', utc_timestamp: String(Date.now()), biz_content: '{}' });
+    const other = signed({
+      msg_method: 'alipay.open.some.other.message',
+      app_id: APP_ID,
+      notify_id: 'n-2',
+      utc_timestamp: String(Date.now()),
+      biz_content: '{}',
+    });
     const res = await request(base).post('/alipay/notify').type('form').send(other).expect(200);
     expect(res.text).toBe('success');
   });
@@ -341,7 +355,10 @@ describe('notifications', () => {
     expect(home.text).toMatch(new RegExp(`data-auth-app-id="${MERCHANT}"[\\s\\S]*?status cancelled`));
     // The JSON API answers through the library's exception filter: 409, the merchant and why.
     const refused = await request(base).post(`/alipay/merchants/${MERCHANT}/refresh`).set(bearer).set('accept', 'application/json').expect(409);
-    expect(refused.body).toEqual({ statusCode: 409, error: expect.objectContaining({ type: 'authorization-required', authAppId: MERCHANT, reason: expect.any(String) }) });
+    expect(refused.body).toEqual({
+      statusCode: 409,
+      error: expect.objectContaining({ type: 'authorization-required', authAppId: MERCHANT, reason: expect.any(String) }),
+    });
   });
 });
 
@@ -379,12 +396,21 @@ describe('health and docs', () => {
       expect(row).not.toContain('status active');
 
       // From the page: back to it with Alipay's code and trace id once, no token.
-      const back = await browser.post(`/alipay/merchants/${id}/refresh`).set(bearer).type('form').send({ csrf: csrfOf(home.text, id) }).expect(303);
+      const back = await browser
+        .post(`/alipay/merchants/${id}/refresh`)
+        .set(bearer)
+        .type('form')
+        .send({ csrf: csrfOf(home.text, id) })
+        .expect(303);
       expect(back.headers.location).toBe('/');
       const shown = await browser.get('/').set(bearer).expect(200);
       expect(shown.text).toMatch(/Refresh of merchant app \d+ failed: unknow-error \(trace id 0b[0-9a-f]+\)/);
       expect((await browser.get('/').set(bearer).expect(200)).text).not.toContain('failed: unknow-error');
-      const forged = await request(base).get('/').set(bearer).set('cookie', `alipay_ops_notice=${encodeURIComponent(`err|${id}|Call +86 555 now`)}`).expect(200);
+      const forged = await request(base)
+        .get('/')
+        .set(bearer)
+        .set('cookie', `alipay_ops_notice=${encodeURIComponent(`err|${id}|Call +86 555 now`)}`)
+        .expect(200);
       expect(forged.text).not.toContain('Call +86');
       expect(forged.text).not.toContain('id="notice"');
     } finally {
@@ -398,7 +424,9 @@ describe('health and docs', () => {
     expect(Object.keys(paths)).toEqual(
       expect.arrayContaining(['/alipay/auth/authorize', '/alipay/auth/callback', '/alipay/notify', '/alipay/merchants', '/health']),
     );
-    expect(Object.keys(paths['/alipay/merchants/{authAppId}/refresh'].post.responses)).toEqual(expect.arrayContaining(['200', '303', '401', '403', '409', '502']));
+    expect(Object.keys(paths['/alipay/merchants/{authAppId}/refresh'].post.responses)).toEqual(
+      expect.arrayContaining(['200', '303', '401', '403', '409', '502']),
+    );
     expect(paths['/alipay/auth/callback'].get.parameters.map((p: { name: string }) => p.name)).toContain('application_type');
     expect(paths['/'].get.parameters.find((p: { name: string }) => p.name === 'offset').description).toBeTruthy();
     expect(JSON.stringify(paths['/health'])).not.toMatch(/redis/i);
@@ -419,13 +447,21 @@ describe('health and docs', () => {
   });
 
   it('"Refresh now" as JSON with any Bearer when ADMIN_TOKEN is unset (Swagger\'s "Try it out"); a cookie-only post is refused', async () => {
-    const open = await createSampleApp({ logger: false, env: env({ ADMIN_TOKEN: '', SQLITE_PATH: join(dir, 'open.sqlite') }), alipay: { refresh: { enabled: false } } });
+    const open = await createSampleApp({
+      logger: false,
+      env: env({ ADMIN_TOKEN: '', SQLITE_PATH: join(dir, 'open.sqlite') }),
+      alipay: { refresh: { enabled: false } },
+    });
     await open.init();
     try {
       const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990020' });
       await request(open.getHttpServer()).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${code}`).expect(200);
       await request(open.getHttpServer()).post('/alipay/merchants/2021004199990020/refresh').set('accept', 'application/json').expect(403);
-      const res = await request(open.getHttpServer()).post('/alipay/merchants/2021004199990020/refresh').set('authorization', 'Bearer anything').set('accept', 'application/json').expect(200);
+      const res = await request(open.getHttpServer())
+        .post('/alipay/merchants/2021004199990020/refresh')
+        .set('authorization', 'Bearer anything')
+        .set('accept', 'application/json')
+        .expect(200);
       expect(res.body.result).toBe('refreshed');
     } finally {
       await open.close();
@@ -436,16 +472,24 @@ describe('health and docs', () => {
 describe('configuration', () => {
   it('a bad value stops the boot with a message naming the variable', async () => {
     await expect(createSampleApp({ logger: false, env: env({ ALIPAY_APP_ID: '12345' }) })).rejects.toThrow(/ALIPAY_APP_ID must be the 16-digit Alipay app id/);
-    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_CALLBACK_WITHOUT_STATE: 'maybe' }) })).rejects.toThrow(/ALIPAY_CALLBACK_WITHOUT_STATE must be one of accept, reject/);
-    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_PRIVATE_KEY: 'not a key' }) })).rejects.toThrow(/ALIPAY_PRIVATE_KEY is not a readable RSA private key/);
-    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_TOKEN_ENCRYPTION_KEYS: 'k1:short' }) })).rejects.toThrow(/ALIPAY_TOKEN_ENCRYPTION_KEYS entry 1 must be base64 of 32 bytes/);
+    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_CALLBACK_WITHOUT_STATE: 'maybe' }) })).rejects.toThrow(
+      /ALIPAY_CALLBACK_WITHOUT_STATE must be one of accept, reject/,
+    );
+    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_PRIVATE_KEY: 'not a key' }) })).rejects.toThrow(
+      /ALIPAY_PRIVATE_KEY is not a readable RSA private key/,
+    );
+    await expect(createSampleApp({ logger: false, env: env({ ALIPAY_TOKEN_ENCRYPTION_KEYS: 'k1:short' }) })).rejects.toThrow(
+      /ALIPAY_TOKEN_ENCRYPTION_KEYS entry 1 must be base64 of 32 bytes/,
+    );
     const missing = env();
     delete missing.STATE_SECRET;
     await expect(createSampleApp({ logger: false, env: missing })).rejects.toThrow(/STATE_SECRET is required/);
     await expect(createSampleApp({ logger: false, env: { NODE_ENV: 'production' } })).rejects.toThrow(/ALIPAY_APP_ID is required when NODE_ENV=production/);
     // Production with the operators' routes open to the network: refused, naming the variable.
     const production = { ...env({ NODE_ENV: 'production' }), ADMIN_TOKEN: '' };
-    await expect(createSampleApp({ logger: false, env: production })).rejects.toThrow(/ADMIN_TOKEN is required when NODE_ENV=production and HOST \(0\.0\.0\.0\) is not loopback/);
+    await expect(createSampleApp({ logger: false, env: production })).rejects.toThrow(
+      /ADMIN_TOKEN is required when NODE_ENV=production and HOST \(0\.0\.0\.0\) is not loopback/,
+    );
     await expect(createSampleApp({ logger: false, env: { ...production, HOST: '127.0.0.1', ALIPAY_APP_ID: 'x' } })).rejects.not.toThrow(/ADMIN_TOKEN/);
   });
 
@@ -461,7 +505,9 @@ describe('configuration', () => {
       const moved = await request(local.getHttpServer()).get('/alipay/auth/authorize?batch=1').set('host', '127.0.0.1:3999').expect(302);
       expect(moved.headers.location).toBe('http://localhost:3999/alipay/auth/authorize?batch=1&moved=1');
       expect(moved.headers['set-cookie']).toBeUndefined();
-      const batch = new URL((await request(local.getHttpServer()).get('/alipay/auth/authorize?batch=1&moved=1').set('host', 'localhost:3999').expect(302)).headers.location);
+      const batch = new URL(
+        (await request(local.getHttpServer()).get('/alipay/auth/authorize?batch=1&moved=1').set('host', 'localhost:3999').expect(302)).headers.location,
+      );
       expect(batch.pathname).toBe('/oauth2/appToAppBatchAuth.htm');
       expect(batch.searchParams.get('application_type')).toBe('TINYAPP,WEBAPP');
       expect(batch.searchParams.get('state')).toBeTruthy();

@@ -9,11 +9,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { AlipayApiError, AlipayAuthEvent, AlipayAuthModule, AlipayAuthorizationRequiredError, AlipayOpenApiClient, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
+import {
+  AlipayApiError,
+  AlipayAuthEvent,
+  AlipayAuthModule,
+  AlipayAuthorizationRequiredError,
+  AlipayOpenApiClient,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+} from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH, QUERY_PATH as TOKEN_QUERY_PATH } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
-import { SimulatedAlipay, TEST_APP_ID as APP_ID } from './support/simulated-alipay';
-import { vectors } from './fixtures/vectors';
+import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
+import { vectors } from '../fixtures/vectors';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -166,7 +174,9 @@ describe('Token lifecycle against the simulator', () => {
     const row = await svc.get(id);
     expect(row).toMatchObject({ status: 'reauthorization_required', lastErrorCode: 'REFRESH_TOKEN_NOT_VALID' });
     expect(row!.statusReason).toContain('REFRESH_TOKEN_NOT_VALID');
-    expect(events.some(([e, p]) => e === AlipayAuthEvent.ReauthorizationRequired && (p as { authorization: { authAppId: string } }).authorization.authAppId === id)).toBe(true);
+    expect(
+      events.some(([e, p]) => e === AlipayAuthEvent.ReauthorizationRequired && (p as { authorization: { authAppId: string } }).authorization.authAppId === id),
+    ).toBe(true);
   });
 
   it('finds a cancellation through the token query API', async () => {
@@ -193,7 +203,11 @@ describe('Token lifecycle against the simulator', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      sim.controls.registerApp({ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem, notifyUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify` });
+      sim.controls.registerApp({
+        appId: APP_ID,
+        publicKey: vectors.keys.app.publicKeySpkiPem,
+        notifyUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`,
+      });
       await svc.exchangeCode(await authorize(id));
       await sim.controls.cancelAuthorization(APP_ID, id);
       expect(received).toHaveLength(1);
@@ -211,7 +225,12 @@ describe('Token lifecycle against the simulator', () => {
     const id = '2021004100000108';
     await svc.exchangeCode(await authorize(id));
     const token = await svc.getAppAuthToken(id);
-    const res = await client.request<{ auth_app_id: string; status: string }>({ method: 'GET', path: TOKEN_QUERY_PATH, query: { app_auth_token: token }, authAppId: id });
+    const res = await client.request<{ auth_app_id: string; status: string }>({
+      method: 'GET',
+      path: TOKEN_QUERY_PATH,
+      query: { app_auth_token: token },
+      authAppId: id,
+    });
     expect(res).toMatchObject({ auth_app_id: id, status: 'valid' });
   });
 
@@ -229,7 +248,7 @@ describe('Token lifecycle against the simulator', () => {
     expect(again.statusChecked).toBe(0);
   });
 
-  it("reloads a token another instance rotated when Alipay rejects the cached one, and resends", async () => {
+  it('reloads a token another instance rotated when Alipay rejects the cached one, and resends', async () => {
     const id = '2021004100000111';
     await svc.exchangeCode(await authorize(id));
     const other = await instance();

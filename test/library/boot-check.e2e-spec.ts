@@ -7,7 +7,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { generateKeyPairSync } from 'node:crypto';
 import { AlipayAuthHealthService, AlipayAuthModule, AlipayAuthModuleOptions } from 'nestjs-alipay-auth';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
-import { SimulatedAlipay } from './support/simulated-alipay';
+import { SimulatedAlipay } from '../support/simulated-alipay';
 
 describe('start-up self-check against the simulator', () => {
   let alipay: SimulatedAlipay;
@@ -21,7 +21,13 @@ describe('start-up self-check against the simulator', () => {
   function boot(extra: Partial<AlipayAuthModuleOptions>) {
     return Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations('better-sqlite3'), migrationsRun: true }),
+        TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: ':memory:',
+          entities: ALIPAY_AUTH_ENTITIES,
+          migrations: alipayAuthMigrations('better-sqlite3'),
+          migrationsRun: true,
+        }),
         AlipayAuthModule.forRoot(alipay.moduleOptions({ verifyOnBoot: true, ...extra })),
       ],
     })
@@ -35,14 +41,16 @@ describe('start-up self-check against the simulator', () => {
     await app.close();
   });
 
-  it("stops the boot on a wrong Alipay public key, naming it, before any code is exchanged", async () => {
+  it('stops the boot on a wrong Alipay public key, naming it, before any code is exchanged', async () => {
     const exchanges = alipay.sim.controls.stats().exchanges;
     await expect(boot({ alipayPublicKey: otherKey.publicKey.export({ type: 'spki', format: 'pem' }).toString() })).rejects.toThrow(/"alipayPublicKey"/);
     expect(alipay.sim.controls.stats().exchanges).toBe(exchanges);
   });
 
   it('stops the boot when Alipay refuses our signature, naming the private key or app id', async () => {
-    await expect(boot({ privateKey: otherKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() })).rejects.toThrow(/invalid-signature.*private key, app id/);
+    await expect(boot({ privateKey: otherKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() })).rejects.toThrow(
+      /invalid-signature.*private key, app id/,
+    );
   });
 
   it("with 'warn' it starts, and the health summary is down until a call succeeds", async () => {

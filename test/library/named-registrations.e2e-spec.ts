@@ -10,11 +10,19 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlipayAuthHealthIndicator, AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService, getAlipayAuthHealthIndicatorToken, getAlipayTokenRefreshSchedulerToken, getAlipayTokenServiceToken } from 'nestjs-alipay-auth';
+import {
+  AlipayAuthHealthIndicator,
+  AlipayAuthModule,
+  AlipayTokenRefreshScheduler,
+  AlipayTokenService,
+  getAlipayAuthHealthIndicatorToken,
+  getAlipayTokenRefreshSchedulerToken,
+  getAlipayTokenServiceToken,
+} from 'nestjs-alipay-auth';
 import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
-import { SimulatedAlipay, TEST_APP_ID } from './support/simulated-alipay';
-import { keyFile } from './fixtures/vectors';
+import { SimulatedAlipay, TEST_APP_ID } from '../support/simulated-alipay';
+import { keyFile } from '../fixtures/vectors';
 
 const DAY = 86_400_000;
 const APP_B = '2021004100000003';
@@ -31,11 +39,21 @@ describe('two ISV apps in one process (named registrations)', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         ScheduleModule.forRoot(),
-        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: file, entities: ALIPAY_AUTH_ENTITIES, migrations: alipayAuthMigrations('better-sqlite3'), migrationsRun: true }),
+        TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: file,
+          entities: ALIPAY_AUTH_ENTITIES,
+          migrations: alipayAuthMigrations('better-sqlite3'),
+          migrationsRun: true,
+        }),
         AlipayAuthModule.forRoot({ name: 'payments', ...alipay.moduleOptions({ refresh: { enabled: true } }) }),
         AlipayAuthModule.forRoot({
           name: 'retail',
-          ...alipay.moduleOptions({ appId: APP_B, privateKey: keyB.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), refresh: { enabled: true } }),
+          ...alipay.moduleOptions({
+            appId: APP_B,
+            privateKey: keyB.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+            refresh: { enabled: true },
+          }),
         }),
       ],
     }).compile();
@@ -64,9 +82,11 @@ describe('two ISV apps in one process (named registrations)', () => {
     await svc('payments').exchangeCode(alipay.sim.controls.authorize(TEST_APP_ID, { authAppId: a }).app_auth_code);
     await svc('retail').exchangeCode(alipay.sim.controls.authorize(APP_B, { authAppId: b }).app_auth_code);
     // A code of one app cannot be exchanged by the other (Alipay: APP_ID_NOT_CONSISTENT).
-    await expect(svc('retail').exchangeCode(alipay.sim.controls.authorize(TEST_APP_ID, { authAppId: '2021004100000203' }).app_auth_code)).rejects.toMatchObject({
-      code: 'APP_ID_NOT_CONSISTENT',
-    });
+    await expect(svc('retail').exchangeCode(alipay.sim.controls.authorize(TEST_APP_ID, { authAppId: '2021004100000203' }).app_auth_code)).rejects.toMatchObject(
+      {
+        code: 'APP_ID_NOT_CONSISTENT',
+      },
+    );
     expect(await svc('payments').get(b)).toBeNull();
     expect(await svc('retail').get(a)).toBeNull();
     expect((await svc('payments').get(a))!.appId).toBe(TEST_APP_ID);
