@@ -13,7 +13,7 @@ export type {
   AlipayAuthorizationLinkOptions,
   AlipayApplicationType,
 } from './alipay-auth.options';
-export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
+export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_TASK_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
 export type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.config';
 export {
   ALIPAY_AUTH_REGISTRATION_NAME,
@@ -61,7 +61,12 @@ export type { AlipayAuthEventPayload, AlipayAuthConfigurationErrorPayload } from
 export { refreshDueAt } from './storage/refresh-window';
 export { escapeLogValue } from './tokens/alipay-notification.handler';
 export { AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
-export type { AlipayAuthorizationLinkRequest, AlipayAuthorizationLink } from './authorization/alipay-authorization-link.service';
+export type {
+  AlipayAuthorizationLinkRequest,
+  AlipayAuthorizationLink,
+  AlipayAuthorizationTaskLink,
+  AlipayAuthorizationFlow,
+} from './authorization/alipay-authorization-link.service';
 export { ALIPAY_MAX_STATE_LENGTH } from './authorization/authorization-state';
 
 // Calling Alipay for a merchant

@@ -5,3 +5,8 @@ export const QUERY_PATH = '/v3/alipay/open/auth/token/app/query';
 export const TRADE_QUERY_PATH = '/v3/alipay/trade/query';
 export const AUTH_PAGE_PATH = '/oauth2/appToAppAuth.htm';
 export const BATCH_AUTH_PAGE_PATH = '/oauth2/appToAppBatchAuth.htm';
+/** The task link (指定应用授权): the PC task page of the merchant portal (query `bizData`). */
+export const TASK_PAGE_PATH = '/page/message/tasksDetail';
+/** The Alipay mini program the task link's phone QR opens, and its page (query `bizData`). */
+export const TASK_MINI_APP_ID = '2021003130652097';
+export const TASK_MINI_APP_PAGE = 'pages/authorize/index';
