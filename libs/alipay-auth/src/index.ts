@@ -72,6 +72,7 @@ export { ALIPAY_MAX_STATE_LENGTH } from './authorization/authorization-state';
 // Calling Alipay for a merchant
 export { AlipayOpenApiClient } from './client/alipay-openapi.client';
 export type { AlipayHttpMethod, AlipayRequestOptions, AlipayResponse, AppAuthTokenResolver } from './client/alipay-openapi.client';
+export type { AlipayMultipart, AlipayMultipartFile } from './client/multipart';
 export { AlipaySigner } from './signer/alipay-signer';
 export type { AlipaySignRequestInput, AlipaySignedRequest, AlipayResponseToVerify } from './signer/alipay-signer';
 export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter } from './client/call-gate';

@@ -25,7 +25,7 @@ function alipayKeyFrom(options: AlipaySimulatorOptions): KeyObject {
 }
 
 /** Reads the body up to the limit; null when it is larger (the rest is discarded). */
-function readBody(req: IncomingMessage): Promise<string | null> {
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -35,7 +35,7 @@ function readBody(req: IncomingMessage): Promise<string | null> {
       if (size > MAX_BODY_BYTES) tooLarge = true;
       else chunks.push(c);
     });
-    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks)));
     req.on('error', () => resolve(null));
   });
 }
@@ -163,11 +163,11 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
     const method = req.method ?? 'GET';
     if (path.startsWith(ADMIN_PREFIX)) {
       if (body === null) return void res.writeHead(413).end();
-      return handleAdmin(method, path, body, res, controls);
+      return handleAdmin(method, path, body.toString('utf8'), res, controls);
     }
     if (path === AUTH_PAGE_PATH || path === BATCH_AUTH_PAGE_PATH) {
       if (body === null) return void res.writeHead(413).end();
-      return handleAuthPage(method, path, new URLSearchParams(q >= 0 ? rawUri.slice(q + 1) : ''), body, res, { apps, state });
+      return handleAuthPage(method, path, new URLSearchParams(q >= 0 ? rawUri.slice(q + 1) : ''), body.toString('utf8'), res, { apps, state });
     }
     return handleGateway(req, res, path, body, gateway);
   }

@@ -10,3 +10,5 @@ export const TASK_PAGE_PATH = '/page/message/tasksDetail';
 /** The Alipay mini program the task link's phone QR opens, and its page (query `bizData`). */
 export const TASK_MINI_APP_ID = '2021003130652097';
 export const TASK_MINI_APP_PAGE = 'pages/authorize/index';
+/** A v3 upload (multipart: the signed `data` part, then the file part `image_content`). */
+export const IMAGE_UPLOAD_PATH = '/v3/alipay/offline/material/image/upload';
