@@ -15,6 +15,8 @@ export interface ResponseSettings {
   durationsAs: 'number' | 'string';
   /** Answer only `tokens[]`, without the top-level token fields (seen in real responses). */
   tokensOnly: boolean;
+  /** Sign business error answers (the kind variant) or not (strict). */
+  signErrors: boolean;
 }
 
 export interface RouteContext {

@@ -61,6 +61,8 @@ export async function handleGateway(req: IncomingMessage, res: ServerResponse, p
   ctx.counters.request(route ? path : '(unknown)');
   let plan: FaultPlan | undefined;
   let refreshFor: string | undefined;
+  // Until the request is verified, a refusal is the gateway's own: unsigned, as the real gateway sends it.
+  let verifiedCall = false;
   try {
     if (body === null) throw new GatewayError(413, 'invalid-parameter', '请求体过大');
     if (!route) throw new GatewayError(404, 'not-found', `接口 ${method} ${path} 不存在`);
@@ -73,6 +75,7 @@ export async function handleGateway(req: IncomingMessage, res: ServerResponse, p
       parts = upload.parts;
     }
     const verified = verifyGatewayRequest({ method, rawUri, headers: req.headers, rawBody }, ctx.auth);
+    verifiedCall = true;
     if (route.merchantMethod) checkMerchantCall(verified, route.merchantMethod);
     const json = parseJson(verified.body);
     const grantType = path === TOKEN_PATH ? grantTypeOf(json) : undefined;
@@ -107,7 +110,8 @@ export async function handleGateway(req: IncomingMessage, res: ServerResponse, p
     if (!(e instanceof GatewayError)) console.error('[alipay-simulator] unexpected error', e);
     ctx.counters.error(err.code);
     if (plan?.kind === 'drop-after-issue') return void req.socket.destroy();
-    ctx.responder.error(res, err.status, err.code, err.message, { ...send, corruptSignature: plan?.kind === 'bad-signature' });
+    const unsigned = !verifiedCall || !ctx.routes.settings.signErrors;
+    ctx.responder.error(res, err.status, err.code, err.message, { ...send, unsigned, corruptSignature: plan?.kind === 'bad-signature' });
   } finally {
     if (refreshFor) ctx.counters.refreshLeft(refreshFor);
   }
