@@ -1,9 +1,19 @@
-import { AUTH_PAGE_PATH, BATCH_AUTH_PAGE_PATH, certPublicKey, certSn, loadPrivateKey, publicKeyToBase64, rootCertSn } from 'nestjs-alipay-auth/protocol';
+import {
+  AUTH_PAGE_PATH,
+  BATCH_AUTH_PAGE_PATH,
+  TASK_PAGE_PATH,
+  certPublicKey,
+  certSn,
+  loadPrivateKey,
+  publicKeyToBase64,
+  rootCertSn,
+} from 'nestjs-alipay-auth/protocol';
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAdmin, ADMIN_PREFIX } from './admin-api';
 import { AppRecord, toAppRecord } from './apps';
+import { handleTaskPage, TASK_LAUNCH_PATH } from './task-page';
 import { handleAuthPage } from './auth-page';
 import { SimulatorClock } from './clock';
 import { SimulatorInputError } from './errors';
@@ -164,6 +174,10 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
     if (path.startsWith(ADMIN_PREFIX)) {
       if (body === null) return void res.writeHead(413).end();
       return handleAdmin(method, path, body.toString('utf8'), res, controls);
+    }
+    if (path === TASK_PAGE_PATH || path === TASK_LAUNCH_PATH) {
+      if (body === null) return void res.writeHead(413).end();
+      return handleTaskPage(method, path, new URLSearchParams(q >= 0 ? rawUri.slice(q + 1) : ''), body.toString('utf8'), res, { apps, state });
     }
     if (path === AUTH_PAGE_PATH || path === BATCH_AUTH_PAGE_PATH) {
       if (body === null) return void res.writeHead(413).end();
