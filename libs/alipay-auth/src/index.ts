@@ -73,6 +73,10 @@ export { ALIPAY_MAX_STATE_LENGTH } from './authorization/authorization-state';
 export { AlipayOpenApiClient } from './client/alipay-openapi.client';
 export type { AlipayHttpMethod, AlipayRequestOptions, AlipayResponse, AppAuthTokenResolver } from './client/alipay-openapi.client';
 export type { AlipayMultipart, AlipayMultipartFile } from './client/multipart';
+
+// Calling Alipay through the official SDK (alipay-sdk, an optional peer never imported here) with these tokens
+export { AlipaySdkBridge, alipaySdkTokenVerdict } from './official-sdk/alipay-sdk-bridge';
+export type { AlipaySdkLike, AlipaySdkTokenVerdict } from './official-sdk/alipay-sdk-bridge';
 export { AlipaySigner } from './signer/alipay-signer';
 export type { AlipaySignRequestInput, AlipaySignedRequest, AlipayResponseToVerify } from './signer/alipay-signer';
 export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter } from './client/call-gate';
