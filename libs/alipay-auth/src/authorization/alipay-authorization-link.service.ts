@@ -40,6 +40,7 @@ export interface AlipayAuthorizationLink {
 
 /** A task link: `url` for a PC browser, `mobileUrl` for a QR the merchant scans with the Alipay app. */
 export interface AlipayAuthorizationTaskLink extends AlipayAuthorizationLink {
+  /** The `alipays://` form (or the configured launcher) with the same `bizData`: put it in a QR code. */
   mobileUrl: string;
 }
 

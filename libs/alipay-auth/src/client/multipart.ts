@@ -5,7 +5,9 @@ import { AlipayAuthError } from '../errors/alipay-auth.errors';
 export interface AlipayMultipartFile {
   /** The part's name, e.g. `image_content`. */
   field: string;
+  /** Sent in the part's Content-Disposition: no quotes or control characters. */
   filename: string;
+  /** The file's bytes. */
   content: Buffer | Uint8Array;
   /** Default: from the file name's extension (images, PDF, video), else `application/octet-stream`. */
   contentType?: string;
@@ -13,7 +15,9 @@ export interface AlipayMultipartFile {
 
 /** A v3 upload: `fields` become the signed `data` part (compact JSON), then one part per file. */
 export interface AlipayMultipart {
+  /** The non-file fields: sent as the `data` part's compact JSON, which is what gets signed. Default `{}`. */
   fields?: Record<string, unknown>;
+  /** At least one file part. */
   files: AlipayMultipartFile[];
 }
 

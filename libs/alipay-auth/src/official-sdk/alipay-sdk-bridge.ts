@@ -7,7 +7,9 @@ import type { AlipayTokenService } from '../tokens/alipay-token.service';
  * library never imports `alipay-sdk`, so it stays an optional peer that only an ISV using it installs.
  */
 export interface AlipaySdkLike {
+  /** v2: `AlipaySdk.exec(method, params, options)`. */
   exec(method: string, params?: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
+  /** v3: `AlipaySdk.curl(httpMethod, path, options)`; needed only for `AlipaySdkBridge.curl`. */
   curl?(httpMethod: string, path: string, options?: Record<string, unknown>): Promise<unknown>;
 }
 
