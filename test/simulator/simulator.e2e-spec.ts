@@ -333,17 +333,26 @@ describe('our AlipayOpenApiClient against the simulator', () => {
 });
 
 describe('gateway rules', () => {
-  it('answers errors in Alipay shape with a trace id, and signs them', async () => {
+  it("answers the gateway's own refusals as the live gateway does: 400 missing-timestamp, 400 invalid-app-id, unsigned", async () => {
     const r = await rawRequest(sim.url, 'POST', TOKEN_PATH, { 'content-type': 'application/json' }, '{}');
-    expect(r.status).toBe(401);
+    expect(r.status).toBe(400);
     const traceId = r.headers['alipay-trace-id'] as string;
     expect(traceId).toMatch(/^0b[0-9a-f]{30}$/);
     expect(json(r)).toEqual({
-      code: 'missing-signature',
+      code: 'missing-timestamp',
       message: expect.any(String),
       links: [{ link: `https://open.alipay.com/api/errCheck?traceId=${traceId}`, desc: '解决方案' }],
     });
-    expect(responseSigned(r, loadPublicKey(sim.alipayPublicKeyPem))).toBe(true);
+    expect(r.headers['alipay-signature']).toBeUndefined();
+    // A malformed Authorization is no better than none.
+    const malformed = await rawRequest(
+      sim.url,
+      'POST',
+      TOKEN_PATH,
+      { 'content-type': 'application/json', authorization: 'ALIPAY-SHA256withRSA app_id=1' },
+      '{}',
+    );
+    expect([malformed.status, json(malformed).code]).toEqual([400, 'missing-timestamp']);
 
     const unknownApp = await signedRequest(sim.url, {
       appId: '2021009999999999',
@@ -353,11 +362,26 @@ describe('gateway rules', () => {
       body: '{}',
       timestamp: Date.now(),
     });
-    expect([unknownApp.status, json(unknownApp).code]).toEqual([401, 'invalid-app-id']);
+    expect([unknownApp.status, json(unknownApp).code]).toEqual([400, 'invalid-app-id']);
+    expect(unknownApp.headers['alipay-signature']).toBeUndefined();
     const notFound = await call({ uri: '/v3/alipay/trade/pay', body: {} });
     expect([notFound.status, json(notFound).code]).toEqual([404, 'not-found']);
+  });
+
+  it('business errors are signed in the kind variant and unsigned in the strict one (signErrors: false)', async () => {
     const badJson = await call({ body: '{"grant_type":' });
     expect([badJson.status, json(badJson).code]).toEqual([400, 'invalid-parameter']);
+    expect(responseSigned(badJson, loadPublicKey(sim.alipayPublicKeyPem))).toBe(true);
+    sim.controls.configure({ signErrors: false });
+    const strict = await call({ body: { grant_type: 'authorization_code', code: 'nope' } });
+    expect([strict.status, json(strict).code]).toEqual([400, 'AUTH_CODE_NOT_EXIST']);
+    expect(strict.headers['alipay-signature']).toBeUndefined();
+    // The official SDK reads both the same way (it never verifies errors).
+    for (const signErrors of [true, false]) {
+      sim.controls.configure({ signErrors });
+      const e = await sdkError(sdk().curl('POST', TOKEN_PATH, exchangeBody('nope')));
+      expect([e.responseHttpStatus, e.code]).toEqual([400, 'AUTH_CODE_NOT_EXIST']);
+    }
   });
 
   it('signs success answers over the raw body', async () => {

@@ -32,6 +32,20 @@ describe('resolveAlipayAuthConfig', () => {
     expect(c.refresh).toMatchObject({ enabled: true, cron: '0 */10 * * * *', batchSize: 100 });
   });
 
+  it('resolves the task link hosts: production, none published for the sandbox, the custom gateway (simulator), or as given', () => {
+    expect(resolveAlipayAuthConfig(base)).toMatchObject({ taskPageBaseUrl: 'https://b.alipay.com', taskAppLaunchUrl: 'alipays://platformapi/startapp' });
+    expect(resolveAlipayAuthConfig({ ...base, gateway: 'sandbox' })).toMatchObject({ taskPageBaseUrl: null, taskAppLaunchUrl: null });
+    expect(resolveAlipayAuthConfig({ ...base, gateway: 'http://127.0.0.1:4010/' })).toMatchObject({
+      taskPageBaseUrl: 'http://127.0.0.1:4010',
+      taskAppLaunchUrl: 'http://127.0.0.1:4010/platformapi/startapp',
+    });
+    expect(
+      resolveAlipayAuthConfig({ ...base, gateway: 'sandbox', taskPageBaseUrl: 'https://b.example.test/', taskAppLaunchUrl: 'alipays://platformapi/startapp' }),
+    ).toMatchObject({ taskPageBaseUrl: 'https://b.example.test', taskAppLaunchUrl: 'alipays://platformapi/startapp' });
+    expect(failure({ ...base, taskPageBaseUrl: 'alipays://x' }).message).toContain('"taskPageBaseUrl"');
+    expect(failure({ ...base, taskAppLaunchUrl: 'alipays://platformapi/startapp?appId=1' }).message).toContain('"taskAppLaunchUrl"');
+  });
+
   it('resolves certificate mode from files and derives the SNs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'alipay-certs-'));
     for (const [name, pem] of [

@@ -24,6 +24,11 @@ export const ALIPAY_AUTHORIZE_PAGES = {
   sandbox: 'https://openauth-sandbox.dl.alipaydev.com',
 } as const;
 
+/** Hosts of the task link (指定应用授权): the PC task page and the launcher its phone QR opens. No sandbox is published. */
+export const ALIPAY_TASK_PAGES = {
+  production: { pageBaseUrl: 'https://b.alipay.com', appLaunchUrl: 'alipays://platformapi/startapp' },
+} as const;
+
 const DAY = 24 * 3600 * 1000;
 
 function text(options: AlipayAuthModuleOptions, name: keyof AlipayAuthModuleOptions): string | undefined {
@@ -58,6 +63,20 @@ function url(value: string, name: string): string {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
   } catch {
     throw new AlipayConfigError(`Option "${name}" must be 'production', 'sandbox' or an http(s) URL`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** The phone launcher: Alipay's `alipays:` scheme, or an http(s) page that stands in for it (the simulator). */
+function launcher(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new AlipayConfigError('Option "taskAppLaunchUrl" must be an alipays: or http(s) URL without a query');
+  }
+  if (!['alipays:', 'http:', 'https:'].includes(u.protocol) || u.search || u.hash) {
+    throw new AlipayConfigError('Option "taskAppLaunchUrl" must be an alipays: or http(s) URL without a query');
   }
   return value.replace(/\/+$/, '');
 }
@@ -117,12 +136,29 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     : gatewayOpt === 'production' || gatewayOpt === 'sandbox'
       ? ALIPAY_AUTHORIZE_PAGES[gatewayOpt]
       : gatewayUrl;
+  const customGateway = gatewayOpt !== 'production' && gatewayOpt !== 'sandbox';
+  const taskPageBaseUrl = options.taskPageBaseUrl
+    ? url(options.taskPageBaseUrl, 'taskPageBaseUrl')
+    : gatewayOpt === 'production'
+      ? ALIPAY_TASK_PAGES.production.pageBaseUrl
+      : customGateway
+        ? authorizePageBaseUrl
+        : null;
+  const taskAppLaunchUrl = options.taskAppLaunchUrl
+    ? launcher(options.taskAppLaunchUrl)
+    : gatewayOpt === 'production'
+      ? ALIPAY_TASK_PAGES.production.appLaunchUrl
+      : customGateway
+        ? `${authorizePageBaseUrl}/platformapi/startapp`
+        : null;
 
   const clockOffset = options.clock ? null : { ms: 0 };
   const base = {
     appId,
     gatewayUrl,
     authorizePageBaseUrl,
+    taskPageBaseUrl,
+    taskAppLaunchUrl,
     timeoutMs: positive(options.timeoutMs, 'timeoutMs', 10_000),
     retries: Math.floor(positive(options.retries, 'retries', 2, true)),
     retryBaseDelayMs: positive(options.retryBaseDelayMs, 'retryBaseDelayMs', 200, true),

@@ -37,7 +37,7 @@ export interface AlipayRefreshOptions {
   statusCheckIntervalMs?: number;
 }
 
-/** Application types of Alipay's batch authorization page (`application_type`). */
+/** Application types of Alipay's authorization links (`appTypes` of the task link, `application_type` of the batch page). */
 export type AlipayApplicationType = 'MOBILEAPP' | 'WEBAPP' | 'PUBLICAPP' | 'TINYAPP' | 'ARAPP' | 'BASEAPP';
 
 /** Module option `authorizationLink`: what `AlipayAuthorizationLinkService` needs. */
@@ -48,7 +48,9 @@ export interface AlipayAuthorizationLinkOptions {
   redirectUri: string;
   /** How long a link's `state` is accepted. Default 10 minutes; 1 minute to 1 hour. */
   stateTtlMs?: number;
-  /** `application_type` of the batch page. Default `['TINYAPP', 'WEBAPP']`. */
+  /** `appTypes` of the task link (指定应用授权): the merchant picks one of its apps of these types. Default `['TINYAPP', 'WEBAPP']`; `ARAPP` is not offered there. */
+  taskApplicationTypes?: AlipayApplicationType[];
+  /** `application_type` of the legacy batch page. Default `['TINYAPP', 'WEBAPP']`. */
   batchApplicationTypes?: AlipayApplicationType[];
 }
 
@@ -76,6 +78,18 @@ export interface AlipayAuthModuleOptions {
   gateway?: 'production' | 'sandbox' | string;
   /** Base URL of the merchant authorization page. Defaults from `gateway` (the gateway itself for a custom URL). */
   authorizePageBaseUrl?: string;
+  /**
+   * Base URL of the PC task page of the task link (`/page/message/tasksDetail`). Production
+   * `https://b.alipay.com`; for a custom `gateway` (the simulator) `authorizePageBaseUrl`. Alipay publishes no
+   * sandbox task page, so with `gateway: 'sandbox'` task links need this option.
+   */
+  taskPageBaseUrl?: string;
+  /**
+   * The launcher the phone QR of the task link opens (`…?appId=2021003130652097&page=…`). Production
+   * `alipays://platformapi/startapp`; for a custom `gateway` `<authorizePageBaseUrl>/platformapi/startapp`
+   * (the simulator renders it); with `gateway: 'sandbox'` it must be set like `taskPageBaseUrl`.
+   */
+  taskAppLaunchUrl?: string;
   /** HTTP timeout per attempt. Default 10 000 ms. */
   timeoutMs?: number;
   /** Retries for safe-to-retry failures. Default 2. */
@@ -129,6 +143,9 @@ export interface ResolvedAlipayAuthConfig {
   encryptKey?: Buffer;
   gatewayUrl: string;
   authorizePageBaseUrl: string;
+  /** Null when unknown (sandbox without the option): task links are then refused, naming the option. */
+  taskPageBaseUrl: string | null;
+  taskAppLaunchUrl: string | null;
   timeoutMs: number;
   retries: number;
   retryBaseDelayMs: number;

@@ -13,7 +13,7 @@ export type {
   AlipayAuthorizationLinkOptions,
   AlipayApplicationType,
 } from './alipay-auth.options';
-export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
+export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_TASK_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
 export type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.config';
 export {
   ALIPAY_AUTH_REGISTRATION_NAME,
@@ -61,12 +61,22 @@ export type { AlipayAuthEventPayload, AlipayAuthConfigurationErrorPayload } from
 export { refreshDueAt } from './storage/refresh-window';
 export { escapeLogValue } from './tokens/alipay-notification.handler';
 export { AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
-export type { AlipayAuthorizationLinkRequest, AlipayAuthorizationLink } from './authorization/alipay-authorization-link.service';
+export type {
+  AlipayAuthorizationLinkRequest,
+  AlipayAuthorizationLink,
+  AlipayAuthorizationTaskLink,
+  AlipayAuthorizationFlow,
+} from './authorization/alipay-authorization-link.service';
 export { ALIPAY_MAX_STATE_LENGTH } from './authorization/authorization-state';
 
 // Calling Alipay for a merchant
 export { AlipayOpenApiClient } from './client/alipay-openapi.client';
 export type { AlipayHttpMethod, AlipayRequestOptions, AlipayResponse, AppAuthTokenResolver } from './client/alipay-openapi.client';
+export type { AlipayMultipart, AlipayMultipartFile } from './client/multipart';
+
+// Calling Alipay through the official SDK (alipay-sdk, an optional peer never imported here) with these tokens
+export { AlipaySdkBridge, alipaySdkTokenVerdict } from './official-sdk/alipay-sdk-bridge';
+export type { AlipaySdkLike, AlipaySdkTokenVerdict } from './official-sdk/alipay-sdk-bridge';
 export { AlipaySigner } from './signer/alipay-signer';
 export type { AlipaySignRequestInput, AlipaySignedRequest, AlipayResponseToVerify } from './signer/alipay-signer';
 export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter } from './client/call-gate';

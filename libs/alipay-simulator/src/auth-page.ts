@@ -10,7 +10,7 @@ export interface AuthPageContext {
   state: AuthorizationState;
 }
 
-interface LinkParams {
+export interface LinkParams {
   app: AppRecord;
   redirectUri: string;
   state?: string;
@@ -19,7 +19,7 @@ interface LinkParams {
 }
 
 /** A page error in both languages; `back` is a vetted URL of the ISV to return to, when one is known. */
-class PageError extends SimulatorInputError {
+export class PageError extends SimulatorInputError {
   constructor(
     readonly zh: string,
     readonly en: string,
@@ -29,7 +29,7 @@ class PageError extends SimulatorInputError {
   }
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Alipay blue, system fonts, one centred card: readable at 390 px without zoom, and plainly not the real Alipay. */
 const STYLE = `*{box-sizing:border-box}body{margin:0;font:15px/1.5 -apple-system,BlinkMacSystemFont,"PingFang SC","Microsoft YaHei","Segoe UI",Roboto,sans-serif;color:#1f1f1f;background:#f5f6f8}
@@ -47,9 +47,11 @@ label{display:block;margin:.8rem 0 0;font-size:.85rem;color:#595959}input[type=t
 .actions{display:flex;flex-direction:column;gap:.6rem;margin-top:1.25rem}.btn{display:block;width:100%;padding:.75rem;border-radius:.5rem;border:1px solid #d9d9d9;background:#fff;color:#1f1f1f;font:inherit;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}.btn.primary{background:#1677ff;border-color:#1677ff;color:#fff}
 .result{text-align:center}.big{display:inline-grid;place-items:center;width:3.5rem;height:3.5rem;border-radius:50%;font-size:1.8rem;font-weight:700;margin:.5rem auto}.big.warn{background:#fff7e6;color:#fa8c16}.big.err{background:#fff1f0;color:#f5222d}
 .note{color:#8c8c8c;font-size:.8rem;margin:1rem 0 0}
+ul.apps{list-style:none;margin:.5rem 0;padding:0}ul.apps label{display:flex;align-items:center;gap:.7rem;margin:.45rem 0;padding:.7rem .8rem;border:1px solid #d9d9d9;border-radius:.6rem;background:#fff;color:#1f1f1f;font-size:.95rem;cursor:pointer}ul.apps label:has(input:checked){border-color:#1677ff;background:#f0f7ff}ul.apps input{width:1.15rem;height:1.15rem;accent-color:#1677ff;flex:none}ul.apps .meta{display:block;color:#8c8c8c;font-size:.78rem}
+details{margin-top:.75rem;font-size:.85rem;color:#595959}summary{cursor:pointer}
 @media (min-width:640px){main{padding:2.5rem 1rem}.card{padding:2rem}.actions{flex-direction:row-reverse}.actions .btn{flex:1}}`;
 
-function page(titleZh: string, titleEn: string, inner: string): string {
+export function page(titleZh: string, titleEn: string, inner: string): string {
   return `<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(titleZh)} · ${esc(titleEn)} — 支付宝开放平台 (simulator)</title><style>${STYLE}</style></head>
@@ -58,20 +60,20 @@ function page(titleZh: string, titleEn: string, inner: string): string {
 <main>${inner}</main></body></html>`;
 }
 
-function sendHtml(res: ServerResponse, status: number, html: string): void {
+export function sendHtml(res: ServerResponse, status: number, html: string): void {
   res.writeHead(status, { 'content-type': 'text/html;charset=utf-8', 'content-length': Buffer.byteLength(html) }).end(html);
 }
 
 /** Origin of the ISV's callback: where "back to the service provider" goes, without inventing callback parameters. */
-const isvHome = (redirectUri: string): string => `${new URL(redirectUri).origin}/`;
+export const isvHome = (redirectUri: string): string => `${new URL(redirectUri).origin}/`;
 
-function backButtons(back: string | undefined, primary: boolean): string {
+export function backButtons(back: string | undefined, primary: boolean): string {
   const host = back ? new URL(back).host : '';
   return `${back ? `<a class="btn${primary ? ' primary' : ''}" id="back-to-isv" href="${esc(back)}">返回服务商 · Back to ${esc(host)}</a>` : ''}
 <button type="button" class="btn" id="go-back" onclick="history.back()">返回上一页 · Go back</button>`;
 }
 
-function errorPage(res: ServerResponse, e: PageError): void {
+export function errorPage(res: ServerResponse, e: PageError): void {
   sendHtml(
     res,
     400,
@@ -86,7 +88,7 @@ function errorPage(res: ServerResponse, e: PageError): void {
   );
 }
 
-function isHttpUrl(value: string): boolean {
+export function isHttpUrl(value: string): boolean {
   try {
     const u = new URL(value);
     return u.protocol === 'http:' || u.protocol === 'https:';

@@ -12,6 +12,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = Object.freeze({
   refreshTtlSec: 32_140_800,
   durationsAs: 'number',
   tokensOnly: false,
+  signErrors: true,
   codeTtlMs: CODE_TTL_MS,
   batchCodeTtlMs: BATCH_CODE_TTL_MS,
   timestampWindowMs: 15 * 60_000,
@@ -30,7 +31,7 @@ const NUMBER_KEYS: Key[] = [
   'timestampWindowMs',
   'notifyTimeScale',
 ];
-const BOOLEAN_KEYS: Key[] = ['tokensOnly', 'reauthorizationRetiresRefreshToken'];
+const BOOLEAN_KEYS: Key[] = ['tokensOnly', 'reauthorizationRetiresRefreshToken', 'signErrors'];
 
 /** JSON has no Infinity: the admin API may send the string "Infinity". */
 function nonNegative(value: unknown, name: string): number {

@@ -50,18 +50,16 @@ export function claimedAppId(headers: IncomingHttpHeaders): string | undefined {
  */
 export function verifyGatewayRequest(req: RawGatewayRequest, ctx: GatewayAuthContext): VerifiedRequest {
   const authorization = header(req.headers, 'authorization');
-  if (!authorization) throw new GatewayError(401, 'missing-signature', '缺少签名参数 Authorization');
+  // The live gateway answers a missing or unreadable Authorization with 400 missing-timestamp (§10.3).
   const parsed = parseAuthorizationHeader(authorization);
-  if (!parsed) {
-    if (!authorization.includes('sign=')) throw new GatewayError(401, 'missing-signature', 'Authorization 中缺少 sign');
-    throw new GatewayError(401, 'invalid-signature', 'Authorization 格式错误');
-  }
+  if (!parsed || !parsed.fields.timestamp) throw new GatewayError(400, 'missing-timestamp', '缺少 timestamp（Authorization 缺失或格式错误）');
   const { app_id: appId, nonce, timestamp, app_cert_sn: appCertSn } = parsed.fields;
+  if (!appId) throw new GatewayError(400, 'missing-app-id', 'Authorization 缺少 app_id');
   if (!parsed.signature) throw new GatewayError(401, 'missing-signature', 'Authorization 中缺少 sign');
-  if (!appId || !nonce || !timestamp) throw new GatewayError(401, 'invalid-signature', 'Authorization 缺少 app_id、nonce 或 timestamp');
+  if (!nonce) throw new GatewayError(401, 'invalid-signature', 'Authorization 缺少 nonce');
 
   const app = ctx.apps.get(appId);
-  if (!app) throw new GatewayError(401, 'invalid-app-id', `app_id ${appId} 不存在`);
+  if (!app) throw new GatewayError(400, 'invalid-app-id', `app_id ${appId} 不存在`);
 
   if (!/^\d{1,16}$/.test(timestamp)) throw new GatewayError(401, 'illegal-timestamp', 'timestamp 格式错误，应为毫秒时间戳');
   if (Math.abs(Number(timestamp) - ctx.now()) > ctx.settings.timestampWindowMs) {

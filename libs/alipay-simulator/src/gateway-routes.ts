@@ -1,9 +1,11 @@
-import { QUERY_PATH, TOKEN_PATH, TRADE_QUERY_PATH } from 'nestjs-alipay-auth/protocol';
+import { IMAGE_UPLOAD_PATH, QUERY_PATH, TOKEN_PATH, TRADE_QUERY_PATH } from 'nestjs-alipay-auth/protocol';
 import { GatewayError } from './errors';
 import { formatAlipayTime } from './ids';
 import type { AuthorizationState, Grant } from './state';
 import type { SimulatorCounters } from './stats';
 import type { VerifiedRequest } from './gateway-auth';
+import type { FormPart } from './multipart';
+import { newImageId } from './ids';
 
 /** How token answers are shaped; changeable at runtime through `controls.configure`. */
 export interface ResponseSettings {
@@ -13,6 +15,8 @@ export interface ResponseSettings {
   durationsAs: 'number' | 'string';
   /** Answer only `tokens[]`, without the top-level token fields (seen in real responses). */
   tokensOnly: boolean;
+  /** Sign business error answers (the kind variant) or not (strict). */
+  signErrors: boolean;
 }
 
 export interface RouteContext {
@@ -25,8 +29,10 @@ export interface RouteContext {
 export interface RouteInput {
   verified: VerifiedRequest;
   query: URLSearchParams;
-  /** The parsed JSON body, when it parsed. */
+  /** The parsed JSON body (of an upload: its `data` part), when it parsed. */
   json: unknown;
+  /** An upload's parts other than `data`. */
+  parts?: FormPart[];
 }
 
 export type RouteHandler = (input: RouteInput, ctx: RouteContext) => unknown;
@@ -137,8 +143,28 @@ export const tradeQuery: RouteHandler = ({ json }) => {
   throw new GatewayError(400, 'ACQ.TRADE_NOT_EXIST', '交易不存在');
 };
 
+const IMAGE_TYPES = new Set(['jpg', 'jpeg', 'png', 'bmp', 'gif', 'mp4']);
+
+/**
+ * POST /v3/alipay/offline/material/image/upload (multipart): `data` {image_type, image_name, image_pid?}
+ * and the file part `image_content`; answers `image_id` and `image_url`. The simulator keeps no files.
+ */
+export const imageUpload: RouteHandler = ({ json, parts }) => {
+  if (!parts) throw new GatewayError(400, 'invalid-parameter', '该接口需要 multipart/form-data 请求');
+  const body = jsonObject(json);
+  const type = stringField(body, 'image_type', 'invalid-parameter');
+  const name = stringField(body, 'image_name', 'invalid-parameter');
+  if (!IMAGE_TYPES.has(type.toLowerCase())) throw new GatewayError(400, 'invalid-parameter', `不支持的 image_type：${type}`);
+  if (name.length > 128) throw new GatewayError(400, 'invalid-parameter', 'image_name 超长');
+  const file = parts.find((p) => p.name === 'image_content' && p.filename !== undefined);
+  if (!file || file.content.length === 0) throw new GatewayError(400, 'invalid-parameter', '缺少文件 image_content');
+  const id = newImageId(file.content);
+  return { image_id: id, image_url: `https://oalipay-dl-django.alicdn.com/rest/1.0/image?fileIds=${id}&zoom=original` };
+};
+
 export const GATEWAY_ROUTES: Record<string, GatewayRoute | undefined> = {
   [`POST ${TOKEN_PATH}`]: { handler: tokenApp },
   [`GET ${QUERY_PATH}`]: { handler: tokenQuery },
   [`POST ${TRADE_QUERY_PATH}`]: { handler: tradeQuery, merchantMethod: 'alipay.trade.query' },
+  [`POST ${IMAGE_UPLOAD_PATH}`]: { handler: imageUpload, merchantMethod: 'alipay.offline.material.image.upload' },
 };

@@ -6,6 +6,7 @@ import type { FaultPlan, FaultTable } from './faults';
 import { claimedAppId, GatewayAuthContext, VerifiedRequest, verifyGatewayRequest } from './gateway-auth';
 import { GATEWAY_ROUTES, GatewayRoute, grantTypeOf, RouteContext } from './gateway-routes';
 import { newTraceId } from './ids';
+import { FormPart, parseMultipart } from './multipart';
 import type { GatewayResponder, SendOptions } from './responses';
 import type { AuthorizationState } from './state';
 import type { SimulatorCounters } from './stats';
@@ -47,9 +48,10 @@ function checkMerchantCall(verified: VerifiedRequest, method: string): void {
 /**
  * One v3 gateway request: route, verify, decrypt, faults, operation, encrypt, signed answer.
  * Faults are matched after verification (grant_type is known only then), so they hit authenticated calls.
- * `rawBody` is null when the body was over the size limit.
+ * `body` is null when it was over the size limit. An upload (`multipart/form-data`) is signed over its
+ * `data` part only; its other parts go to the route.
  */
-export async function handleGateway(req: IncomingMessage, res: ServerResponse, path: string, rawBody: string | null, ctx: GatewayContext): Promise<void> {
+export async function handleGateway(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer | null, ctx: GatewayContext): Promise<void> {
   const method = req.method ?? 'GET';
   const rawUri = req.url ?? '/';
   const traceId = newTraceId();
@@ -59,10 +61,21 @@ export async function handleGateway(req: IncomingMessage, res: ServerResponse, p
   ctx.counters.request(route ? path : '(unknown)');
   let plan: FaultPlan | undefined;
   let refreshFor: string | undefined;
+  // Until the request is verified, a refusal is the gateway's own: unsigned, as the real gateway sends it.
+  let verifiedCall = false;
   try {
-    if (rawBody === null) throw new GatewayError(413, 'invalid-parameter', '请求体过大');
+    if (body === null) throw new GatewayError(413, 'invalid-parameter', '请求体过大');
     if (!route) throw new GatewayError(404, 'not-found', `接口 ${method} ${path} 不存在`);
+    const contentType = String(req.headers['content-type'] ?? '');
+    let rawBody = body.toString('utf8');
+    let parts: FormPart[] | undefined;
+    if (/^multipart\/form-data\s*;/i.test(contentType)) {
+      const upload = parseMultipart(body, contentType);
+      rawBody = upload.data;
+      parts = upload.parts;
+    }
     const verified = verifyGatewayRequest({ method, rawUri, headers: req.headers, rawBody }, ctx.auth);
+    verifiedCall = true;
     if (route.merchantMethod) checkMerchantCall(verified, route.merchantMethod);
     const json = parseJson(verified.body);
     const grantType = path === TOKEN_PATH ? grantTypeOf(json) : undefined;
@@ -83,11 +96,11 @@ export async function handleGateway(req: IncomingMessage, res: ServerResponse, p
       return void ctx.responder.error(res, plan.error!.status, plan.error!.code, '网关拒绝了请求', { ...send, unsigned: true });
     }
 
-    const result = route.handler({ verified, query: new URLSearchParams(rawUri.slice(path.length + 1)), json }, ctx.routes);
-    let body = JSON.stringify(result);
-    if (verified.encrypted) body = aesEncrypt(verified.app.encryptKey!, body);
+    const result = route.handler({ verified, query: new URLSearchParams(rawUri.slice(path.length + 1)), json, parts }, ctx.routes);
+    let answer = JSON.stringify(result);
+    if (verified.encrypted) answer = aesEncrypt(verified.app.encryptKey!, answer);
     if (plan.kind === 'drop-after-issue') return void req.socket.destroy();
-    ctx.responder.send(res, 200, body, {
+    ctx.responder.send(res, 200, answer, {
       ...send,
       corruptSignature: plan.kind === 'bad-signature',
       contentType: verified.encrypted ? 'text/plain;charset=utf-8' : undefined,
@@ -97,7 +110,8 @@ export async function handleGateway(req: IncomingMessage, res: ServerResponse, p
     if (!(e instanceof GatewayError)) console.error('[alipay-simulator] unexpected error', e);
     ctx.counters.error(err.code);
     if (plan?.kind === 'drop-after-issue') return void req.socket.destroy();
-    ctx.responder.error(res, err.status, err.code, err.message, { ...send, corruptSignature: plan?.kind === 'bad-signature' });
+    const unsigned = !verifiedCall || !ctx.routes.settings.signErrors;
+    ctx.responder.error(res, err.status, err.code, err.message, { ...send, unsigned, corruptSignature: plan?.kind === 'bad-signature' });
   } finally {
     if (refreshFor) ctx.counters.refreshLeft(refreshFor);
   }

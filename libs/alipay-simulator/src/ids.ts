@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const digits = (n: number): string => Array.from({ length: n }, () => randomInt(10)).join('');
@@ -41,3 +41,6 @@ export function formatAlipayTime(ms: number): string {
   const iso = new Date(ms + CST_OFFSET_MS).toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
+
+/** An uploaded image's id: 32 base64url characters like real ones, derived from the bytes (the same file, the same id). */
+export const newImageId = (content: Buffer): string => createHash('sha256').update(content).digest('base64url').slice(0, 32);

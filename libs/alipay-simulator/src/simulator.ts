@@ -1,9 +1,19 @@
-import { AUTH_PAGE_PATH, BATCH_AUTH_PAGE_PATH, certPublicKey, certSn, loadPrivateKey, publicKeyToBase64, rootCertSn } from 'nestjs-alipay-auth/protocol';
+import {
+  AUTH_PAGE_PATH,
+  BATCH_AUTH_PAGE_PATH,
+  TASK_PAGE_PATH,
+  certPublicKey,
+  certSn,
+  loadPrivateKey,
+  publicKeyToBase64,
+  rootCertSn,
+} from 'nestjs-alipay-auth/protocol';
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAdmin, ADMIN_PREFIX } from './admin-api';
 import { AppRecord, toAppRecord } from './apps';
+import { handleTaskPage, TASK_LAUNCH_PATH } from './task-page';
 import { handleAuthPage } from './auth-page';
 import { SimulatorClock } from './clock';
 import { SimulatorInputError } from './errors';
@@ -25,7 +35,7 @@ function alipayKeyFrom(options: AlipaySimulatorOptions): KeyObject {
 }
 
 /** Reads the body up to the limit; null when it is larger (the rest is discarded). */
-function readBody(req: IncomingMessage): Promise<string | null> {
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -35,7 +45,7 @@ function readBody(req: IncomingMessage): Promise<string | null> {
       if (size > MAX_BODY_BYTES) tooLarge = true;
       else chunks.push(c);
     });
-    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks)));
     req.on('error', () => resolve(null));
   });
 }
@@ -163,11 +173,15 @@ export async function startAlipaySimulator(options: AlipaySimulatorOptions = {})
     const method = req.method ?? 'GET';
     if (path.startsWith(ADMIN_PREFIX)) {
       if (body === null) return void res.writeHead(413).end();
-      return handleAdmin(method, path, body, res, controls);
+      return handleAdmin(method, path, body.toString('utf8'), res, controls);
+    }
+    if (path === TASK_PAGE_PATH || path === TASK_LAUNCH_PATH) {
+      if (body === null) return void res.writeHead(413).end();
+      return handleTaskPage(method, path, new URLSearchParams(q >= 0 ? rawUri.slice(q + 1) : ''), body.toString('utf8'), res, { apps, state });
     }
     if (path === AUTH_PAGE_PATH || path === BATCH_AUTH_PAGE_PATH) {
       if (body === null) return void res.writeHead(413).end();
-      return handleAuthPage(method, path, new URLSearchParams(q >= 0 ? rawUri.slice(q + 1) : ''), body, res, { apps, state });
+      return handleAuthPage(method, path, new URLSearchParams(q >= 0 ? rawUri.slice(q + 1) : ''), body.toString('utf8'), res, { apps, state });
     }
     return handleGateway(req, res, path, body, gateway);
   }

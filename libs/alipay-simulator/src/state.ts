@@ -77,6 +77,7 @@ export const AUTH_METHODS = [
   'alipay.trade.query',
   'alipay.trade.refund',
   'alipay.trade.close',
+  'alipay.offline.material.image.upload',
 ];
 
 const grantKey = (appId: string, authAppId: string): string => `${appId}\u0000${authAppId}`;

@@ -65,6 +65,13 @@ export interface SimulatorBehaviour {
   durationsAs: 'number' | 'string';
   /** Token call answers carry only `tokens[]`, no top-level token fields (seen in real responses). Default false. */
   tokensOnly: boolean;
+  /**
+   * Sign the answers of refused calls (business errors such as `AUTH_CODE_NOT_VALID`). Default true, the kind
+   * variant: whether Alipay signs them is unknown. `false` is the strict one: every error unsigned. The
+   * gateway's own refusals (missing or bad Authorization, unknown app, signature, timestamp) are unsigned in
+   * both, as the real gateway answers them (protocol doc §10.3).
+   */
+  signErrors: boolean;
   /** Life of a single authorization's app_auth_code. Default 24 h. */
   codeTtlMs: number;
   /** Life of a batch authorization's app_auth_code. Default 10 min. */

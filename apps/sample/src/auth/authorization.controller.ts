@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Logger, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Logger, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
@@ -6,6 +6,7 @@ import {
   ALIPAY_AUTH_CONFIG,
   AlipayApiError,
   AlipayAuthError,
+  AlipayAuthorizationFlow,
   AlipayAuthorizationLinkService,
   AlipayAuthorizationStateError,
   AlipayNetworkError,
@@ -51,20 +52,26 @@ export class AuthorizationController {
 
   @Get(AUTHORIZE_PATH)
   @ApiOperation({
-    summary: "Start a merchant authorization: redirects to Alipay's app-to-app authorization page",
+    summary: "Start a merchant authorization: redirects to Alipay's authorization page",
     description:
-      'Sets an HttpOnly, SameSite=Lax cookie holding a nonce and sends the browser to Alipay with app_id, redirect_uri and a signed, 10-minute `state` bound to that nonce. Opened on another host than PUBLIC_BASE_URL, it first redirects there (the cookie must be set where the callback arrives). `batch=1`: the batch page (several merchant apps; application_type TINYAPP,WEBAPP).',
+      "Sets an HttpOnly, SameSite=Lax cookie holding a nonce and sends the browser to Alipay with a signed, 10-minute `state` bound to that nonce. Opened on another host than PUBLIC_BASE_URL, it first redirects there (the cookie must be set where the callback arrives). `flow=task`: Alipay's recommended link (指定应用授权: the merchant picks one of its apps; `device=phone` goes to the form a phone opens in the Alipay app, what the QR code encodes). `flow=single` (default): the classic page, the merchant's base app. `flow=batch` (or `batch=1`): the legacy batch page.",
   })
-  @ApiQuery({ name: 'batch', required: false, enum: ['1'], description: "Alipay's batch authorization page" })
+  @ApiQuery({ name: 'flow', required: false, enum: ['single', 'task', 'batch'], description: 'Which Alipay link (default single)' })
+  @ApiQuery({ name: 'device', required: false, enum: ['phone'], description: 'Task link only: the phone form (the QR code target)' })
+  @ApiQuery({ name: 'batch', required: false, enum: ['1'], description: 'Legacy alias of flow=batch' })
   @ApiResponse({ status: 302, description: "Redirect to Alipay's authorization page (or to the same route on PUBLIC_BASE_URL)" })
-  authorize(@Query('batch') batchParam: unknown, @Query('moved') moved: unknown, @Req() req: Request, @Res() res: Response): void {
-    const batch = batchParam === '1';
+  @ApiResponse({ status: 400, description: 'Unknown flow or device' })
+  authorize(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): void {
+    const { flow, phone } = this.linkChoice(query);
     const publicUrl = new URL(this.config.publicBaseUrl);
     // The nonce cookie would be set on this host while Alipay returns the browser to PUBLIC_BASE_URL's:
     // move there first. `moved` stops a loop behind a proxy that rewrites Host.
-    if (req.get('host') !== publicUrl.host && moved !== '1') {
+    if (req.get('host') !== publicUrl.host && single(query.moved) !== '1') {
       const here = new URL(`${this.config.publicBaseUrl}${AUTHORIZE_PATH}`);
-      if (batch) here.searchParams.set('batch', '1');
+      // The same link, in the words it was asked for (`batch=1` stays `batch=1`).
+      if (query.flow === undefined && flow === 'batch') here.searchParams.set('batch', '1');
+      else if (flow !== 'single') here.searchParams.set('flow', flow);
+      if (phone) here.searchParams.set('device', 'phone');
       here.searchParams.set('moved', '1');
       res.set('cache-control', 'no-store').redirect(302, here.toString());
       return;
@@ -72,10 +79,23 @@ export class AuthorizationController {
     const existing: unknown = req.cookies?.[NONCE_COOKIE];
     // One nonce per browser: several tabs started from the same browser all verify.
     const nonce = this.links.isNonce(existing) ? existing : this.links.newNonce();
-    // Batch: several merchant apps at once (application_type TINYAPP,WEBAPP, the library's default).
-    const link = this.links.createLink({ nonce, batch });
+    // Task and batch: the library's default application types (TINYAPP, WEBAPP).
+    const link = this.links.createLink({ nonce, flow });
     this.setNonceCookie(res, nonce, this.links.stateTtlMs);
-    res.set('cache-control', 'no-store').redirect(302, link.url);
+    res.set('cache-control', 'no-store').redirect(302, phone && 'mobileUrl' in link ? String(link.mobileUrl) : link.url);
+  }
+
+  /** `flow` (single, task, batch; `batch=1` the legacy alias) and `device=phone` (task only); anything else is a 400. */
+  private linkChoice(query: Record<string, unknown>): { flow: AlipayAuthorizationFlow; phone: boolean } {
+    const flowParam = single(query.flow);
+    const device = single(query.device);
+    const batch = single(query.batch) === '1';
+    if (flowParam === null || device === null) throw new BadRequestException('Each parameter must be given once');
+    const flow = (flowParam ?? (batch ? 'batch' : 'single')) as AlipayAuthorizationFlow;
+    if (!['single', 'task', 'batch'].includes(flow)) throw new BadRequestException('"flow" must be single, task or batch');
+    if (batch && flow !== 'batch') throw new BadRequestException('"batch=1" contradicts "flow"');
+    if (device !== undefined && (device !== 'phone' || flow !== 'task')) throw new BadRequestException('"device" must be phone, with flow=task');
+    return { flow, phone: device === 'phone' };
   }
 
   private setNonceCookie(res: Response, nonce: string, maxAge: number): void {

@@ -106,10 +106,14 @@ export class MerchantsController {
   async home(@Query('offset') offsetText: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const { offset, limit } = paging(offsetText, undefined, PAGE_SIZE);
     const authorizeUrl = `${this.config.publicBaseUrl}${AUTHORIZE_PATH}`;
+    // The task link goes through our route too (it sets the browser's nonce cookie first); the QR code
+    // opens the phone form of it. Not offered where Alipay publishes no task page (the sandbox).
+    const taskOffered = this.alipay.taskPageBaseUrl !== null && this.alipay.taskAppLaunchUrl !== null;
+    const task = { pcUrl: `${authorizeUrl}?flow=task`, phoneUrl: `${authorizeUrl}?flow=task&device=phone` };
     const [page, counts, qrSvg] = await Promise.all([
       this.tokens.list(undefined, { offset, limit }),
       this.counts.get(),
-      QRCode.toString(authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
+      QRCode.toString(taskOffered ? task.phoneUrl : authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
     ]);
     const refresh = this.alipay.refresh;
     sendHtml(
@@ -117,13 +121,15 @@ export class MerchantsController {
       200,
       operatorsPage({
         mode: this.setup.mode,
-        appId: this.alipay.appId,
-        authorizeUrl,
-        // Simulation only: through our route, so the batch page gets a state like the single one.
-        batchAuthorizeUrl: this.setup.mode === 'simulation' ? `${authorizeUrl}?batch=1` : undefined,
+        link: {
+          appId: this.alipay.appId,
+          task: taskOffered ? { ...task, qrSvg } : null,
+          authorizeUrl,
+          // Simulation only: through our route, so the batch page gets a state like the single one.
+          batchAuthorizeUrl: this.setup.mode === 'simulation' ? `${authorizeUrl}?batch=1` : undefined,
+          qrWarning: this.qrWarning(),
+        },
         alipayPageBase: this.alipay.authorizePageBaseUrl,
-        qrWarning: this.qrWarning(),
-        qrSvg,
         merchants: page.items,
         state: (m) => merchantState(m, refresh),
         total: page.total,

@@ -67,10 +67,16 @@ describe("operators' page states", () => {
     expect(merchantState(row({ status: 'reauthorization_required', statusReason: 'invalid-app-refresh-token' }), refresh)).toMatchObject({ attention: true });
     const page = operatorsPage({
       mode: 'alipay',
-      appId: '2021004100000001',
-      authorizeUrl: 'https://isv.example.com/alipay/auth/authorize',
+      link: {
+        appId: '2021004100000001',
+        authorizeUrl: 'https://isv.example.com/alipay/auth/authorize',
+        task: {
+          pcUrl: 'https://isv.example.com/alipay/auth/authorize?flow=task',
+          phoneUrl: 'https://isv.example.com/alipay/auth/authorize?flow=task&device=phone',
+          qrSvg: '<svg></svg>',
+        },
+      },
       alipayPageBase: 'https://openauth.alipay.com',
-      qrSvg: '<svg></svg>',
       merchants: [row({ status: 'cancelled' })],
       state: (m) => merchantState(m, refresh),
       total: 1,

@@ -2,6 +2,7 @@ import { refreshDueAt } from 'nestjs-alipay-auth';
 import type { AlipayAuthorizationInfo, AlipayAuthorizationStatus } from 'nestjs-alipay-auth';
 import type { AuthorizedMerchant } from '../auth/callback-replays';
 import { AUTHORIZE_PATH } from '../routes';
+import { authorizationLinkCard, AuthorizationLinkCardInput } from './authorization-link-card';
 import { Html, html, layout } from './html';
 
 export type SampleMode = 'alipay' | 'simulation';
@@ -128,14 +129,9 @@ function toDate(d: Date | string | null | undefined): Date | null {
 
 export interface OperatorsPageInput {
   mode: SampleMode;
-  appId: string;
-  authorizeUrl: string;
-  /** Simulation mode: the batch authorization link (several merchant apps at once). */
-  batchAuthorizeUrl?: string;
+  /** The authorization-link card (views/authorization-link-card.ts). */
+  link: AuthorizationLinkCardInput;
   alipayPageBase: string;
-  /** The QR code cannot work from a phone (simulator, or a loopback PUBLIC_BASE_URL): why. */
-  qrWarning?: string;
-  qrSvg: string;
   merchants: AlipayAuthorizationInfo[];
   state: (m: AlipayAuthorizationInfo) => MerchantState;
   total: number;
@@ -185,16 +181,7 @@ ${
     ? html`<div class="notice info" id="simulation-notice"><b>Local simulation.</b> No Alipay credentials are configured, so Alipay is played by a simulator running in this process (${p.alipayPageBase}). Nothing here reaches the real Alipay.</div>`
     : ''
 }
-<section class="card"><h2>Authorization link</h2>
-<div class="link-row"><div class="qr" title="Scan with the Alipay app">${new Html(p.qrSvg)}</div>
-<div class="link-text"><p>Send this link (or the QR code) to a merchant. It opens Alipay's authorization page for app <code>${p.appId}</code>; after approval Alipay sends the merchant back here.</p>
-<code class="url" id="authorize-url">${p.authorizeUrl}</code>
-${p.qrWarning ? html`<p class="muted" id="qr-warning">${p.qrWarning}</p>` : ''}
-<p class="actions"><a class="btn" id="authorize-link" href="${p.authorizeUrl}">Authorize a merchant app</a>${
-      p.batchAuthorizeUrl
-        ? html`<a class="btn secondary" id="batch-authorize-link" href="${p.batchAuthorizeUrl}">Batch authorization (mini programs and web apps)</a>`
-        : ''
-    }</p></div></div></section>
+${authorizationLinkCard(p.link)}
 <section class="card"><h2>Authorized merchants <span class="muted">(${p.total})</span></h2>
 ${counts}
 ${

@@ -8,6 +8,7 @@ import { AlipayApiError, AlipayAuthError, AlipayErrorLink, AlipayNetworkError, A
 import { AlipaySigner } from '../signer/alipay-signer';
 import { buildRequestUri, QueryValue } from '../signer/alipay-v3-protocol';
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
+import { AlipayMultipart, checkJsonBody, encodeMultipart } from './multipart';
 
 export type AlipayHttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -16,8 +17,10 @@ export interface AlipayRequestOptions {
   /** The v3 path, e.g. `/v3/alipay/open/auth/token/app`. */
   path: string;
   query?: Record<string, QueryValue>;
-  /** An object is sent as compact JSON (insertion order); a string is sent as is. */
+  /** A plain object or array is sent as compact JSON (insertion order); a string is sent as is. Files go in `multipart`. */
   body?: unknown;
+  /** A v3 upload (`multipart/form-data`): `fields` are the signed `data` JSON part, then one part per file. */
+  multipart?: AlipayMultipart;
   /** Act for a merchant with this token (sent as `alipay-app-auth-token` and signed). */
   appAuthToken?: string;
   /** Act for a merchant by its app id; the token service resolves a valid token. */
@@ -73,6 +76,12 @@ export class AlipayOpenApiClient {
 
   async requestWithMeta<T = unknown>(options: AlipayRequestOptions): Promise<AlipayResponse<T>> {
     if (!options.path.startsWith('/')) throw new AlipayAuthError(`Request "path" must start with "/" (got ${options.path})`);
+    checkJsonBody(options.body);
+    if (options.multipart !== undefined) {
+      if (options.body !== undefined) throw new AlipayAuthError('Request "multipart" and "body" exclude each other: put the JSON fields in "multipart.fields"');
+      if (options.method === 'GET') throw new AlipayAuthError('Request "multipart" needs a method with a body, not GET');
+      if (options.encrypt) throw new AlipayAuthError('Request "multipart" cannot be encrypted (Alipay encrypts JSON bodies only)');
+    }
     if (!this.telemetry) return this.send<T>(options);
     const authAppId = options.telemetry?.authAppId ?? options.authAppId;
     return this.telemetry.span('alipay.request', { 'http.method': options.method, 'alipay.route': options.path, authAppId }, async (annotate) => {
@@ -137,7 +146,9 @@ export class AlipayOpenApiClient {
     const method = options.method.toUpperCase();
     const requestUri = buildRequestUri(options.path, options.query);
     const encrypt = options.encrypt ?? false;
-    let body = options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    // Encoded per attempt: a fresh boundary each time, the same signed `data`.
+    const multipart = options.multipart === undefined ? undefined : encodeMultipart(options.multipart);
+    let body = multipart?.signedBody ?? (options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
     if (encrypt) {
       if (!this.signer.canEncrypt) throw new AlipayAuthError('Request "encrypt" needs the "encryptKey" option');
       if (body !== '') body = await this.signer.encrypt(body);
@@ -151,7 +162,9 @@ export class AlipayOpenApiClient {
       ...signed.headers,
     };
     if (appAuthToken) headers['alipay-app-auth-token'] = appAuthToken;
-    if (encrypt) {
+    if (multipart) {
+      headers['content-type'] = multipart.contentType;
+    } else if (encrypt) {
       headers['content-type'] = 'text/plain';
       headers['alipay-encrypt-type'] = 'AES';
       headers['alipay-encryption-algm'] = 'AES';
@@ -166,7 +179,7 @@ export class AlipayOpenApiClient {
         method,
         url: this.config.gatewayUrl + requestUri,
         headers,
-        data: body === '' ? undefined : body,
+        data: multipart ? multipart.body : body === '' ? undefined : body,
         timeout: options.timeoutMs ?? this.config.timeoutMs,
         responseType: 'text',
         transformRequest: [(d: unknown) => d],
