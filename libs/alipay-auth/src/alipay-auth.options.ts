@@ -106,7 +106,8 @@ export interface AlipayAuthModuleOptions {
    * query for a token that cannot exist). It proves Alipay accepts our signature (else `invalid-signature`:
    * the private key or app id is wrong) and that its answer verifies with the configured Alipay key or
    * certificate. `true`: a failure stops the boot; `'warn'`: it is logged and the health summary is down
-   * (configuration circuit open); default `false` (no call at start-up).
+   * (configuration circuit open); `false`: no call at start-up. Default `true` when `NODE_ENV=production`,
+   * else `false`.
    */
   verifyOnBoot?: boolean | 'warn';
   /** The merchant authorization link and its signed `state` (`AlipayAuthorizationLinkService`). Needed only to build links. */

@@ -15,6 +15,8 @@ export type {
 } from './alipay-auth.options';
 export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
 export type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.config';
+export { alipayAuthOptionsFromEnv, ALIPAY_AUTH_ENV_VARIABLES } from './alipay-auth.env';
+export type { AlipayAuthEnv, AlipayAuthEnvOptions } from './alipay-auth.env';
 export {
   ALIPAY_AUTH_REGISTRATION_NAME,
   getAlipayAuthToken,
@@ -43,6 +45,7 @@ export {
   AlipayTokenUnreadableError,
   AlipayAuthorizationStateError,
   AlipayStoreUnavailableError,
+  AlipayInvalidInputError,
 } from './errors/alipay-auth.errors';
 export type { AlipayErrorLink, AlipaySignatureErrorCode, AlipayNetworkErrorKind, AlipayAuthorizationStateProblem } from './errors/alipay-auth.errors';
 export { AlipayAuthExceptionFilter, alipayAuthErrorResponse } from './http/alipay-auth-exception.filter';
