@@ -51,6 +51,13 @@ export type { AlipayErrorLink, AlipaySignatureErrorCode, AlipayNetworkErrorKind,
 export { AlipayAuthExceptionFilter, alipayAuthErrorResponse } from './http/alipay-auth-exception.filter';
 export type { AlipayAuthErrorBody, AlipayAuthErrorType } from './http/alipay-auth-exception.filter';
 
+// The HTTP routes of a controller of your own: the authorization link and callback, the notification endpoint
+export { AlipayAuthorizationCallback, ALIPAY_NONCE_COOKIE } from './http/alipay-authorization-callback';
+export type { AlipayAuthorizationStart, AlipayCallbackInput, AlipayCallbackOptions } from './http/alipay-authorization-callback';
+export { AlipayNotificationEndpoint, alipayNotificationParams } from './http/alipay-notification-endpoint';
+export type { AlipayNotificationAnswer } from './http/alipay-notification-endpoint';
+export type { AlipayHttpRequest } from './http/alipay-http-request';
+
 // Tokens: the facade, its events, the authorization link
 export { AlipayTokenService, ALIPAY_AUTH_CODE_PATTERN } from './tokens/alipay-token.service';
 export type { AlipayStatusCheck, AlipayScheduledOutcome } from './tokens/refresh-coordinator';

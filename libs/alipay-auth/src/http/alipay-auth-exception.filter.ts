@@ -5,6 +5,7 @@ import {
   AlipayAuthError,
   AlipayAuthorizationRequiredError,
   AlipayAuthorizationStateError,
+  AlipayAuthorizationStateProblem,
   AlipayConfigError,
   AlipayInvalidInputError,
   AlipayNetworkError,
@@ -49,6 +50,16 @@ export interface AlipayAuthErrorBody {
   };
 }
 
+/** What each state problem means, without guessing at the browser: `no-cookie` may be the app's set-up as well. */
+const STATE_MESSAGES: Record<AlipayAuthorizationStateProblem, string> = {
+  malformed: 'The "state" parameter of the authorization callback is malformed; start the authorization again',
+  'bad-signature': 'The "state" parameter was not issued by this application; start the authorization again',
+  expired: 'The authorization link has expired; start the authorization again',
+  'no-cookie':
+    "The callback came without the cookie set by the authorization link: start the authorization from this application's link, at the address of the callback",
+  'other-browser': 'The authorization was started in another browser session; start the authorization again',
+};
+
 /** Maps one library error to its status and body; exported for apps that render their own pages. */
 export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody {
   const body = (statusCode: number, error: AlipayAuthErrorBody['error']): AlipayAuthErrorBody => ({ statusCode, error });
@@ -56,11 +67,7 @@ export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody
     return body(409, { type: 'authorization-required', message: 'The merchant must authorize the app again', authAppId: e.authAppId, reason: e.reason });
   }
   if (e instanceof AlipayAuthorizationStateError) {
-    return body(400, {
-      type: 'authorization-state',
-      message: 'The authorization callback does not match an authorization started in this browser; start again',
-      reason: e.problem,
-    });
+    return body(400, { type: 'authorization-state', message: STATE_MESSAGES[e.problem], reason: e.problem });
   }
   if (e instanceof AlipayInvalidInputError) {
     // The message names the field and its rule, never the value.
