@@ -7,7 +7,7 @@ import type { AlipayRateLimiter } from './client/call-gate';
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
 export type AlipaySignerOption = AlipaySigner | Type<AlipaySigner> | { useFactory: (config: ResolvedAlipayAuthConfig) => AlipaySigner | Promise<AlipaySigner> };
 
-/** Refresh policy and the scheduled refresh (see README, "Scheduled refresh"). */
+/** Refresh policy and the scheduled refresh (see docs/refresh-and-scale.md). */
 export interface AlipayRefreshOptions {
   /** Run the scheduled refresh in this instance. Default true. */
   enabled?: boolean;
