@@ -46,8 +46,6 @@ describe('Node version guard of npm start', () => {
     const run = startAs('v20.19.0');
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe(
-      'Node v20.19.0 is not supported: this project needs Node ^22.13.0 or >=24.11.0 (see "engines" in package.json).\n',
-    );
+    expect(run.stderr).toBe('Node v20.19.0 is not supported: this project needs Node ^22.13.0 or >=24.11.0 (see "engines" in package.json).\n');
   });
 });
