@@ -6,5 +6,16 @@
  * spies on `Logger.prototype`, which still sees every call.
  */
 import { Logger } from '@nestjs/common';
+import { TestingModuleBuilder } from '@nestjs/testing';
 
-if (!process.env.ALIPAY_TEST_LOGS) Logger.overrideLogger(false);
+if (!process.env.ALIPAY_TEST_LOGS) {
+  Logger.overrideLogger(false);
+  // `Test.createTestingModule(...).compile()` installs Nest's TestingLogger, which prints errors: keep it
+  // quiet too, unless the spec chose a logger of its own (`setLogger`).
+  const builder = TestingModuleBuilder.prototype as unknown as { applyLogger(this: { testingLogger?: unknown }): void };
+  const applyLogger = builder.applyLogger;
+  builder.applyLogger = function (this: { testingLogger?: unknown }) {
+    if (this.testingLogger) applyLogger.call(this);
+    else Logger.overrideLogger(false);
+  };
+}
