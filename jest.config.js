@@ -6,11 +6,20 @@
  * --experimental-vm-modules, and Node 22 (still supported) has no synchronous module evaluation for it.
  * Unit specs sit next to the code; e2e and integration suites live in test/ (library, simulator, package, soak) and each app's own test/ folder.
  */
+// Without the flag Jest's own error ("use Node v24.9+") misleads: say what is missing and how to run a file.
+if (typeof require('node:vm').SourceTextModule !== 'function') {
+  process.stderr.write(
+    'The specs run as ES modules, which Jest loads only with NODE_OPTIONS=--experimental-vm-modules: run `npm test -- <path>` (it sets it), or `NODE_OPTIONS=--experimental-vm-modules npx jest <path>`.\n',
+  );
+  process.exit(1);
+}
+
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', useESM: true }] },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testEnvironment: 'node',
+  setupFilesAfterEnv: ['<rootDir>/test/support/quiet-logs.ts'],
   moduleNameMapper: {
     '^nestjs-alipay-auth$': '<rootDir>/libs/alipay-auth/src/index.ts',
     '^nestjs-alipay-auth/(.*)$': '<rootDir>/libs/alipay-auth/src/$1',

@@ -5,6 +5,9 @@
 // (`npm start -- migrate` runs the database migrations and exits).
 'use strict';
 
+// First, before anything that an old Node could fail on with a misleading error.
+require('./node-version-guard').requireSupportedNode(require('node:path').resolve(__dirname, '..'));
+
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');

@@ -19,6 +19,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packAll } from '../../scripts/pack-lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -32,13 +33,24 @@ const version = (name) => {
   return v;
 };
 
-const nest = ['@nestjs/common', '@nestjs/core', '@nestjs/axios', '@nestjs/schedule', 'axios', 'reflect-metadata', 'rxjs'];
+const nest = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/axios', '@nestjs/schedule', 'axios', 'reflect-metadata', 'rxjs'];
 const typeorm = ['@nestjs/typeorm', 'typeorm'];
 const jestApp = {
   type: 'commonjs',
   // @standard-schema/spec: @nestjs/core's declarations import it without declaring it; a linked install
   // (no hoisting) would otherwise fail the `skipLibCheck: false` type-check on Nest's own files.
-  dev: ['@nestjs/testing', 'typescript', '@types/node', 'jest', 'ts-jest', '@types/jest', '@standard-schema/spec'],
+  dev: [
+    '@nestjs/testing',
+    'typescript',
+    '@types/node',
+    'jest',
+    'ts-jest',
+    '@types/jest',
+    '@standard-schema/spec',
+    'supertest',
+    '@types/supertest',
+    '@types/express',
+  ],
   test: ['npx', ['jest', '--ci']],
   env: { NODE_OPTIONS: '--experimental-vm-modules' },
 };
@@ -54,6 +66,14 @@ const apps = {
     base: 'cjs-jest',
     deps: nest,
     absent: [...typeorm, '@nestjs/event-emitter'],
+  },
+  // The README's quick start: an app as Nest 12's CLI makes it (`nest new`: ESM, nodenext, Vitest), the
+  // README's install line, and each quick start block written verbatim into the file it is headed by.
+  'nest12-quickstart': {
+    scaffold: true,
+    test: ['npm', ['test']],
+    build: ['npx', ['nest', 'build']],
+    env: {},
   },
   'esm-vitest': {
     type: 'module',
@@ -76,21 +96,84 @@ function run(cmd, args, cwd, env = {}) {
   execFileSync(cmd, args, { cwd, stdio: 'inherit', env: { ...process.env, ...env } });
 }
 
+/**
+ * The README's Quick start, parsed: the packages its install lines name, and each `### \`path\`` heading's
+ * code block (the whole file at that path).
+ */
+function quickStart() {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
+  const install = /```bash\n([\s\S]*?)```/.exec(section)[1];
+  const packages = { dependencies: [], devDependencies: [] };
+  for (const line of install.split('\n')) {
+    const words = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (words[0] !== 'npm' || words[1] !== 'install') continue;
+    const dev = words.includes('-D');
+    for (const w of words.slice(2).filter((w) => !w.startsWith('-'))) (dev ? packages.devDependencies : packages.dependencies).push(w);
+  }
+  const files = [...section.matchAll(/### `([^`]+)`\n\n(?:[^`\n][^\n]*\n\n)?```ts\n([\s\S]*?)```/g)].map((m) => ({ path: m[1], text: m[2] }));
+  if (files.length < 4) throw new Error(`README quick start: expected its file blocks, found ${files.length}`);
+  return { packages, files };
+}
+
+/**
+ * `nest new` (the monorepo's @nestjs/cli, offline: --skip-install) in `dir`, then the quick start on top.
+ * Dev dependencies of the scaffold that the monorepo's lock does not hold (so the npm cache lacks them)
+ * are dropped: linters, coverage, and vite-tsconfig-paths, whose plugin only resolves tsconfig path
+ * aliases, of which the scaffold declares none.
+ */
+function scaffoldQuickStart(dir, tarball, simulatorTarball) {
+  const parent = dirname(dir);
+  const name = dir.slice(parent.length + 1);
+  run(process.execPath, [join(repo, 'node_modules/@nestjs/cli/bin/nest.js'), 'new', name, '--skip-install', '--skip-git', '--package-manager', 'npm'], parent);
+  const { packages, files } = quickStart();
+  const pkgFile = join(dir, 'package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+  if (pkg.type !== 'module') throw new Error('nest new no longer makes an ESM app: the quick start targets one');
+  const resolveSpec = (w) =>
+    w.endsWith('nestjs-alipay-auth-simulator-0.1.0.tgz')
+      ? [`nestjs-alipay-auth-simulator`, `file:${simulatorTarball}`]
+      : w.endsWith('.tgz')
+        ? ['nestjs-alipay-auth', `file:${tarball}`]
+        : [w, version(w)];
+  for (const kind of ['dependencies', 'devDependencies']) {
+    const pinnedOrDropped = Object.keys(pkg[kind]).flatMap((d) => {
+      try {
+        return [[d, version(d)]];
+      } catch {
+        log(`   (scaffold's ${d} left out: not in the monorepo's lock)`);
+        return [];
+      }
+    });
+    pkg[kind] = Object.fromEntries([...pinnedOrDropped, ...packages[kind].map(resolveSpec)]);
+  }
+  writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
+  for (const config of ['vitest.config.ts', 'vitest.config.e2e.ts']) {
+    const file = join(dir, config);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      text
+        .replace(/^import tsconfigPaths.*\n/m, '')
+        .replace(/^.*\/\/.*path aliases.*\n.*\n/m, '')
+        .replace(/^\s*plugins: \[tsconfigPaths\(\)\],\n/m, ''),
+    );
+  }
+  for (const f of files) {
+    log(`   README block -> ${f.path}`);
+    writeFileSync(join(dir, f.path), f.text);
+  }
+}
+
 let passed = 0;
 let failed = 0;
 try {
-  /** Packs a package of libs/ (its prepack builds it); returns the tarball's path. */
-  const pack = (dir) => {
-    const { name, version: v } = JSON.parse(readFileSync(join(repo, 'libs', dir, 'package.json'), 'utf8'));
-    log(`== packing ${name}`);
-    execFileSync('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: join(repo, 'libs', dir), stdio: ['ignore', 'ignore', 'inherit'] });
-    const tgz = join(work, `${name}-${v}.tgz`);
-    log(`   ${tgz}`);
-    return tgz;
-  };
-  const tarball = pack('alipay-auth');
-  // The testing kit's simulator: an optional peer of nestjs-alipay-auth, installed as an app's tests would.
-  const simulatorTarball = pack('alipay-simulator');
+  // The tarballs `npm run pack:lib` makes, as the README's install story tells users to build them.
+  // The release check packs once and passes its tarballs (ALIPAY_CONSUMER_TARBALLS="<library>,<simulator>").
+  const given = process.env.ALIPAY_CONSUMER_TARBALLS?.split(',');
+  if (!given) log('== packing nestjs-alipay-auth and nestjs-alipay-auth-simulator (npm run pack:lib)');
+  const { library: tarball, simulator: simulatorTarball } = given ? { library: given[0], simulator: given[1] } : packAll(work);
+  log(`   ${tarball}\n   ${simulatorTarball}`);
 
   for (const name of pick(Object.keys(apps))) {
     const app = apps[name];
@@ -98,6 +181,16 @@ try {
       const dir = join(work, `${name}-${strategy}`);
       log(`== ${name}, npm ${strategy}`);
       try {
+        if (app.scaffold) {
+          scaffoldQuickStart(dir, tarball, simulatorTarball);
+          run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', `--install-strategy=${strategy}`], dir);
+          run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], dir);
+          run(app.build[0], app.build[1], dir);
+          run(app.test[0], app.test[1], dir, app.env);
+          passed++;
+          log(`   ok: ${name}, ${strategy}`);
+          continue;
+        }
         if (app.base) cpSync(join(here, 'apps', app.base), dir, { recursive: true });
         cpSync(join(here, 'apps', name), dir, { recursive: true });
         const pkg = {

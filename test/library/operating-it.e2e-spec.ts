@@ -1,5 +1,5 @@
 /**
- * README "Operating it": the snippet is test/fixtures/operating-it.ts verbatim, and it works as shown —
+ * docs/operating.md: the snippet is test/fixtures/operating-it.ts verbatim, and it works as shown —
  * health through terminus, the authorization link and its state, library errors through the filter.
  */
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { OperatingModule } from '../fixtures/operating-it';
 const read = (p: string) => readFileSync(join(process.cwd(), p), 'utf8');
 const REDIRECT = 'https://isv.example.com/alipay/callback';
 
-describe('README: Operating it', () => {
+describe('docs/operating.md', () => {
   let app: INestApplication;
   let kit: AlipayAuthTestingKit;
   let base: ReturnType<INestApplication['getHttpServer']>;
@@ -32,7 +32,7 @@ describe('README: Operating it', () => {
   afterAll(() => app?.close());
 
   it('shows the wiring verbatim', () => {
-    const blocks = [...read('README.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const blocks = [...read('docs/operating.md').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
     expect(blocks).toContain(read('test/fixtures/operating-it.ts'));
   });
 

@@ -14,6 +14,8 @@ import {
   AlipayAuthEvent,
   AlipayAuthModule,
   AlipayAuthorizationRequiredError,
+  AlipayConfigError,
+  AlipayInvalidInputError,
   AlipayOpenApiClient,
   AlipayTokenRefreshScheduler,
   AlipayTokenService,
@@ -122,6 +124,53 @@ describe('Token lifecycle against the simulator', () => {
     expect(err).toBeInstanceOf(AlipayApiError);
     expect(err).toMatchObject({ code: 'AUTH_CODE_NOT_VALID' });
     expect((await svc.list()).total).toBe(before);
+  });
+
+  it('a missing or malformed code or merchant id is AlipayInvalidInputError naming the field, and Alipay is not called', async () => {
+    const sent = sim.controls.stats().requests.total;
+    for (const code of [undefined, '', 'short', 'x'.repeat(129), 'abc def ghi']) {
+      const err = await svc.exchangeCode(code as string).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AlipayInvalidInputError);
+      expect(err).toMatchObject({ field: 'appAuthCode' });
+    }
+    for (const id of ['', 'a-b', '1'.repeat(33)]) {
+      await expect(svc.getAppAuthToken(id)).rejects.toMatchObject({ name: 'AlipayInvalidInputError', field: 'authAppId' });
+    }
+    expect(sim.controls.stats().requests.total).toBe(sent);
+  });
+
+  it('in production proves the keys at start-up by default: a wrong Alipay key stops the boot, verifyOnBoot false still skips the call', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    const build = (extra: Parameters<SimulatedAlipay['moduleOptions']>[0]) =>
+      Test.createTestingModule({
+        imports: [
+          TypeOrmModule.forRoot({
+            type: 'better-sqlite3',
+            database: ':memory:',
+            entities: ALIPAY_AUTH_ENTITIES,
+            migrations: alipayAuthMigrations('better-sqlite3'),
+            migrationsRun: true,
+          }),
+          // The app's own public key where Alipay's belongs: every answer fails verification.
+          AlipayAuthModule.forRoot(alipay.moduleOptions({ alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem, ...extra })),
+        ],
+      })
+        .compile()
+        .then((m) => m.init());
+    try {
+      const before = sim.controls.stats().requests.total;
+      const err = await build({}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AlipayConfigError);
+      expect((err as Error).message).toMatch(/Start-up self-check failed/);
+      const checked = sim.controls.stats().requests.total;
+      expect(checked).toBe(before + 1);
+      const skipped = await build({ verifyOnBoot: false });
+      await skipped.close();
+      expect(sim.controls.stats().requests.total).toBe(checked);
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
   });
 
   it('stores every authorization of a batch (tokens[])', async () => {

@@ -151,4 +151,23 @@ describe("start-up checks that save the first merchant's code", () => {
   it('validates verifyOnBoot', () => {
     expect(failure({ ...base, verifyOnBoot: 'yes' as never }).message).toMatch(/"verifyOnBoot"/);
   });
+
+  it('verifies on boot by default when NODE_ENV=production, and only then; false still turns it off', () => {
+    const saved = process.env.NODE_ENV;
+    try {
+      process.env.NODE_ENV = 'production';
+      expect(resolveAlipayAuthConfig(base).verifyOnBoot).toBe(true);
+      expect(resolveAlipayAuthConfig({ ...base, verifyOnBoot: false }).verifyOnBoot).toBe(false);
+      expect(resolveAlipayAuthConfig({ ...base, verifyOnBoot: 'warn' }).verifyOnBoot).toBe('warn');
+      for (const other of ['development', 'test']) {
+        process.env.NODE_ENV = other;
+        expect(resolveAlipayAuthConfig(base).verifyOnBoot).toBe(false);
+      }
+      delete process.env.NODE_ENV;
+      expect(resolveAlipayAuthConfig(base).verifyOnBoot).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = saved;
+    }
+  });
 });

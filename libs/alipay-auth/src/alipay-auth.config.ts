@@ -172,7 +172,8 @@ export function resolveAlipayAuthConfig(options: AlipayAuthModuleOptions): Resol
     clock: options.clock ?? (() => Date.now() + clockOffset!.ms),
     hostClock: options.clock ?? Date.now,
     clockOffset,
-    verifyOnBoot: options.verifyOnBoot ?? false,
+    // In production a wrong key must show at start-up, not when the first merchant's single-use code is spent.
+    verifyOnBoot: options.verifyOnBoot ?? process.env.NODE_ENV === 'production',
     bootWarnings: [] as string[],
   };
   if (base.verifyOnBoot !== true && base.verifyOnBoot !== false && base.verifyOnBoot !== 'warn') {

@@ -23,6 +23,8 @@ import { AlipayTokenReencryption } from './storage/token-reencryption';
 import { AlipayDatabaseClock } from './storage/database-clock';
 import { AlipayAuthHealthIndicator } from './health/alipay-auth-health.indicator';
 import { ALIPAY_AUTHORIZATION_LINK_OPTIONS, AlipayAuthorizationLinkService } from './authorization/alipay-authorization-link.service';
+import { AlipayAuthorizationCallback } from './http/alipay-authorization-callback';
+import { AlipayNotificationEndpoint } from './http/alipay-notification-endpoint';
 
 /**
  * `AlipayAuthModule.forRoot(options)` / `forRootAsync({ imports, inject, useFactory })`.
@@ -58,6 +60,8 @@ import { ALIPAY_AUTHORIZATION_LINK_OPTIONS, AlipayAuthorizationLinkService } fro
     AlipayTokenReencryption,
     AlipayAuthHealthIndicator,
     AlipayAuthorizationLinkService,
+    AlipayAuthorizationCallback,
+    AlipayNotificationEndpoint,
   ],
 })
 export class AlipayAuthModule extends AlipayAuthConfigurableModule {
@@ -74,6 +78,8 @@ export class AlipayAuthModule extends AlipayAuthConfigurableModule {
     AlipayTokenReencryption,
     AlipayAuthHealthIndicator,
     AlipayAuthorizationLinkService,
+    AlipayAuthorizationCallback,
+    AlipayNotificationEndpoint,
     AlipayAuthTelemetry,
   ];
 }

@@ -7,7 +7,7 @@ import type { AlipayRateLimiter } from './client/call-gate';
 /** A replacement signer: an instance, a class the module instantiates, or a factory. */
 export type AlipaySignerOption = AlipaySigner | Type<AlipaySigner> | { useFactory: (config: ResolvedAlipayAuthConfig) => AlipaySigner | Promise<AlipaySigner> };
 
-/** Refresh policy and the scheduled refresh (see README, "Scheduled refresh"). */
+/** Refresh policy and the scheduled refresh (see docs/refresh-and-scale.md). */
 export interface AlipayRefreshOptions {
   /** Run the scheduled refresh in this instance. Default true. */
   enabled?: boolean;
@@ -120,7 +120,8 @@ export interface AlipayAuthModuleOptions {
    * query for a token that cannot exist). It proves Alipay accepts our signature (else `invalid-signature`:
    * the private key or app id is wrong) and that its answer verifies with the configured Alipay key or
    * certificate. `true`: a failure stops the boot; `'warn'`: it is logged and the health summary is down
-   * (configuration circuit open); default `false` (no call at start-up).
+   * (configuration circuit open); `false`: no call at start-up. Default `true` when `NODE_ENV=production`,
+   * else `false`.
    */
   verifyOnBoot?: boolean | 'warn';
   /** The merchant authorization link and its signed `state` (`AlipayAuthorizationLinkService`). Needed only to build links. */

@@ -5,6 +5,8 @@ import { AlipayAuthHealthIndicator } from './health/alipay-auth-health.indicator
 import { AlipayAuthHealthService } from './health/alipay-auth-health.service';
 import { AlipayTokenRefreshScheduler } from './refresh/token-refresh.scheduler';
 import { AlipayTokenService } from './tokens/alipay-token.service';
+import { AlipayAuthorizationCallback } from './http/alipay-authorization-callback';
+import { AlipayNotificationEndpoint } from './http/alipay-notification-endpoint';
 
 /** The registration name given to `forRoot({ name })` (null for the default registration). */
 export const ALIPAY_AUTH_REGISTRATION_NAME = Symbol('ALIPAY_AUTH_REGISTRATION_NAME');
@@ -17,6 +19,8 @@ export const ALIPAY_AUTH_NAMED_PROVIDERS: Type[] = [
   AlipayAuthHealthService,
   AlipayAuthHealthIndicator,
   AlipayAuthorizationLinkService,
+  AlipayAuthorizationCallback,
+  AlipayNotificationEndpoint,
 ];
 
 /**

@@ -15,6 +15,8 @@ export type {
 } from './alipay-auth.options';
 export { ALIPAY_AUTH_CONFIG, ALIPAY_GATEWAYS, ALIPAY_AUTHORIZE_PAGES, ALIPAY_TASK_PAGES, ALIPAY_APP_ID_PATTERN } from './alipay-auth.config';
 export type { ResolvedAlipayAuthConfig, ResolvedRefreshConfig } from './alipay-auth.config';
+export { alipayAuthOptionsFromEnv, ALIPAY_AUTH_ENV_VARIABLES } from './alipay-auth.env';
+export type { AlipayAuthEnv, AlipayAuthEnvOptions } from './alipay-auth.env';
 export {
   ALIPAY_AUTH_REGISTRATION_NAME,
   getAlipayAuthToken,
@@ -43,10 +45,18 @@ export {
   AlipayTokenUnreadableError,
   AlipayAuthorizationStateError,
   AlipayStoreUnavailableError,
+  AlipayInvalidInputError,
 } from './errors/alipay-auth.errors';
 export type { AlipayErrorLink, AlipaySignatureErrorCode, AlipayNetworkErrorKind, AlipayAuthorizationStateProblem } from './errors/alipay-auth.errors';
 export { AlipayAuthExceptionFilter, alipayAuthErrorResponse } from './http/alipay-auth-exception.filter';
 export type { AlipayAuthErrorBody, AlipayAuthErrorType } from './http/alipay-auth-exception.filter';
+
+// The HTTP routes of a controller of your own: the authorization link and callback, the notification endpoint
+export { AlipayAuthorizationCallback, ALIPAY_NONCE_COOKIE } from './http/alipay-authorization-callback';
+export type { AlipayAuthorizationStart, AlipayCallbackInput, AlipayCallbackOptions } from './http/alipay-authorization-callback';
+export { AlipayNotificationEndpoint, alipayNotificationParams } from './http/alipay-notification-endpoint';
+export type { AlipayNotificationAnswer } from './http/alipay-notification-endpoint';
+export type { AlipayHttpRequest } from './http/alipay-http-request';
 
 // Tokens: the facade, its events, the authorization link
 export { AlipayTokenService, ALIPAY_AUTH_CODE_PATTERN } from './tokens/alipay-token.service';

@@ -57,24 +57,15 @@ function simulationSecrets(dataDir: string): SimulationSecrets {
 }
 
 function alipayModeSetup(config: SampleConfig): AlipaySetup {
-  const c = config.alipay!;
   return {
     mode: 'alipay',
     stateSecret: config.stateSecret!,
     moduleOptions: {
-      appId: c.appId,
-      privateKey: c.privateKey,
-      alipayPublicKey: c.alipayPublicKey,
-      appCert: c.appCert,
-      alipayPublicCert: c.alipayPublicCert,
-      alipayRootCert: c.alipayRootCert,
-      encryptKey: c.encryptKey,
-      gateway: config.gateway,
-      authorizePageBaseUrl: config.authorizePageBaseUrl,
-      tokenEncryptionKeys: config.tokenEncryptionKeys,
-      // Prove the keys with one call before the first merchant's single-use code is spent.
+      ...config.alipay!,
+      // Prove the keys with one call before the first merchant's single-use code is spent, in every
+      // environment (the library does so by default only when NODE_ENV=production).
       // ALIPAY_VERIFY_ON_BOOT=warn starts anyway with /health down; =false skips the call.
-      verifyOnBoot: process.env.ALIPAY_VERIFY_ON_BOOT === 'false' ? false : process.env.ALIPAY_VERIFY_ON_BOOT === 'warn' ? 'warn' : true,
+      verifyOnBoot: config.alipay!.verifyOnBoot ?? true,
     },
   };
 }

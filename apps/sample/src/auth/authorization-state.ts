@@ -1,11 +1,6 @@
 import type { AlipayAuthorizationStateProblem } from 'nestjs-alipay-auth';
 
-/**
- * The sample's side of the library's browser-bound `state` (AlipayAuthorizationLinkService): the cookie that
- * holds this browser's nonce, and what the callback page says for each problem the library names.
- */
-export const NONCE_COOKIE = 'alipay_auth_nonce';
-
+/** What the sample's callback page says for each problem of the browser-bound `state` the library names. */
 export function stateProblemMessage(problem: AlipayAuthorizationStateProblem, ttlMs: number): string {
   const minutes = Math.round(ttlMs / 60_000);
   switch (problem) {

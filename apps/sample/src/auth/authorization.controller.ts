@@ -2,17 +2,18 @@ import { BadRequestException, Controller, Get, Inject, Logger, Query, Req, Res }
 import { ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
-  ALIPAY_AUTH_CODE_PATTERN,
   ALIPAY_AUTH_CONFIG,
   AlipayApiError,
   AlipayAuthError,
+  AlipayAuthorizationCallback,
   AlipayAuthorizationFlow,
   AlipayAuthorizationLinkService,
   AlipayAuthorizationStateError,
+  AlipayCallbackInput,
+  AlipayInvalidInputError,
   AlipayNetworkError,
   AlipaySignatureError,
   AlipayTokenService,
-  ALIPAY_MAX_STATE_LENGTH,
   ResolvedAlipayAuthConfig,
 } from 'nestjs-alipay-auth';
 import { ALIPAY_SETUP, AlipaySetup } from '../alipay/alipay-setup';
@@ -20,7 +21,7 @@ import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, single, wantsJson } from '../http/respond';
 import { AUTHORIZE_PATH, CALLBACK_PATH } from '../routes';
 import { alreadyAuthorizedPage, authorizedPage, errorPage, ErrorPageInput } from '../views/pages';
-import { NONCE_COOKIE, stateProblemMessage } from './authorization-state';
+import { stateProblemMessage } from './authorization-state';
 import { AuthorizedMerchant, CallbackReplays } from './callback-replays';
 
 /** Friendlier words for the exchange errors a merchant can meet. */
@@ -45,6 +46,7 @@ export class AuthorizationController {
     private readonly tokens: AlipayTokenService,
     private readonly replays: CallbackReplays,
     private readonly links: AlipayAuthorizationLinkService,
+    private readonly flow: AlipayAuthorizationCallback,
     @Inject(ALIPAY_AUTH_CONFIG) private readonly alipay: ResolvedAlipayAuthConfig,
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
     @Inject(ALIPAY_SETUP) private readonly setup: AlipaySetup,
@@ -76,13 +78,11 @@ export class AuthorizationController {
       res.set('cache-control', 'no-store').redirect(302, here.toString());
       return;
     }
-    const existing: unknown = req.cookies?.[NONCE_COOKIE];
-    // One nonce per browser: several tabs started from the same browser all verify.
-    const nonce = this.links.isNonce(existing) ? existing : this.links.newNonce();
+    // One nonce per browser (several tabs all verify), in an HttpOnly, SameSite=Lax cookie: the library's.
     // Task and batch: the library's default application types (TINYAPP, WEBAPP).
-    const link = this.links.createLink({ nonce, flow });
-    this.setNonceCookie(res, nonce, this.links.stateTtlMs);
-    res.set('cache-control', 'no-store').redirect(302, phone && 'mobileUrl' in link ? String(link.mobileUrl) : link.url);
+    const start = this.flow.start(req, { flow });
+    res.append('set-cookie', start.setCookie);
+    res.set('cache-control', 'no-store').redirect(302, phone && start.mobileUrl ? start.mobileUrl : start.url);
   }
 
   /** `flow` (single, task, batch; `batch=1` the legacy alias) and `device=phone` (task only); anything else is a 400. */
@@ -96,16 +96,6 @@ export class AuthorizationController {
     if (batch && flow !== 'batch') throw new BadRequestException('"batch=1" contradicts "flow"');
     if (device !== undefined && (device !== 'phone' || flow !== 'task')) throw new BadRequestException('"device" must be phone, with flow=task');
     return { flow, phone: device === 'phone' };
-  }
-
-  private setNonceCookie(res: Response, nonce: string, maxAge: number): void {
-    res.cookie(NONCE_COOKIE, nonce, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.publicBaseUrl.startsWith('https:'),
-      path: '/alipay/auth',
-      maxAge,
-    });
   }
 
   @Get(CALLBACK_PATH)
@@ -129,18 +119,18 @@ export class AuthorizationController {
   @ApiResponse({ status: 429, description: 'Too many callbacks from this client; Alipay was not called' })
   @ApiResponse({ status: 500, description: 'Our side failed; the merchant must authorize again' })
   @ApiResponse({ status: 502, description: 'Alipay refused the exchange' })
-  async callback(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async callback(@Req() req: Request, @Res() res: Response): Promise<void> {
     const json = wantsJson(req);
     try {
-      const { code, state } = this.checkInput(query);
-      const cookie: unknown = req.cookies?.[NONCE_COOKIE];
-      const cookieNonce = this.links.isNonce(cookie) ? cookie : undefined;
+      const input = this.readInput(req);
+      const code = input.appAuthCode;
+      const cookieNonce = input.nonce ?? undefined;
 
       // A reload of a callback some instance already answered: no second call to Alipay.
       const known = await this.replays.find(code, cookieNonce);
       if (known) return this.replayed(res, json, known.sameBrowser ? known.merchants : null);
 
-      this.checkState(state, cookieNonce);
+      this.checkState(input);
       // Console-started callbacks (no state) bind the result to this browser with a fresh nonce.
       const nonce = cookieNonce ?? this.links.newNonce();
 
@@ -156,7 +146,7 @@ export class AuthorizationController {
         throw e;
       }
       // Long enough for a reload in this browser to show the details again.
-      this.setNonceCookie(res, nonce, CallbackReplays.TTL_MS);
+      res.append('set-cookie', this.flow.nonceCookie(nonce, CallbackReplays.TTL_MS));
       this.logger.log(`Authorized: merchant app(s) ${merchants.map((m) => m.authAppId).join(', ')}`);
       return this.success(res, json, merchants, false);
     } catch (e) {
@@ -171,50 +161,27 @@ export class AuthorizationController {
     }
   }
 
-  private checkInput(query: Record<string, unknown>): { code: string; state: string | null } {
-    const bad = (message: string) => new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message, retryUrl: AUTHORIZE_PATH });
-    const appId = single(query.app_id);
-    const source = single(query.source);
-    const code = single(query.app_auth_code);
-    const stateParam = single(query.state);
-    // An empty state is no state (the policy for console-started authorizations applies).
-    const state = stateParam === '' ? undefined : stateParam;
-    if (appId === null || source === null || code === null || state === null) throw bad('Each callback parameter must be given once.');
-    if (!appId) throw bad('The "app_id" parameter is missing.');
-    if (appId !== this.alipay.appId) throw bad(`The "app_id" parameter does not name this application (${this.alipay.appId}).`);
-    if (source !== undefined && source !== 'alipay_app_auth') throw bad('The "source" parameter must be "alipay_app_auth".');
-    if (!code) throw bad('The "app_auth_code" parameter is missing.');
-    // The library's own rule (exchangeCode's): refuse junk before calling Alipay.
-    if (!ALIPAY_AUTH_CODE_PATTERN.test(code)) throw bad('The "app_auth_code" parameter is malformed (8-128 letters, digits, "_" or "-").');
-    if (state !== undefined && state.length > ALIPAY_MAX_STATE_LENGTH) throw bad('The "state" parameter is malformed.');
-    return { code, state: state ?? null };
+  /** The library's checks of the callback's parameters, shown on the sample's page. */
+  private readInput(req: Request): AlipayCallbackInput {
+    try {
+      return this.flow.read(req);
+    } catch (e) {
+      if (!(e instanceof AlipayInvalidInputError)) throw e;
+      throw new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message: `${e.message}.`, retryUrl: AUTHORIZE_PATH });
+    }
   }
 
-  private checkState(state: string | null, cookieNonce: string | undefined): void {
-    if (state === null) {
-      // Authorizations started from Alipay's console arrive without state. The exchange itself proves
-      // the code; state only defends against login CSRF, so accepting is the default.
-      if (this.config.callbackWithoutState === 'reject') {
-        throw new CallbackProblem({
-          status: 400,
-          title: 'Invalid authorization callback',
-          message: 'This callback has no "state": start the authorization from our authorization link.',
-          retryUrl: AUTHORIZE_PATH,
-        });
-      }
-      return;
-    }
+  private checkState(input: AlipayCallbackInput): void {
     try {
-      this.links.verifyState(state, cookieNonce);
+      // Authorizations started from Alipay's console arrive without state. The exchange itself proves
+      // the code; state only defends against login CSRF, so the sample accepts them by default.
+      this.flow.verify(input, { withoutState: this.config.callbackWithoutState });
     } catch (e) {
+      const bad = (message: string) => new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message, retryUrl: AUTHORIZE_PATH });
+      if (e instanceof AlipayInvalidInputError) throw bad('This callback has no "state": start the authorization from our authorization link.');
       if (!(e instanceof AlipayAuthorizationStateError)) throw e;
       this.logger.warn(`Callback refused: state ${e.problem}`);
-      throw new CallbackProblem({
-        status: 400,
-        title: 'Invalid authorization callback',
-        message: stateProblemMessage(e.problem, this.links.stateTtlMs),
-        retryUrl: AUTHORIZE_PATH,
-      });
+      throw bad(stateProblemMessage(e.problem, this.links.stateTtlMs));
     }
   }
 

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { ALIPAY_APP_ID_PATTERN } from 'nestjs-alipay-auth';
-import { certPublicKey, certSn, loadAesKey, loadPrivateKey, loadPublicKey, rootCertSn } from 'nestjs-alipay-auth/protocol';
+import { alipayAuthOptionsFromEnv, AlipayAuthEnv, AlipayAuthEnvOptions, AlipayConfigError } from 'nestjs-alipay-auth';
 
 /** Injection token of the validated {@link SampleConfig}. */
 export const SAMPLE_CONFIG = Symbol('SAMPLE_CONFIG');
@@ -26,16 +24,11 @@ export type SampleDatabaseConfig =
       schema?: string;
     };
 
-/** Alipay credentials as configured (texts, already read from the *_PATH files and checked). */
-export interface SampleAlipayCredentials {
-  appId: string;
-  privateKey: string;
-  alipayPublicKey?: string;
-  appCert?: string;
-  alipayPublicCert?: string;
-  alipayRootCert?: string;
-  encryptKey?: string;
-}
+/** Variables whose presence means "talk to Alipay" (else the local simulation runs). */
+const ALIPAY_CREDENTIAL_VARIABLES = ['APP_ID', 'PRIVATE_KEY', 'PUBLIC_KEY', 'APP_CERT', 'PUBLIC_CERT', 'ROOT_CERT'].flatMap((n) => [
+  `ALIPAY_${n}`,
+  `ALIPAY_${n}_PATH`,
+]);
 
 /** The sample app's configuration, validated once at start-up. */
 export interface SampleConfig {
@@ -46,8 +39,8 @@ export interface SampleConfig {
   publicBaseUrl: string;
   /** `alipay`: credentials configured. `simulation`: none, so an in-process simulator stands in for Alipay. */
   mode: 'alipay' | 'simulation';
-  /** Present in `alipay` mode. */
-  alipay?: SampleAlipayCredentials;
+  /** Present in `alipay` mode: the Alipay part of the module options, as `alipayAuthOptionsFromEnv` read it (keys already checked). */
+  alipay?: AlipayAuthEnvOptions;
   /** `production`, `sandbox` or a base URL. */
   gateway: string;
   authorizePageBaseUrl?: string;
@@ -86,8 +79,6 @@ export class SampleConfigError extends Error {
 }
 
 type Env = Record<string, unknown>;
-
-const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /**
  * Validates the environment (the `validate` function given to `ConfigModule.forRoot`). Every problem is
@@ -142,137 +133,33 @@ export function validateSampleEnv(env: Env): SampleConfig {
       return undefined;
     }
   };
-  /** Inline value or the file its *_PATH names. */
-  const text = (name: string, pathName: string | null): string | undefined => {
-    const inline = str(name);
-    const path = pathName ? str(pathName) : undefined;
-    if (inline && path) {
-      fail(name, `and ${pathName} are both set; set one`);
-      return undefined;
-    }
-    if (inline) return inline.replace(/\\n/g, '\n');
-    if (!path) return undefined;
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      fail(pathName!, `names a file that cannot be read (${path})`);
-      return undefined;
-    }
-  };
-  /** Runs a library loader that throws on bad material; reports under the variable's name. */
-  const check = (name: string, fn: () => unknown, what: string): boolean => {
-    try {
-      fn();
-      return true;
-    } catch {
-      fail(name, `is not ${what}`);
-      return false;
-    }
-  };
-
   const nodeEnv = str('NODE_ENV') ?? 'development';
   const production = nodeEnv === 'production';
   const port = int('PORT', 3000, 0, 65535);
 
-  // --- Alipay credentials, or simulation -------------------------------------------------------
-  const credentialNames = [
-    'ALIPAY_APP_ID',
-    'ALIPAY_PRIVATE_KEY',
-    'ALIPAY_PRIVATE_KEY_PATH',
-    'ALIPAY_PUBLIC_KEY',
-    'ALIPAY_PUBLIC_KEY_PATH',
-    'ALIPAY_APP_CERT',
-    'ALIPAY_APP_CERT_PATH',
-    'ALIPAY_PUBLIC_CERT',
-    'ALIPAY_PUBLIC_CERT_PATH',
-    'ALIPAY_ROOT_CERT',
-    'ALIPAY_ROOT_CERT_PATH',
-  ];
-  const anyCredential = credentialNames.some((n) => str(n) !== undefined);
+  // --- Alipay credentials, or simulation: the library's reader of the ALIPAY_* variables ---------
+  let alipayOptions: AlipayAuthEnvOptions | Partial<AlipayAuthEnvOptions> = {};
+  try {
+    alipayOptions = alipayAuthOptionsFromEnv(env as AlipayAuthEnv, { requireCredentials: false });
+  } catch (e) {
+    if (!(e instanceof AlipayConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  const anyCredential = ALIPAY_CREDENTIAL_VARIABLES.some((n) => str(n) !== undefined);
   let mode: SampleConfig['mode'] = anyCredential ? 'alipay' : 'simulation';
-  let alipay: SampleAlipayCredentials | undefined;
   if (mode === 'simulation' && production) {
     fail('ALIPAY_APP_ID', 'is required when NODE_ENV=production (the local simulation runs only outside production)');
     mode = 'alipay';
-  } else if (mode === 'alipay') {
-    const appId = str('ALIPAY_APP_ID');
-    if (!appId) fail('ALIPAY_APP_ID', 'is required when Alipay credentials are configured');
-    else if (!ALIPAY_APP_ID_PATTERN.test(appId)) fail('ALIPAY_APP_ID', 'must be the 16-digit Alipay app id');
-
-    const privateKey = text('ALIPAY_PRIVATE_KEY', 'ALIPAY_PRIVATE_KEY_PATH');
-    if (!privateKey) fail('ALIPAY_PRIVATE_KEY', '(or ALIPAY_PRIVATE_KEY_PATH) is required when ALIPAY_APP_ID is set');
-    else
-      check(
-        str('ALIPAY_PRIVATE_KEY') ? 'ALIPAY_PRIVATE_KEY' : 'ALIPAY_PRIVATE_KEY_PATH',
-        () => loadPrivateKey(privateKey),
-        'a readable RSA private key (PEM, or bare base64 PKCS#8/PKCS#1)',
-      );
-
-    const alipayPublicKey = text('ALIPAY_PUBLIC_KEY', 'ALIPAY_PUBLIC_KEY_PATH');
-    const certVar = (base: string) => (str(base) ? base : `${base}_PATH`);
-    const appCert = text('ALIPAY_APP_CERT', 'ALIPAY_APP_CERT_PATH');
-    const alipayPublicCert = text('ALIPAY_PUBLIC_CERT', 'ALIPAY_PUBLIC_CERT_PATH');
-    const alipayRootCert = text('ALIPAY_ROOT_CERT', 'ALIPAY_ROOT_CERT_PATH');
-    const certMode = ['ALIPAY_APP_CERT', 'ALIPAY_PUBLIC_CERT', 'ALIPAY_ROOT_CERT'].some((b) => str(b) || str(`${b}_PATH`));
-    if (certMode) {
-      if (alipayPublicKey)
-        fail(
-          str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH',
-          'and the certificate variables (ALIPAY_*_CERT_PATH) exclude each other; configure one mode',
-        );
-      for (const base of ['ALIPAY_APP_CERT', 'ALIPAY_PUBLIC_CERT', 'ALIPAY_ROOT_CERT']) {
-        if (!str(base) && !str(`${base}_PATH`)) fail(`${base}_PATH`, 'is required in certificate mode (the three certificates go together)');
-      }
-      if (appCert) check(certVar('ALIPAY_APP_CERT'), () => certSn(appCert), 'a PEM certificate');
-      if (alipayPublicCert) check(certVar('ALIPAY_PUBLIC_CERT'), () => certPublicKey(alipayPublicCert), 'a PEM certificate holding an RSA key');
-      if (alipayRootCert) check(certVar('ALIPAY_ROOT_CERT'), () => rootCertSn(alipayRootCert), 'a PEM bundle of root certificates');
-    } else if (!alipayPublicKey) {
-      fail('ALIPAY_PUBLIC_KEY', '(or ALIPAY_PUBLIC_KEY_PATH; or ALIPAY_APP_CERT_PATH, ALIPAY_PUBLIC_CERT_PATH and ALIPAY_ROOT_CERT_PATH) is required');
-    } else {
-      check(
-        str('ALIPAY_PUBLIC_KEY') ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_PATH',
-        () => loadPublicKey(alipayPublicKey),
-        'a readable RSA public key (PEM or bare base64)',
-      );
-    }
-    if (appId && privateKey) {
-      alipay = { appId, privateKey, alipayPublicKey: certMode ? undefined : alipayPublicKey, appCert, alipayPublicCert, alipayRootCert };
-    }
   }
-  const encryptKey = str('ALIPAY_ENCRYPT_KEY');
-  if (encryptKey) {
-    if (check('ALIPAY_ENCRYPT_KEY', () => loadAesKey(encryptKey), 'a base64 AES key (16, 24 or 32 bytes)') && alipay) alipay.encryptKey = encryptKey;
-  }
-
-  let gateway = str('ALIPAY_GATEWAY') ?? 'production';
-  if (gateway !== 'production' && gateway !== 'sandbox') gateway = httpUrl('ALIPAY_GATEWAY') ?? 'production';
+  const alipay = mode === 'alipay' && alipayOptions.appId ? (alipayOptions as AlipayAuthEnvOptions) : undefined;
+  const gateway = str('ALIPAY_GATEWAY') ?? 'production';
   if (mode === 'simulation' && str('ALIPAY_GATEWAY'))
     fail('ALIPAY_GATEWAY', 'is set but no Alipay credentials are (set ALIPAY_APP_ID and the keys, or unset it to run the local simulation)');
-  const authorizePageBaseUrl = httpUrl('ALIPAY_AUTHORIZE_PAGE_URL');
+  const authorizePageBaseUrl = alipayOptions.authorizePageBaseUrl;
 
   // --- token encryption at rest ----------------------------------------------------------------
-  let tokenEncryptionKeys: SampleConfig['tokenEncryptionKeys'];
-  const keysText = str('ALIPAY_TOKEN_ENCRYPTION_KEYS');
-  if (keysText) {
-    const seen = new Set<string>();
-    const parsed: Array<{ id: string; key: string }> = [];
-    keysText
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .forEach((entry, i) => {
-        const colon = entry.indexOf(':');
-        const id = colon >= 0 ? entry.slice(0, colon) : `k${i + 1}`;
-        const key = colon >= 0 ? entry.slice(colon + 1) : entry;
-        if (!KEY_ID.test(id) || seen.has(id))
-          fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} needs a unique id of 1-32 characters [A-Za-z0-9_.-] ("id:base64key")`);
-        else if (Buffer.from(key, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(key))
-          fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', `entry ${i + 1} must be base64 of 32 bytes (openssl rand -base64 32)`);
-        seen.add(id);
-        parsed.push({ id, key });
-      });
-    if (parsed.length) tokenEncryptionKeys = parsed;
-  } else if (production) {
+  const tokenEncryptionKeys = alipayOptions.tokenEncryptionKeys as SampleConfig['tokenEncryptionKeys'];
+  if (!str('ALIPAY_TOKEN_ENCRYPTION_KEYS') && production) {
     fail('ALIPAY_TOKEN_ENCRYPTION_KEYS', 'is required when NODE_ENV=production (tokens must be encrypted at rest)');
   }
 

@@ -110,7 +110,7 @@ function flowOf(request: AlipayAuthorizationLinkRequest): AlipayAuthorizationFlo
 /**
  * The merchant authorization link (`/oauth2/appToAppAuth.htm`, or the batch page) with a signed, expiring
  * `state` bound to a browser nonce, and the callback-side check of that state. Keeping the nonce (an
- * HttpOnly, SameSite=Lax cookie on the callback's host) is the app's part: see README, "Operating it".
+ * HttpOnly, SameSite=Lax cookie on the callback's host) is the app's part, or AlipayAuthorizationCallback's: see docs/operating.md.
  */
 @Injectable()
 export class AlipayAuthorizationLinkService {

@@ -62,8 +62,32 @@ export class AlipayNetworkError extends AlipayAuthError {
   }
 }
 
-/** A module option is missing or malformed. The message names the option, never its value. */
-export class AlipayConfigError extends AlipayAuthError {}
+/**
+ * A module option (or the environment variable it is read from) is missing or malformed. The message names
+ * the option, never its value; `problems` lists each one when several were found at once.
+ */
+export class AlipayConfigError extends AlipayAuthError {
+  readonly problems: readonly string[];
+
+  constructor(message: string, options?: { cause?: unknown; problems?: readonly string[] }) {
+    super(message, options);
+    this.problems = options?.problems ?? [message];
+  }
+}
+
+/**
+ * Input from a client is missing or malformed (a callback without a well-formed `app_auth_code`, an
+ * `authAppId` that cannot exist). `field` names it; the message never echoes the value.
+ * `AlipayAuthExceptionFilter` answers it with HTTP 400 `invalid-input`.
+ */
+export class AlipayInvalidInputError extends AlipayAuthError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** The merchant has no usable authorization: never authorized, revoked, cancelled, or its refresh token died. */
 export class AlipayAuthorizationRequiredError extends AlipayAuthError {

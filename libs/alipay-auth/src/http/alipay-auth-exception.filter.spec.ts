@@ -1,4 +1,5 @@
-import { Controller, Get, INestApplication, Param, UseFilters } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import { Controller, Get, INestApplication, Logger, Param, UseFilters } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
@@ -7,6 +8,7 @@ import {
   AlipayAuthorizationRequiredError,
   AlipayAuthorizationStateError,
   AlipayConfigError,
+  AlipayInvalidInputError,
   AlipayNetworkError,
   AlipaySignatureError,
   AlipayStoreUnavailableError,
@@ -32,6 +34,7 @@ const ERRORS: Record<string, () => Error> = {
   reset: () => new AlipayNetworkError('reset', 'socket hang up', true),
   config: () => new AlipayConfigError(`Option "privateKey" cannot be parsed: ${SECRET_TOKEN}`),
   state: () => new AlipayAuthorizationStateError('other-browser'),
+  input: () => new AlipayInvalidInputError('appAuthCode', '"appAuthCode" must be 8-128 characters of [A-Za-z0-9_-]'),
   store: () =>
     new AlipayStoreUnavailableError(
       'find',
@@ -107,6 +110,22 @@ describe('AlipayAuthExceptionFilter', () => {
 
   it('AlipayAuthorizationStateError: 400 with the problem', async () => {
     expect((await fail('state', 400)).error).toMatchObject({ type: 'authorization-state', reason: 'other-browser' });
+  });
+
+  it('AlipayInvalidInputError: 400 naming the field, logged as a warning, never as an error', async () => {
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(await fail('input', 400)).toEqual({
+        statusCode: 400,
+        error: { type: 'invalid-input', message: '"appAuthCode" must be 8-128 characters of [A-Za-z0-9_-]', field: 'appAuthCode' },
+      });
+      expect(error).not.toHaveBeenCalled();
+      expect(warn).toHaveBeenCalledWith('"appAuthCode" must be 8-128 characters of [A-Za-z0-9_-]');
+    } finally {
+      error.mockRestore();
+      warn.mockRestore();
+    }
   });
 
   it('AlipayConfigError and other library errors: 500 without detail', async () => {

@@ -5,7 +5,9 @@ import {
   AlipayAuthError,
   AlipayAuthorizationRequiredError,
   AlipayAuthorizationStateError,
+  AlipayAuthorizationStateProblem,
   AlipayConfigError,
+  AlipayInvalidInputError,
   AlipayNetworkError,
   AlipaySignatureError,
   AlipayStoreUnavailableError,
@@ -16,6 +18,7 @@ import {
 export type AlipayAuthErrorType =
   | 'authorization-required'
   | 'authorization-state'
+  | 'invalid-input'
   | 'token-unreadable'
   | 'alipay-error'
   | 'alipay-signature'
@@ -36,6 +39,8 @@ export interface AlipayAuthErrorBody {
     message: string;
     /** authorization-required, token-unreadable: the merchant app concerned. */
     authAppId?: string;
+    /** invalid-input: the field at fault (`appAuthCode`, `authAppId`). */
+    field?: string;
     /** authorization-required: why (e.g. `revoked`, `refresh-token-expired`); authorization-state: the problem. */
     reason?: string;
     /** alipay-error: Alipay's `code`; alipay-signature: the signature error code. */
@@ -45,6 +50,16 @@ export interface AlipayAuthErrorBody {
   };
 }
 
+/** What each state problem means, without guessing at the browser: `no-cookie` may be the app's set-up as well. */
+const STATE_MESSAGES: Record<AlipayAuthorizationStateProblem, string> = {
+  malformed: 'The "state" parameter of the authorization callback is malformed; start the authorization again',
+  'bad-signature': 'The "state" parameter was not issued by this application; start the authorization again',
+  expired: 'The authorization link has expired; start the authorization again',
+  'no-cookie':
+    "The callback came without the cookie set by the authorization link: start the authorization from this application's link, at the address of the callback",
+  'other-browser': 'The authorization was started in another browser session; start the authorization again',
+};
+
 /** Maps one library error to its status and body; exported for apps that render their own pages. */
 export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody {
   const body = (statusCode: number, error: AlipayAuthErrorBody['error']): AlipayAuthErrorBody => ({ statusCode, error });
@@ -52,11 +67,11 @@ export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody
     return body(409, { type: 'authorization-required', message: 'The merchant must authorize the app again', authAppId: e.authAppId, reason: e.reason });
   }
   if (e instanceof AlipayAuthorizationStateError) {
-    return body(400, {
-      type: 'authorization-state',
-      message: 'The authorization callback does not match an authorization started in this browser; start again',
-      reason: e.problem,
-    });
+    return body(400, { type: 'authorization-state', message: STATE_MESSAGES[e.problem], reason: e.problem });
+  }
+  if (e instanceof AlipayInvalidInputError) {
+    // The message names the field and its rule, never the value.
+    return body(400, { type: 'invalid-input', message: e.message, field: e.field });
   }
   if (e instanceof AlipayTokenUnreadableError) {
     // The reason names key ids and decryption details: for the operator's log, not for clients.
@@ -83,7 +98,7 @@ export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody
 
 /**
  * Opt-in: answers library errors (`AlipayAuthError` and subclasses) with a status that says whose move it
- * is (409 re-authorize, 502 Alipay refused, 503/504 Alipay or the token store unreachable, 500 ours) and an
+ * is (400 bad client input, 409 re-authorize, 502 Alipay refused, 503/504 Alipay or the token store unreachable, 500 ours) and an
  * `AlipayAuthErrorBody`, instead of Nest's generic 500. Other errors pass to the next filter.
  * `@UseFilters(AlipayAuthExceptionFilter)` on a controller, or `{ provide: APP_FILTER, useClass: AlipayAuthExceptionFilter }`.
  * HTTP only (Express or Fastify); other contexts get the error back unchanged.
@@ -100,7 +115,8 @@ export class AlipayAuthExceptionFilter implements ExceptionFilter<AlipayAuthErro
     const answer = alipayAuthErrorResponse(exception);
     // A 500 is our bug or our configuration: the client learns nothing, the log says what (library messages carry no secrets).
     if (answer.statusCode === 500) this.logger.error(`${exception.name}: ${exception.message}`);
-    else if (exception instanceof AlipayStoreUnavailableError) this.logger.warn(exception.message);
+    // Bad client input and an unavailable store are expected events, not our bugs: a warning at most.
+    else if (exception instanceof AlipayStoreUnavailableError || exception instanceof AlipayInvalidInputError) this.logger.warn(exception.message);
     const response: unknown = host.switchToHttp().getResponse();
     const adapter = this.adapterHost?.httpAdapter;
     if (adapter) {

@@ -35,18 +35,20 @@ export class AlipayAuthTestingKit implements OnModuleDestroy {
     readonly store: AlipayTokenStore,
     private readonly appPrivateKeyPem: string,
     private readonly overrides: Partial<AlipayAuthModuleOptions>,
+    private readonly appPublicKeyPem: string,
   ) {}
 
   static async start(options: AlipayAuthTestingOptions = {}): Promise<AlipayAuthTestingKit> {
     const appId = options.appId ?? '2021000000000001';
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const simulator = await startAlipaySimulator({ port: 0, ...options.simulator });
-    simulator.controls.registerApp({ appId, publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    const publicKey = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    simulator.controls.registerApp({ appId, publicKey });
     const privateKey = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     // The store's clock is the kit's, which exists only once the store is built: resolved at call time.
     const holder: { kit?: AlipayAuthTestingKit } = {};
     const store = options.store ?? new InMemoryAlipayTokenStore({ clock: () => holder.kit!.clock() });
-    holder.kit = new AlipayAuthTestingKit(appId, simulator, store, privateKey, options.options ?? {});
+    holder.kit = new AlipayAuthTestingKit(appId, simulator, store, privateKey, options.options ?? {}, publicKey);
     return holder.kit;
   }
 
@@ -78,7 +80,15 @@ export class AlipayAuthTestingKit implements OnModuleDestroy {
     return this.authorize(input).app_auth_code;
   }
 
-  /** The merchant cancels the authorization on Alipay's side. */
+  /**
+   * Where the simulator POSTs this app's notifications from now on (a cancellation, an authorization Alipay
+   * made itself): your app's notification route, e.g. `http://127.0.0.1:${port}/alipay/notify`.
+   */
+  notifyTo(url: string): void {
+    this.simulator.controls.registerApp({ appId: this.appId, publicKey: this.appPublicKeyPem, notifyUrl: url });
+  }
+
+  /** The merchant cancels the authorization on Alipay's side (and Alipay notifies the app, see `notifyTo`). */
   cancel(authAppId: string): Promise<CancelResult> {
     return this.simulator.controls.cancelAuthorization(this.appId, authAppId);
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/comm
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
-import { AlipayAuthError } from '../errors/alipay-auth.errors';
+import { AlipayAuthError, AlipayInvalidInputError } from '../errors/alipay-auth.errors';
 import {
   AlipayAuthorization,
   AlipayAuthorizationCounts,
@@ -67,7 +67,7 @@ export class AlipayTokenService implements OnModuleInit {
    */
   async exchangeCode(appAuthCode: string): Promise<AlipayAuthorizationInfo[]> {
     if (typeof appAuthCode !== 'string' || !ALIPAY_AUTH_CODE_PATTERN.test(appAuthCode)) {
-      throw new AlipayAuthError('"appAuthCode" must be 8-128 characters of [A-Za-z0-9_-]');
+      throw new AlipayInvalidInputError('appAuthCode', '"appAuthCode" must be 8-128 characters of [A-Za-z0-9_-]');
     }
     // Never retried after sending: a code is single-use.
     const res = await this.client.request<AlipayTokenAppResponse>({
@@ -193,7 +193,7 @@ export class AlipayTokenService implements OnModuleInit {
 
   private checkAuthAppId(authAppId: string): void {
     if (typeof authAppId !== 'string' || !ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId)) {
-      throw new AlipayAuthError('"authAppId" must be 1-32 letters or digits');
+      throw new AlipayInvalidInputError('authAppId', '"authAppId" must be 1-32 letters or digits');
     }
   }
 }
