@@ -122,17 +122,25 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await ds.query(type === 'mariadb' ? `DROP INDEX \`IDX_alipay_auth_authorized\` ON ${table}` : `DROP INDEX "IDX_alipay_auth_authorized"`);
     expect((await pending()).join('\n')).toContain('IDX_alipay_auth_authorized');
 
-    // An upgrade of the shipped schema with data in it: a row, back to the first migration's schema,
-    // then the second migration again; the row reads back whole, with nothing in doubt.
+    // An upgrade of the shipped schema with data in it: rows, back to the first migration's schema,
+    // then the later migrations again; the rows read back whole, with nothing in doubt, and the status
+    // check claims them in the order their checks (or requests) give.
     const tablePath = ds.getMetadata(ALIPAY_AUTH_ENTITIES[0]).tablePath;
     const qr = ds.createQueryRunner();
+    const [, verification, scale] = alipayAuthMigrations(type).map((M) => new M().name);
     try {
       const t = tokens();
       await save('before-upgrade', t);
+      await save('checked-long-ago');
+      await markChecked('checked-long-ago', at(-3 * DAY));
+      await save('asked');
+      await store.requestStatusCheck(APP, { authAppId: 'asked' });
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await qr.hasColumn(tablePath, 'check_due_at')).toBe(false);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await qr.hasColumn(tablePath, 'verify_at')).toBe(false);
-      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(1);
-      expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([new (alipayAuthMigrations(type)[1])().name]);
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(3);
+      expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([verification, scale]);
       expect(await store.find(APP, 'before-upgrade')).toMatchObject({
         appAuthToken: t.appAuthToken,
         appRefreshToken: t.appRefreshToken,
@@ -140,6 +148,9 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
         unreadable: null,
         version: 1,
       });
+      const checks = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'x', ms: MIN }, 10);
+      expect(checks.map((r) => r.authAppId)).toEqual(['asked', 'checked-long-ago']);
+      for (const r of checks) await store.releaseLease(APP, r.authAppId, 'x');
       await recordFailure('before-upgrade', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
       expect(
         (await store.claimDue(APP, { now: at(0), expiresBefore: at(0), refreshExpiresBefore: at(0), issuedBefore: null }, { owner: 'x', ms: MIN }, 10)).map(
@@ -147,8 +158,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
         ),
       ).toEqual(['before-upgrade']);
 
-      await ds.undoLastMigration({ transaction: 'each' });
-      await ds.undoLastMigration({ transaction: 'each' });
+      for (let i = 0; i < 3; i++) await ds.undoLastMigration({ transaction: 'each' });
       expect(await qr.hasTable(tablePath)).toBe(false);
     } finally {
       await qr.release();
@@ -500,7 +510,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await markChecked('long-ago', at(-3 * DAY));
     await markChecked('edge', at(-DAY));
     await markChecked('recent', at(-HOUR));
-    await patch('never', { last_checked_at: null });
+    await patch('never', { last_checked_at: null, check_due_at: 0 });
     await setStatus('inactive', 'cancelled', null);
     await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
     const rows = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'checker', ms: 500 }, 10);

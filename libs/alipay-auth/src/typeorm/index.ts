@@ -18,6 +18,9 @@ export {
   AlipayAuthVerificationSqlite1764600000000,
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationMysql1764600000000,
+  AlipayAuthScaleSqlite1764700000000,
+  AlipayAuthScalePostgres1764700000000,
+  AlipayAuthScaleMysql1764700000000,
 } from './migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
 export { alipayTokenAad } from './row-codec';

@@ -105,8 +105,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       try {
         const inserted = await this.sql.writeOne(
           `INSERT INTO ${this.sql.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, token_hash, expires_at, refresh_expires_at,
-             token_issued_at, status, authorized_at, last_checked_at, due_at, failure_count, version, created_at, updated_at)
-           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, :dueAt, 0, 1, :now, :now)`,
+             token_issued_at, status, authorized_at, last_checked_at, check_due_at, due_at, failure_count, version, created_at, updated_at)
+           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, :now, :dueAt, 0, 1, :now, :now)`,
           params,
         );
         return inserted ? this.codec.toDomain(inserted) : null;
@@ -119,7 +119,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     const updated = await this.sql.writeOne(
       `UPDATE ${this.sql.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash,
         expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt, due_at = :dueAt,
-        status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now,
+        status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now, check_due_at = :now,
         failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
         version = version + 1, updated_at = :now
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
@@ -132,7 +132,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     if (!Number.isInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
     const row = await this.sql.writeOne(
       `UPDATE ${this.sql.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash, expires_at = :expiresAt,
-         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now, due_at = :dueAt,
+         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now, check_due_at = :now, due_at = :dueAt,
          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
          version = version + 1, updated_at = :now
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion AND status = 'active'`,
@@ -187,7 +187,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
 
   async markChecked(appId: string, authAppId: string, expectedVersion: number, at: Date): Promise<boolean> {
     const { affected } = await this.sql.run(
-      `UPDATE ${this.sql.table} SET last_checked_at = :at, updated_at = :now WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
+      `UPDATE ${this.sql.table} SET last_checked_at = :at, check_due_at = :at, updated_at = :now WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
       { appId, authAppId, expectedVersion: expected(expectedVersion), at: ms(at, 'at'), now: this.now() },
     );
     return affected > 0;
@@ -275,7 +275,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   async requestStatusCheck(appId: string, filter: { userId: string } | { authAppId: string }): Promise<number> {
     const byApp = filter && 'authAppId' in filter;
     const { affected } = await this.sql.run(
-      `UPDATE ${this.sql.table} SET last_checked_at = NULL, updated_at = :now WHERE app_id = :appId AND ${byApp ? 'auth_app_id = :value' : 'user_id = :value'} AND status = 'active'`,
+      `UPDATE ${this.sql.table} SET last_checked_at = NULL, check_due_at = 0, updated_at = :now WHERE app_id = :appId AND ${byApp ? 'auth_app_id = :value' : 'user_id = :value'} AND status = 'active'`,
       { appId, value: byApp ? id(filter.authAppId, 'authAppId') : id((filter as { userId: string })?.userId, 'userId'), now: this.now() },
     );
     return affected;
