@@ -31,6 +31,11 @@ export interface AlipayAuthHealthThresholds {
   overdueAfterMs?: number;
   /** Age of this instance's last completed scheduled run (ignored when it runs no scheduler). Default 1 hour. */
   maxRunAgeMs?: number;
+  /**
+   * How old the row counts may be: probes within this time (and concurrent ones) share one count instead
+   * of each reading the table. Default 5 s; 0 counts at every call. The circuit and the run age are live.
+   */
+  countsMaxAgeMs?: number;
 }
 
 export interface AlipayAuthHealthSummary {
@@ -45,6 +50,8 @@ export interface AlipayAuthHealthSummary {
 }
 
 const DAY = 24 * 3600_000;
+/** Default `countsMaxAgeMs`. */
+const COUNTS_MAX_AGE_MS = 5_000;
 
 /**
  * The library's own view of its health, for `/health` endpoints and dashboards: failing, verifying,
@@ -54,6 +61,7 @@ const DAY = 24 * 3600_000;
 @Injectable()
 export class AlipayAuthHealthService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AlipayAuthHealthService.name);
+  private counts?: { overdueAfterMs: number; at: number; value: Promise<{ counts: AlipayAuthorizationCounts; overdue: number }> };
 
   constructor(
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
@@ -96,11 +104,18 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
   }
 
   async summary(thresholds: AlipayAuthHealthThresholds = {}): Promise<AlipayAuthHealthSummary> {
-    const t = { maxFailingRatio: 0.1, maxVerifyingRatio: 0.1, maxUnreadable: 0, maxOverdue: 0, overdueAfterMs: DAY, maxRunAgeMs: 3600_000, ...thresholds };
+    const t = {
+      maxFailingRatio: 0.1,
+      maxVerifyingRatio: 0.1,
+      maxUnreadable: 0,
+      maxOverdue: 0,
+      overdueAfterMs: DAY,
+      maxRunAgeMs: 3600_000,
+      countsMaxAgeMs: COUNTS_MAX_AGE_MS,
+      ...thresholds,
+    };
     const now = this.config.clock();
-    const counts = await this.store.countByStatus(this.config.appId);
-    // Overdue: due already at (now - overdueAfterMs), i.e. inside the refresh window for longer than that.
-    const overdue = await this.store.countDue(this.config.appId, dueCriteria(now - t.overdueAfterMs, this.config.refresh));
+    const { counts, overdue } = await this.rowCounts(t.overdueAfterMs, t.countsMaxAgeMs);
     const circuit = this.circuit.state;
     const last = this.scheduler.lastCompletedRun;
     const lastRunAgeMs = last ? Math.max(0, now - last.finishedAt.getTime()) : null;
@@ -121,6 +136,28 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
     if (this.config.refresh.enabled && lastRunAgeMs !== null && lastRunAgeMs > t.maxRunAgeMs)
       problems.push(`last scheduled run finished ${Math.round(lastRunAgeMs / 1000)} s ago`);
     return { status: problems.length ? 'down' : 'up', problems, counts, overdue, configurationCircuit: circuit, lastRunAgeMs };
+  }
+
+  /**
+   * The counts of rows, shared by the probes of `maxAgeMs` (and by concurrent ones): a load balancer probing
+   * every instance often costs one count per instance per `maxAgeMs`, not one per probe. A failed count is
+   * not kept.
+   */
+  private rowCounts(overdueAfterMs: number, maxAgeMs: number): Promise<{ counts: AlipayAuthorizationCounts; overdue: number }> {
+    const at = performance.now();
+    const kept = this.counts;
+    if (kept && kept.overdueAfterMs === overdueAfterMs && maxAgeMs > 0 && at - kept.at <= maxAgeMs) return kept.value;
+    const value = (async () => {
+      const counts = await this.store.countByStatus(this.config.appId);
+      // Overdue: due already at (now - overdueAfterMs), i.e. inside the refresh window for longer than that.
+      const overdue = await this.store.countDue(this.config.appId, dueCriteria(this.config.clock() - overdueAfterMs, this.config.refresh));
+      return { counts, overdue };
+    })();
+    this.counts = { overdueAfterMs, at, value };
+    value.catch(() => {
+      if (this.counts?.value === value) this.counts = undefined;
+    });
+    return value;
   }
 
   /**
