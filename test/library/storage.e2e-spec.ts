@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm/alipay-authorization.entity';
 import type { AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens, AlipayRefreshFailure } from 'nestjs-alipay-auth/storage/alipay-token-store';
 import { alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm/migrations/alipay-auth-migrations';
-import { alipayAuthorizationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/typeorm/sql-dialect';
+import { alipayAuthorizationsTable, alipayMaintenanceTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/typeorm/sql-dialect';
 import { AlipayTokenCipher } from 'nestjs-alipay-auth/storage/token-cipher';
 import { createTypeOrmTokenStore, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm/typeorm-token.store';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine, testDatabaseEngines } from '../support/databases';
@@ -503,6 +503,41 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       'later',
       'retry',
     ]);
+  });
+
+  it('re-applies changed refresh windows once for the cluster, in batches under a lease; interrupted half-way, another instance resumes', async () => {
+    await ds.query(`DELETE FROM ${alipayMaintenanceTable(ds)}`);
+    const ids = Array.from({ length: 40 }, (_, i) => merchant(i));
+    for (const id of ids) await save(id, tokens({ expiresAt: at(200 * DAY), refreshExpiresAt: at(400 * DAY) }));
+    // A retry time is kept whatever the windows.
+    await recordFailure(ids[3], { errorCode: 'x', nextAttemptAt: at(HOUR) });
+    // First boot: the windows are recorded (the rows already follow them); later boots read one row.
+    expect(await store.applyRefreshWindows(APP, { owner: 'a' })).toEqual({ state: 'applied', changed: 0 });
+    expect(await store.applyRefreshWindows(APP, { owner: 'a' })).toEqual({ state: 'current', changed: 0 });
+
+    // A deploy with a 60-day window: the first instance applies two batches of 10 ids, then stops (a crash).
+    const wider = { refreshAheadMs: 60 * DAY };
+    const b = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock, wider);
+    const c = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock, wider);
+    expect(await b.applyRefreshWindows(APP, { owner: 'b', batchSize: 10, maxBatches: 2, leaseMs: 500 })).toEqual({ state: 'paused', changed: 19 });
+    const dueAts = async () => Promise.all(ids.map(async (id) => (await store.find(APP, id))!.dueAt!.getTime() - T0));
+    const applied = (n: number) => ids.map((_, i) => (i === 3 ? HOUR : i < n ? 140 * DAY : 170 * DAY));
+    expect(await dueAts()).toEqual(applied(20));
+    // Its lease still holds: another instance leaves the task alone.
+    expect(await c.applyRefreshWindows(APP, { owner: 'c', batchSize: 10 })).toEqual({ state: 'busy', changed: 0 });
+    expect(await dueAts()).toEqual(applied(20));
+    // Once it runs out, the next instance resumes where the first stopped: only the remaining rows are written.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await c.applyRefreshWindows(APP, { owner: 'c', batchSize: 10 })).toEqual({ state: 'applied', changed: 20 });
+    expect(await dueAts()).toEqual(applied(40));
+    for (const [s, owner] of [
+      [b, 'b'],
+      [c, 'c'],
+    ] as const)
+      expect(await s.applyRefreshWindows(APP, { owner })).toEqual({ state: 'current', changed: 0 });
+    // Start-up's key check reads a sample, not the table.
+    expect(await store.sampleUnknownKeyRows(10)).toEqual({ sampled: 20, unknown: 0 });
+    expect(await new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k2]), clock).sampleUnknownKeyRows(10)).toEqual({ sampled: 20, unknown: 20 });
   });
 
   it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {

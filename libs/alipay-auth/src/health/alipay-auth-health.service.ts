@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from '../alipay-auth.config';
 import { AlipayOpenApiClient } from '../client/alipay-openapi.client';
 import { AlipayApiError, AlipayConfigError, AlipayNetworkError, AlipaySignatureError } from '../errors/alipay-auth.errors';
@@ -50,6 +50,12 @@ export interface AlipayAuthHealthSummary {
 }
 
 const DAY = 24 * 3600_000;
+
+/** Upkeep a store may offer (the TypeORM store does): start-up calls each that is there. */
+interface StoreUpkeep {
+  sampleUnknownKeyRows(): Promise<{ sampled: number; unknown: number }>;
+  applyRefreshWindows(appId: string, options: { owner: string; stopped: () => boolean }): Promise<{ state: string; changed: number }>;
+}
 /** Default `countsMaxAgeMs`. */
 const COUNTS_MAX_AGE_MS = 5_000;
 
@@ -59,8 +65,11 @@ const COUNTS_MAX_AGE_MS = 5_000;
  * start-up checks that need the database (clock offset, rows under keys that are not configured).
  */
 @Injectable()
-export class AlipayAuthHealthService implements OnApplicationBootstrap {
+export class AlipayAuthHealthService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AlipayAuthHealthService.name);
+  /** The re-application of the refresh windows started at boot, if any (awaited at shutdown). */
+  private windowSync?: Promise<void>;
+  private stopping = false;
   private counts?: { overdueAfterMs: number; at: number; value: Promise<{ counts: AlipayAuthorizationCounts; overdue: number }> };
 
   constructor(
@@ -172,6 +181,12 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
     );
   }
 
+  /** Stops the background re-application at its next batch (its progress is kept) and waits for that. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.windowSync;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     for (const w of this.config.bootWarnings) this.logger.warn(w);
     if (this.config.verifyOnBoot) {
@@ -193,15 +208,25 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap {
           );
         }
       }
-      const keyed = this.store as AlipayTokenStore & { countUnknownKeyRows?: () => Promise<number>; syncDueAt?: (appId: string) => Promise<number> };
-      // Refresh windows may have changed since the rows were written (or rows predate due_at).
-      const synced = keyed.syncDueAt ? await keyed.syncDueAt(this.config.appId) : 0;
-      if (synced > 0) this.logger.log(`Re-computed the refresh due time of ${synced} authorization(s) for the configured refresh windows`);
-      const unknown = keyed.countUnknownKeyRows ? await keyed.countUnknownKeyRows() : 0;
-      if (unknown > 0) {
-        this.logger.warn(
-          `${unknown} stored authorization(s) use key ids not in option "tokenEncryptionKeys": they cannot be read. Add the old key back (after the current one) and run the re-encryption`,
-        );
+      const keyed = this.store as AlipayTokenStore & Partial<StoreUpkeep>;
+      // Start-up reads a few rows, never the table: the windows' fingerprint, and a sample of key ids.
+      if (keyed.sampleUnknownKeyRows) {
+        const { sampled, unknown } = await keyed.sampleUnknownKeyRows();
+        if (unknown > 0) {
+          this.logger.warn(
+            `${unknown} of ${sampled} sampled stored authorization(s) use key ids not in option "tokenEncryptionKeys": they cannot be read. Add the old key back (after the current one) and run the re-encryption`,
+          );
+        }
+      }
+      // Refresh windows may have changed since the rows were written: re-applied once for the cluster, in
+      // the background (a restart resumes it), so the boot does not wait on the table.
+      if (keyed.applyRefreshWindows) {
+        this.windowSync = keyed
+          .applyRefreshWindows(this.config.appId, { owner: this.config.instanceId, stopped: () => this.stopping })
+          .then((r) => {
+            if (r.changed > 0 || r.state === 'applied') this.logger.log(`Refresh windows applied: due time re-computed for ${r.changed} authorization(s)`);
+          })
+          .catch((e: unknown) => this.logger.debug(`Refresh windows not re-applied: ${e instanceof Error ? e.message : String(e)}`));
       }
     } catch (e) {
       // The table may not exist yet (migrations run later): the checks are advice, never a boot failure.

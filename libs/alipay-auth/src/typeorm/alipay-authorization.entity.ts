@@ -1,8 +1,8 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
 import type { AlipayAuthorizationStatus } from '../storage/alipay-token-store';
-import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './sql-dialect';
+import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_MAINTENANCE_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './sql-dialect';
 
-export { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE };
+export { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_MAINTENANCE_TABLE, ALIPAY_NOTIFICATIONS_TABLE };
 
 /**
  * Instants are stored as `bigint` milliseconds since the epoch (UTC) instead of native timestamp types:
@@ -166,5 +166,37 @@ export class AlipayNotificationEntity {
   expiresAt: Date;
 }
 
+/**
+ * Upkeep over every row that must run once for the cluster (re-applying changed refresh windows to
+ * `due_at`): one row per app and task, with the target (`fingerprint`), progress (`after_id`, the last row id
+ * done), completion and a lease on the database's clock.
+ */
+@Entity(ALIPAY_MAINTENANCE_TABLE)
+export class AlipayMaintenanceEntity {
+  @PrimaryColumn({ name: 'app_id', type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_alipay_auth_maintenance' })
+  appId: string;
+
+  @PrimaryColumn({ name: 'task', type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_alipay_auth_maintenance' })
+  task: string;
+
+  @Column({ name: 'fingerprint', type: 'varchar', length: 128 })
+  fingerprint: string;
+
+  @Column({ name: 'after_id', type: 'int', default: 0 })
+  afterId: number;
+
+  @Column({ ...INSTANT, name: 'finished_at', nullable: true })
+  finishedAt: Date | null;
+
+  @Column({ name: 'lease_owner', type: 'varchar', length: 128, nullable: true })
+  leaseOwner: string | null;
+
+  @Column({ ...INSTANT, name: 'lease_until', nullable: true })
+  leaseUntil: Date | null;
+
+  @Column({ ...INSTANT, name: 'updated_at' })
+  updatedAt: Date;
+}
+
 /** Add these to your DataSource's `entities` (or `TypeOrmModule.forRoot({ entities })`). */
-export const ALIPAY_AUTH_ENTITIES = [AlipayAuthorizationEntity, AlipayNotificationEntity];
+export const ALIPAY_AUTH_ENTITIES = [AlipayAuthorizationEntity, AlipayNotificationEntity, AlipayMaintenanceEntity];

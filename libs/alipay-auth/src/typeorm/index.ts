@@ -1,12 +1,20 @@
 // `nestjs-alipay-auth/typeorm`: the TypeORM token store, its entities and migrations. Only this entry
 // loads `typeorm` (an optional peer, as `@nestjs/typeorm` is); an app with its own `store` never imports it.
-export { AlipayAuthorizationEntity, AlipayNotificationEntity, ALIPAY_AUTH_ENTITIES, epochMsTransformer } from './alipay-authorization.entity';
+export {
+  AlipayAuthorizationEntity,
+  AlipayNotificationEntity,
+  AlipayMaintenanceEntity,
+  ALIPAY_AUTH_ENTITIES,
+  epochMsTransformer,
+} from './alipay-authorization.entity';
 export {
   ALIPAY_AUTHORIZATIONS_TABLE,
   ALIPAY_NOTIFICATIONS_TABLE,
+  ALIPAY_MAINTENANCE_TABLE,
   alipaySqlDialect,
   alipayAuthorizationsTable,
   alipayNotificationsTable,
+  alipayMaintenanceTable,
   databaseNowSql,
 } from './sql-dialect';
 export type { AlipaySqlDialect, AlipayAuthDatabaseType } from './sql-dialect';

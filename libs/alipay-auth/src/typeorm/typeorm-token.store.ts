@@ -21,6 +21,7 @@ import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW } from '../storage/refresh-
 import { AlipayClaimQueries, dueCondition, leaseMs, owner } from './claim-queries';
 import { TypeOrmStoreMaintenance } from './maintenance';
 import { TypeOrmNotificationMemory } from './notification-memory';
+import { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions, TypeOrmRefreshWindowSync } from './refresh-window-sync';
 import { AlipayRowCodec, expected, id, ms, msOrNull, status, text } from './row-codec';
 import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from './statements';
 
@@ -59,6 +60,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private readonly claims: AlipayClaimQueries;
   private readonly notifications: TypeOrmNotificationMemory;
   private readonly maintenance: TypeOrmStoreMaintenance;
+  private readonly windowSync: TypeOrmRefreshWindowSync;
 
   /**
    * `window`: the refresh windows of the module (`refresh.refreshAheadMs`, …), from which each row's
@@ -77,6 +79,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     this.claims = new AlipayClaimQueries(this.sql, this.codec, windows);
     this.notifications = new TypeOrmNotificationMemory(this.sql, () => this.now());
     this.maintenance = new TypeOrmStoreMaintenance(this.sql, this.codec, cipher, windows);
+    this.windowSync = new TypeOrmRefreshWindowSync(this.sql, windows, () => this.now());
   }
 
   private now(): number {
@@ -334,8 +337,22 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
 
   // ---------------------------------------------------------------- maintenance (start-up check, key rotation)
 
+  /** Re-computes due_at of every active row in one statement (see `applyRefreshWindows` for the start-up way). */
   syncDueAt(appId: string): Promise<number> {
     return this.maintenance.syncDueAt(appId);
+  }
+
+  /**
+   * Re-applies this store's refresh windows to due_at when they changed: once for the cluster, under a
+   * lease, in batches, resumable; one row read when they did not (what start-up calls).
+   */
+  applyRefreshWindows(appId: string, options: AlipayRefreshWindowSyncOptions): Promise<AlipayRefreshWindowSync> {
+    return this.windowSync.apply(appId, options);
+  }
+
+  /** Rows under unknown key ids among the oldest and newest `limit` (start-up advice, two index ranges). */
+  sampleUnknownKeyRows(limit?: number): Promise<{ sampled: number; unknown: number }> {
+    return this.maintenance.sampleUnknownKeyRows(limit);
   }
 
   countUnknownKeyRows(appId?: string): Promise<number> {
