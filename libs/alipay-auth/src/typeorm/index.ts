@@ -31,5 +31,6 @@ export {
   AlipayAuthScaleMysql1764700000000,
 } from './migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
+export type { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions } from './refresh-window-sync';
 export { alipayTokenAad } from './row-codec';
 export { ALIPAY_MAX_CLAIM_BATCH } from './claim-queries';
