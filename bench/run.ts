@@ -334,8 +334,11 @@ async function scale(): Promise<void> {
   const parts: Array<[string, (r: ScaleResult) => number[], number]> = [
     ['status-check claim of 100', (r) => r.statusCheckClaimMs, 20],
     ['refresh claim of 100', (r) => r.refreshClaimMs, 20],
-    ['count behind the health summary (once per countsMaxAgeMs per instance)', (r) => r.healthCountMs, 5],
-    ['start-up statements (syncDueAt, countUnknownKeyRows)', (r) => r.bootMs, 3],
+    ['health probe (AlipayAuthHealthService.summary, counts shared for 5 s)', (r) => r.healthProbeMs, 200],
+    ['the count behind it (once per 5 s per instance)', (r) => r.healthCountMs, 5],
+    ['start-up (windows fingerprint, key sample)', (r) => r.bootMs, 5],
+    ['start-up as before (syncDueAt, countUnknownKeyRows over the table)', (r) => r.formerBootMs, 3],
+    ['re-application of changed windows, once per cluster, in the background', (r) => r.reapplyMs, 1],
     ['status-check candidates, SELECT of 100 by check_due_at', (r) => r.checkSelectMs, 5],
     ['status-check candidates, SELECT of 100 as before (ORDER BY CASE over last_checked_at)', (r) => r.formerCheckSelectMs, 5],
   ];

@@ -540,6 +540,37 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(await new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k2]), clock).sampleUnknownKeyRows(10)).toEqual({ sampled: 20, unknown: 20 });
   });
 
+  it('a scheduled refresh decrypts its row once: the claim opens the pair, the re-lease and the write read it back without decrypting', async () => {
+    await save('m1', tokens({ expiresAt: at(DAY), refreshExpiresAt: at(100 * DAY) }));
+    const cipher = new AlipayTokenCipher([k1]);
+    let opened = 0;
+    const decrypt = cipher.decrypt.bind(cipher);
+    cipher.decrypt = (value: string, context: string) => (opened++, decrypt(value, context));
+    // Another instance (its own memory of values), as the one that claims after a restart.
+    const instance = new TypeOrmAlipayTokenStore(ds, cipher, clock);
+    const [claimed] = await instance.claimDue(
+      APP,
+      { now: at(0), expiresBefore: at(30 * DAY), refreshExpiresBefore: at(30 * DAY), issuedBefore: null },
+      { owner: 'i', ms: MIN },
+      10,
+    );
+    expect(opened).toBe(2);
+    const leased = await instance.tryLease(APP, 'm1', { owner: 'i', ms: MIN });
+    expect(leased).toMatchObject({ appAuthToken: claimed.appAuthToken, appRefreshToken: claimed.appRefreshToken });
+    const next = tokens();
+    expect(await instance.saveRefreshed(APP, 'm1', leased!.version, next)).toMatchObject({
+      appAuthToken: next.appAuthToken,
+      appRefreshToken: next.appRefreshToken,
+    });
+    expect(await instance.find(APP, 'm1')).toMatchObject({ appAuthToken: next.appAuthToken });
+    expect(opened).toBe(2);
+    // A value moved to another row still fails its authentication, remembered or not.
+    await save('m2');
+    const raw = (await ds.query(`SELECT app_auth_token_enc FROM ${table} WHERE auth_app_id = 'm1'`))[0].app_auth_token_enc;
+    await patch('m2', { app_auth_token_enc: raw });
+    expect((await instance.find(APP, 'm2'))!.unreadable).not.toBeNull();
+  });
+
   it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {
     for (const id of ['never', 'long-ago', 'edge', 'recent', 'inactive', 'leased']) await save(id);
     await markChecked('long-ago', at(-3 * DAY));
