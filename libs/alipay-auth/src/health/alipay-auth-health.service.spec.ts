@@ -74,6 +74,7 @@ describe('AlipayAuthHealthService: probes share the row counts', () => {
   let counted: number;
   let health: AlipayAuthHealthService;
   let active: number;
+  let countMs: number;
 
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
@@ -81,10 +82,11 @@ describe('AlipayAuthHealthService: probes share the row counts', () => {
     jest.useFakeTimers({ now: 1_000_000 });
     counted = 0;
     active = 100;
+    countMs = 20;
     const store = {
       countByStatus: async () => {
         counted++;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, countMs));
         return { active, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0, verifying: 0, unreadable: 0 };
       },
       countDue: async () => 0,
@@ -116,6 +118,24 @@ describe('AlipayAuthHealthService: probes share the row counts', () => {
     expect(counted).toBe(1);
     await jest.advanceTimersByTimeAsync(1_000);
     expect((await probe(5))[0].counts.active).toBe(101);
+    expect(counted).toBe(2);
+  });
+
+  it('a slow count is shared longer: 50 times its own duration', async () => {
+    countMs = 400;
+    const slowProbe = async () => {
+      const p = health.summary();
+      await jest.advanceTimersByTimeAsync(500);
+      return p;
+    };
+    await slowProbe();
+    expect(counted).toBe(1);
+    // 400 ms of counting: shared for 20 s, not 5.
+    await jest.advanceTimersByTimeAsync(15_000);
+    await slowProbe();
+    expect(counted).toBe(1);
+    await jest.advanceTimersByTimeAsync(5_000);
+    await slowProbe();
     expect(counted).toBe(2);
   });
 
