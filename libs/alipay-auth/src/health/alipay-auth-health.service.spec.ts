@@ -113,15 +113,21 @@ describe('AlipayAuthHealthService: probes share the row counts', () => {
     expect((await probe(20)).map((s) => s.counts.active)).toEqual(Array(20).fill(100));
     expect(counted).toBe(1);
     active = 101;
-    await jest.advanceTimersByTimeAsync(4_000);
+    // A 20 ms count is shared for 50 x 20 ms = 1 s by default.
+    await jest.advanceTimersByTimeAsync(800);
     expect((await probe(5))[0].counts.active).toBe(100);
     expect(counted).toBe(1);
-    await jest.advanceTimersByTimeAsync(1_000);
+    await jest.advanceTimersByTimeAsync(300);
     expect((await probe(5))[0].counts.active).toBe(101);
+    expect(counted).toBe(2);
+    // An explicit age holds whatever the count's duration.
+    active = 102;
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect((await probe(1, { countsMaxAgeMs: 10_000 }))[0].counts.active).toBe(101);
     expect(counted).toBe(2);
   });
 
-  it('a slow count is shared longer: 50 times its own duration', async () => {
+  it('a slow count is shared longer: 50 times its own duration (counting at most 2 % of the time)', async () => {
     countMs = 400;
     const slowProbe = async () => {
       const p = health.summary();
@@ -130,7 +136,7 @@ describe('AlipayAuthHealthService: probes share the row counts', () => {
     };
     await slowProbe();
     expect(counted).toBe(1);
-    // 400 ms of counting: shared for 20 s, not 5.
+    // 400 ms of counting: shared for 20 s.
     await jest.advanceTimersByTimeAsync(15_000);
     await slowProbe();
     expect(counted).toBe(1);
