@@ -335,7 +335,7 @@ async function scale(): Promise<void> {
     ['status-check claim of 100', (r) => r.statusCheckClaimMs, 20],
     ['refresh claim of 100', (r) => r.refreshClaimMs, 20],
     ['health probe (AlipayAuthHealthService.summary, counts shared)', (r) => r.healthProbeMs, 200],
-    ['the count behind it (shared for 50 x its duration)', (r) => r.healthCountMs, 5],
+    ['the count behind it (shared for 50 x its duration once it takes 100 ms)', (r) => r.healthCountMs, 5],
     ['start-up (windows fingerprint, key sample)', (r) => r.bootMs, 5],
     ['start-up as before (syncDueAt, countUnknownKeyRows over the table)', (r) => r.formerBootMs, 3],
     ['re-application of changed windows, once per cluster, in the background', (r) => r.reapplyMs, 1],

@@ -33,9 +33,10 @@ export interface AlipayAuthHealthThresholds {
   maxRunAgeMs?: number;
   /**
    * How old the row counts may be: probes within this time (and concurrent ones) share one count instead
-   * of each reading the table. Default: 50 times as long as the last count took, so counting takes at most
-   * 2 % of the time however large the table (a 2 ms count is shared for 100 ms, a 0.8 s one for 40 s); 0
-   * counts at every call. The circuit and the run age are live.
+   * of each reading the table. Default: a count under way is shared by the probes that arrive meanwhile;
+   * once a count takes 100 ms or more (a large table), its result is shared for 50 times as long, so
+   * counting takes at most 2 % of the time (a 0.8 s count: 40 s). 0 counts at every call. The circuit and
+   * the run age are live.
    */
   countsMaxAgeMs?: number;
 }
@@ -58,7 +59,8 @@ interface StoreUpkeep {
   sampleUnknownKeyRows(): Promise<{ sampled: number; unknown: number }>;
   applyRefreshWindows(appId: string, options: { owner: string; stopped: () => boolean }): Promise<{ state: string; changed: number }>;
 }
-/** Default `countsMaxAgeMs`: this many times the last count's duration. */
+/** Default `countsMaxAgeMs`: fresh while a count is quicker than this; beyond, this many times its duration. */
+const SLOW_COUNT_MS = 100;
 const COUNT_TIME_FACTOR = 50;
 
 /**
@@ -158,7 +160,7 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap, BeforeAp
   private rowCounts(overdueAfterMs: number, countsMaxAgeMs?: number): Promise<{ counts: AlipayAuthorizationCounts; overdue: number }> {
     const at = performance.now();
     const kept = this.counts;
-    const maxAgeMs = countsMaxAgeMs ?? COUNT_TIME_FACTOR * this.lastCountMs;
+    const maxAgeMs = countsMaxAgeMs ?? (this.lastCountMs >= SLOW_COUNT_MS ? COUNT_TIME_FACTOR * this.lastCountMs : 0);
     // A count under way is shared unless every call must count (0); a finished one within maxAgeMs.
     const shared = kept?.overdueAfterMs === overdueAfterMs && (kept.settled ? at - kept.at <= maxAgeMs : true);
     if (kept && shared && countsMaxAgeMs !== 0) return kept.value;
