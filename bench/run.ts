@@ -4,7 +4,8 @@
  * with its spread. No test asserts a time: the report says where a target is missed and why.
  * BENCH_REFRESH_N (default 10000, as issue 13 asks) sets the scheduled-refresh size, BENCH_REFRESH_REPS (default 3) its repetitions;
  * BENCH_ROWS (default 100000) the claim table.
- * BENCH_ONLY=signer,hot,refresh,refresh3,claim,sample runs only those parts and prints them (nothing is written).
+ * BENCH_ONLY=signer,hot,refresh,refresh3,claim,scale,sample runs only those parts and prints them (nothing is written).
+ * BENCH_SCALE_SIZES (default 10000,100000) and BENCH_SCALE_1M=1: the table sizes of the scale part (bench/scale.bench.ts).
  * BENCH_SAMPLE_REPS (default 3): repetitions of the sample app's memory run (bench/sample-memory.ts).
  */
 import 'reflect-metadata';
@@ -19,11 +20,13 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AlipayAuthModule, AlipayTokenService } from 'nestjs-alipay-auth';
+import { resolveAlipayAuthConfig } from 'nestjs-alipay-auth/alipay-auth.config';
 import { buildResponseSignContent, loadPrivateKey, loadPublicKey, RsaAlipaySigner } from 'nestjs-alipay-auth/protocol';
 import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../test/support/databases';
 import { claimBench } from './claim.bench';
+import { scaleBench, ScaleResult, scaleSizes } from './scale.bench';
 import { sampleMemory } from './sample-memory';
 import { spawnRefreshWorker } from '../test/support/refresh-worker-process';
 
@@ -324,6 +327,47 @@ const WHY = [
     'still above the target, so the figures above are read 3 s after the load, as an operator watching a dashboard would see them.',
 ];
 
+/** Issue 21: each database figure at 10k, 100k (1M) rows on PostgreSQL, and as a ratio to the 10k figure (goal <= 1.5 at 1M). */
+async function scale(): Promise<void> {
+  const results: ScaleResult[] = [];
+  for (const n of scaleSizes()) results.push(await scaleBench(n));
+  const parts: Array<[string, (r: ScaleResult) => number[], number]> = [
+    ['status-check claim of 100', (r) => r.statusCheckClaimMs, 20],
+    ['refresh claim of 100', (r) => r.refreshClaimMs, 20],
+    ['health probe (AlipayAuthHealthService.summary, counts shared)', (r) => r.healthProbeMs, 200],
+    ['the count behind it (shared for 50 x its duration once it takes 100 ms)', (r) => r.healthCountMs, 5],
+    ['start-up (windows fingerprint, key sample)', (r) => r.bootMs, 5],
+    ['start-up as before (syncDueAt, countUnknownKeyRows over the table)', (r) => r.formerBootMs, 3],
+    ['re-application of changed windows, once per cluster, in the background', (r) => r.reapplyMs, 1],
+    ['status-check candidates, SELECT of 100 by check_due_at', (r) => r.checkSelectMs, 5],
+    ['status-check candidates, SELECT of 100 as before (ORDER BY CASE over last_checked_at)', (r) => r.formerCheckSelectMs, 5],
+  ];
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [name, of] of parts) {
+    const base = med(of(results[0]));
+    for (const r of results) {
+      figure(`postgres scale: ${name}, ${r.rows} rows`, 'ms', of(r));
+      if (r !== results[0])
+        figure(
+          `postgres scale: … ratio to ${results[0].rows} rows${r.rows >= 1_000_000 ? ' (goal <= 1.5)' : ''}`,
+          'x',
+          of(r).map((v) => v / base),
+        );
+    }
+  }
+  for (const r of results)
+    notes.push(`Scale, ${r.rows} rows: seeded set-based in ${(r.seedMs / 1000).toFixed(1)} s; status-check claim plan: ${r.statusCheckPlan}`);
+  // The status checks' pace with the default options: min(share x rate, merchants / interval).
+  const { refresh } = resolveAlipayAuthConfig({
+    appId: APP_ID,
+    privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+    alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
+  });
+  const perSecond = Math.min(refresh.statusCheckShare * refresh.ratePerSecond, 1_000_000 / (refresh.statusCheckIntervalMs / 1000));
+  figure('status checks at 1M merchants, default options (calls/s)', '/s', [perSecond]);
+  figure('… as a share of the default rate (target <= 0.1)', 'x', [perSecond / refresh.ratePerSecond]);
+}
+
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 const part = (name: string) => !ONLY || ONLY.has(name);
 
@@ -364,6 +408,7 @@ async function main(): Promise<void> {
       else figure(`postgres: claim a batch of 100 at ${CLAIM_ROWS} rows, ${share} (target <= 10)`, 'ms', samples);
     }
   }
+  if (part('scale')) await scale();
   if (part('sample')) {
     const sample = await sampleMemory();
     for (const f of sample.figures) figure(f.name, f.unit, f.samples);

@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { ALIPAY_AUTH_ENTITIES } from 'nestjs-alipay-auth/typeorm/alipay-authorization.entity';
 import type { AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens, AlipayRefreshFailure } from 'nestjs-alipay-auth/storage/alipay-token-store';
 import { alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm/migrations/alipay-auth-migrations';
-import { alipayAuthorizationsTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/typeorm/sql-dialect';
+import { alipayAuthorizationsTable, alipayMaintenanceTable, AlipayAuthDatabaseType } from 'nestjs-alipay-auth/typeorm/sql-dialect';
 import { AlipayTokenCipher } from 'nestjs-alipay-auth/storage/token-cipher';
 import { createTypeOrmTokenStore, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm/typeorm-token.store';
 import { createIsolatedDatabase, IsolatedDatabase, TestEngine, testDatabaseEngines } from '../support/databases';
@@ -122,17 +122,25 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await ds.query(type === 'mariadb' ? `DROP INDEX \`IDX_alipay_auth_authorized\` ON ${table}` : `DROP INDEX "IDX_alipay_auth_authorized"`);
     expect((await pending()).join('\n')).toContain('IDX_alipay_auth_authorized');
 
-    // An upgrade of the shipped schema with data in it: a row, back to the first migration's schema,
-    // then the second migration again; the row reads back whole, with nothing in doubt.
+    // An upgrade of the shipped schema with data in it: rows, back to the first migration's schema,
+    // then the later migrations again; the rows read back whole, with nothing in doubt, and the status
+    // check claims them in the order their checks (or requests) give.
     const tablePath = ds.getMetadata(ALIPAY_AUTH_ENTITIES[0]).tablePath;
     const qr = ds.createQueryRunner();
+    const [, verification, scale] = alipayAuthMigrations(type).map((M) => new M().name);
     try {
       const t = tokens();
       await save('before-upgrade', t);
+      await save('checked-long-ago');
+      await markChecked('checked-long-ago', at(-3 * DAY));
+      await save('asked');
+      await store.requestStatusCheck(APP, { authAppId: 'asked' });
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await qr.hasColumn(tablePath, 'check_due_at')).toBe(false);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await qr.hasColumn(tablePath, 'verify_at')).toBe(false);
-      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(1);
-      expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([new (alipayAuthMigrations(type)[1])().name]);
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(3);
+      expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([verification, scale]);
       expect(await store.find(APP, 'before-upgrade')).toMatchObject({
         appAuthToken: t.appAuthToken,
         appRefreshToken: t.appRefreshToken,
@@ -140,6 +148,9 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
         unreadable: null,
         version: 1,
       });
+      const checks = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'x', ms: MIN }, 10);
+      expect(checks.map((r) => r.authAppId)).toEqual(['asked', 'checked-long-ago']);
+      for (const r of checks) await store.releaseLease(APP, r.authAppId, 'x');
       await recordFailure('before-upgrade', { errorCode: 'network-timeout', nextAttemptAt: at(0), verify: true });
       expect(
         (await store.claimDue(APP, { now: at(0), expiresBefore: at(0), refreshExpiresBefore: at(0), issuedBefore: null }, { owner: 'x', ms: MIN }, 10)).map(
@@ -147,8 +158,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
         ),
       ).toEqual(['before-upgrade']);
 
-      await ds.undoLastMigration({ transaction: 'each' });
-      await ds.undoLastMigration({ transaction: 'each' });
+      for (let i = 0; i < 3; i++) await ds.undoLastMigration({ transaction: 'each' });
       expect(await qr.hasTable(tablePath)).toBe(false);
     } finally {
       await qr.release();
@@ -495,12 +505,78 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     ]);
   });
 
+  it('re-applies changed refresh windows once for the cluster, in batches under a lease; interrupted half-way, another instance resumes', async () => {
+    await ds.query(`DELETE FROM ${alipayMaintenanceTable(ds)}`);
+    const ids = Array.from({ length: 40 }, (_, i) => merchant(i));
+    for (const id of ids) await save(id, tokens({ expiresAt: at(200 * DAY), refreshExpiresAt: at(400 * DAY) }));
+    // A retry time is kept whatever the windows.
+    await recordFailure(ids[3], { errorCode: 'x', nextAttemptAt: at(HOUR) });
+    // First boot: the windows are recorded (the rows already follow them); later boots read one row.
+    expect(await store.applyRefreshWindows(APP, { owner: 'a' })).toEqual({ state: 'applied', changed: 0 });
+    expect(await store.applyRefreshWindows(APP, { owner: 'a' })).toEqual({ state: 'current', changed: 0 });
+
+    // A deploy with a 60-day window: the first instance applies two batches of 10 ids, then stops (a crash).
+    const wider = { refreshAheadMs: 60 * DAY };
+    const b = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock, wider);
+    const c = new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k1]), clock, wider);
+    expect(await b.applyRefreshWindows(APP, { owner: 'b', batchSize: 10, maxBatches: 2, leaseMs: 500 })).toEqual({ state: 'paused', changed: 19 });
+    const dueAts = async () => Promise.all(ids.map(async (id) => (await store.find(APP, id))!.dueAt!.getTime() - T0));
+    const applied = (n: number) => ids.map((_, i) => (i === 3 ? HOUR : i < n ? 140 * DAY : 170 * DAY));
+    expect(await dueAts()).toEqual(applied(20));
+    // Its lease still holds: another instance leaves the task alone.
+    expect(await c.applyRefreshWindows(APP, { owner: 'c', batchSize: 10 })).toEqual({ state: 'busy', changed: 0 });
+    expect(await dueAts()).toEqual(applied(20));
+    // Once it runs out, the next instance resumes where the first stopped: only the remaining rows are written.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await c.applyRefreshWindows(APP, { owner: 'c', batchSize: 10 })).toEqual({ state: 'applied', changed: 20 });
+    expect(await dueAts()).toEqual(applied(40));
+    for (const [s, owner] of [
+      [b, 'b'],
+      [c, 'c'],
+    ] as const)
+      expect(await s.applyRefreshWindows(APP, { owner })).toEqual({ state: 'current', changed: 0 });
+    // Start-up's key check reads a sample, not the table.
+    expect(await store.sampleUnknownKeyRows(10)).toEqual({ sampled: 20, unknown: 0 });
+    expect(await new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k2]), clock).sampleUnknownKeyRows(10)).toEqual({ sampled: 20, unknown: 20 });
+  });
+
+  it('a scheduled refresh decrypts its row once: the claim opens the pair, the re-lease and the write read it back without decrypting', async () => {
+    await save('m1', tokens({ expiresAt: at(DAY), refreshExpiresAt: at(100 * DAY) }));
+    const cipher = new AlipayTokenCipher([k1]);
+    let opened = 0;
+    const decrypt = cipher.decrypt.bind(cipher);
+    cipher.decrypt = (value: string, context: string) => (opened++, decrypt(value, context));
+    // Another instance (its own memory of values), as the one that claims after a restart.
+    const instance = new TypeOrmAlipayTokenStore(ds, cipher, clock);
+    const [claimed] = await instance.claimDue(
+      APP,
+      { now: at(0), expiresBefore: at(30 * DAY), refreshExpiresBefore: at(30 * DAY), issuedBefore: null },
+      { owner: 'i', ms: MIN },
+      10,
+    );
+    expect(opened).toBe(2);
+    const leased = await instance.tryLease(APP, 'm1', { owner: 'i', ms: MIN });
+    expect(leased).toMatchObject({ appAuthToken: claimed.appAuthToken, appRefreshToken: claimed.appRefreshToken });
+    const next = tokens();
+    expect(await instance.saveRefreshed(APP, 'm1', leased!.version, next)).toMatchObject({
+      appAuthToken: next.appAuthToken,
+      appRefreshToken: next.appRefreshToken,
+    });
+    expect(await instance.find(APP, 'm1')).toMatchObject({ appAuthToken: next.appAuthToken });
+    expect(opened).toBe(2);
+    // A value moved to another row still fails its authentication, remembered or not.
+    await save('m2');
+    const raw = (await ds.query(`SELECT app_auth_token_enc FROM ${table} WHERE auth_app_id = 'm1'`))[0].app_auth_token_enc;
+    await patch('m2', { app_auth_token_enc: raw });
+    expect((await instance.find(APP, 'm2'))!.unreadable).not.toBeNull();
+  });
+
   it('claimStatusCheckDue leases active rows not checked since the bound, never-checked first', async () => {
     for (const id of ['never', 'long-ago', 'edge', 'recent', 'inactive', 'leased']) await save(id);
     await markChecked('long-ago', at(-3 * DAY));
     await markChecked('edge', at(-DAY));
     await markChecked('recent', at(-HOUR));
-    await patch('never', { last_checked_at: null });
+    await patch('never', { last_checked_at: null, check_due_at: 0 });
     await setStatus('inactive', 'cancelled', null);
     await store.tryLease(APP, 'leased', { owner: 'node-x', ms: MIN });
     const rows = await store.claimStatusCheckDue(APP, at(-DAY), { owner: 'checker', ms: 500 }, 10);

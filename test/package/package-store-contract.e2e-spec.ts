@@ -55,8 +55,13 @@ for (const engine of testDatabaseEngines()) {
         ),
       patch: async (appId, authAppId, fields) => {
         const [sql, params] = ds.driver.escapeQueryWithParameters(
-          `UPDATE ${table} SET last_checked_at = :checked WHERE app_id = :appId AND auth_app_id = :authAppId`,
-          { checked: fields.lastCheckedAt ? fields.lastCheckedAt.getTime() : null, appId, authAppId },
+          `UPDATE ${table} SET last_checked_at = :checked, check_due_at = :due WHERE app_id = :appId AND auth_app_id = :authAppId`,
+          {
+            checked: fields.lastCheckedAt ? fields.lastCheckedAt.getTime() : null,
+            due: fields.lastCheckedAt ? fields.lastCheckedAt.getTime() : 0,
+            appId,
+            authAppId,
+          },
         );
         await ds.query(sql, params);
       },

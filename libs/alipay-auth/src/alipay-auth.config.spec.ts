@@ -83,6 +83,8 @@ describe('resolveAlipayAuthConfig', () => {
     [{ tokenEncryptionKeys: 'c2hvcnQ=' }, '"tokenEncryptionKeys[0].key"'],
     [{ refresh: { batchSize: 0 } }, '"refresh.batchSize"'],
     [{ refresh: { cron: 'often' } }, '"refresh.cron"'],
+    [{ refresh: { statusCheckShare: 0 } }, '"refresh.statusCheckShare"'],
+    [{ refresh: { statusCheckShare: 1.5 } }, '"refresh.statusCheckShare"'],
     [{ appCert: certs.appCert.pem }, '"alipayPublicKey" and the certificate options'],
     [{ alipayPublicKey: undefined, appCert: certs.appCert.pem }, '"alipayPublicCert"'],
     [{ privateKeyPath: '/nonexistent/key.pem', privateKey: undefined }, '"privateKeyPath"'],

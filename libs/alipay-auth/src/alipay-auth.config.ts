@@ -98,6 +98,12 @@ function tokenKeys(input: AlipayAuthModuleOptions['tokenEncryptionKeys']): Array
   });
 }
 
+function share(value: unknown): number {
+  const v = positive(value, 'refresh.statusCheckShare', 0.1);
+  if (v > 1) throw new AlipayConfigError('Option "refresh.statusCheckShare" must be a share of the rate, at most 1');
+  return v;
+}
+
 function refresh(r: AlipayRefreshOptions | undefined): ResolvedRefreshConfig {
   const o = r ?? {};
   const cron = o.cron ?? '0 */10 * * * *';
@@ -115,6 +121,7 @@ function refresh(r: AlipayRefreshOptions | undefined): ResolvedRefreshConfig {
     backoffBaseMs: positive(o.backoffBaseMs, 'refresh.backoffBaseMs', 60_000),
     backoffMaxMs: positive(o.backoffMaxMs, 'refresh.backoffMaxMs', 6 * 3600_000),
     statusCheckIntervalMs: positive(o.statusCheckIntervalMs, 'refresh.statusCheckIntervalMs', DAY, true),
+    statusCheckShare: share(o.statusCheckShare),
     rateLimiter: o.rateLimiter,
   };
 }

@@ -33,8 +33,21 @@ export interface AlipayRefreshOptions {
   backoffBaseMs?: number;
   /** Longest retry delay. Default 6 hours. */
   backoffMaxMs?: number;
-  /** Check each authorization's status at Alipay (token query API) this often. Default 1 day; 0 disables. */
+  /**
+   * Check each authorization's status at Alipay (token query API) at most this often. Default 1 day; 0
+   * disables. The checks run on what refreshes leave of the rate, capped by `statusCheckShare`, so with many
+   * merchants the interval grows on its own: each is checked every
+   * `max(statusCheckIntervalMs, activeMerchants / (statusCheckShare x ratePerSecond))` seconds. With the
+   * defaults (20/s, 10 %: 2 checks/s, 172,800 a day) the daily interval holds up to 172,800 merchants; at
+   * 1,000,000 it is 500,000 s (5.8 days), and the checks use 2 of the 20 calls/s, never more.
+   */
   statusCheckIntervalMs?: number;
+  /**
+   * Largest share of `ratePerSecond` the status checks may use, spaced evenly (1 / (share x rate) apart),
+   * and only on slots no due refresh wants. Default 0.1 (2 calls/s at the default rate); at most 1. With a
+   * shared `rateLimiter` the share is of this instance's `ratePerSecond`.
+   */
+  statusCheckShare?: number;
 }
 
 /** Application types of Alipay's authorization links (`appTypes` of the task link, `application_type` of the batch page). */

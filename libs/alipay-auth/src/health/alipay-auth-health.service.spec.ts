@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { resolveAlipayAuthConfig } from '../alipay-auth.config';
 import { vectors } from '../../../../test/fixtures/vectors';
@@ -66,5 +67,87 @@ describe('AlipayAuthHealthService: rows holding another app’s credential', () 
     ]);
     rows.set('2021007700000002', { authAppId: '2021007700000002', status: 'reauthorization_required', lastErrorCode: 'isv.AUTH_TOKEN_NOT_CONSISTENT' });
     expect((await health.summary()).status).toBe('up');
+  });
+});
+
+describe('AlipayAuthHealthService: probes share the row counts', () => {
+  let counted: number;
+  let health: AlipayAuthHealthService;
+  let active: number;
+  let countMs: number;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+  beforeEach(() => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    counted = 0;
+    active = 100;
+    countMs = 20;
+    const store = {
+      countByStatus: async () => {
+        counted++;
+        await new Promise((r) => setTimeout(r, countMs));
+        return { active, reauthorization_required: 0, revoked: 0, cancelled: 0, failing: 0, verifying: 0, unreadable: 0 };
+      },
+      countDue: async () => 0,
+      find: async () => null,
+    } as unknown as AlipayTokenStore;
+    const circuit = new AlipayConfigurationCircuit(config, { emit: () => undefined } as unknown as AlipayAuthEventPublisher);
+    health = new AlipayAuthHealthService(
+      store,
+      config,
+      circuit,
+      { lastCompletedRun: null } as unknown as AlipayTokenRefreshScheduler,
+      {} as AlipayOpenApiClient,
+    );
+  });
+  afterEach(() => jest.useRealTimers());
+
+  const probe = async (n: number, thresholds = {}) => {
+    const all = Promise.all(Array.from({ length: n }, () => health.summary(thresholds)));
+    await jest.advanceTimersByTimeAsync(50);
+    return all;
+  };
+
+  it('concurrent probes, and probes within countsMaxAgeMs, read the table once; a quick count is fresh at every probe', async () => {
+    expect((await probe(20)).map((s) => s.counts.active)).toEqual(Array(20).fill(100));
+    expect(counted).toBe(1);
+    // A 20 ms count is cheap: the next probe counts again and sees the change.
+    active = 101;
+    expect((await probe(5))[0].counts.active).toBe(101);
+    expect(counted).toBe(2);
+    // An explicit age holds whatever the count's duration.
+    active = 102;
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect((await probe(1, { countsMaxAgeMs: 10_000 }))[0].counts.active).toBe(101);
+    expect(counted).toBe(2);
+    await jest.advanceTimersByTimeAsync(7_000);
+    expect((await probe(1, { countsMaxAgeMs: 10_000 }))[0].counts.active).toBe(102);
+    expect(counted).toBe(3);
+  });
+
+  it('a slow count is shared longer: 50 times its own duration (counting at most 2 % of the time)', async () => {
+    countMs = 400;
+    const slowProbe = async () => {
+      const p = health.summary();
+      await jest.advanceTimersByTimeAsync(500);
+      return p;
+    };
+    await slowProbe();
+    expect(counted).toBe(1);
+    // 400 ms of counting: shared for 20 s.
+    await jest.advanceTimersByTimeAsync(15_000);
+    await slowProbe();
+    expect(counted).toBe(1);
+    await jest.advanceTimersByTimeAsync(5_000);
+    await slowProbe();
+    expect(counted).toBe(2);
+  });
+
+  it('countsMaxAgeMs 0 counts at every probe; another overdue window is its own count', async () => {
+    await probe(3, { countsMaxAgeMs: 0 });
+    expect(counted).toBe(3);
+    await probe(1, { overdueAfterMs: 3600_000 });
+    expect(counted).toBe(4);
   });
 });

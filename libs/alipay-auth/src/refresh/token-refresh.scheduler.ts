@@ -8,7 +8,8 @@ import { AlipayConfigurationCircuit } from '../tokens/configuration-circuit';
 import { AlipayRefreshCoordinator } from '../tokens/refresh-coordinator';
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
 import { dueCriteria } from '../tokens/refresh-policy';
-import { AlipayCallNotSent, AlipayRateLimiter, callGate, TokenBucketRateLimiter } from '../client/call-gate';
+import { AlipayCallGate, AlipayCallNotSent, AlipayRateLimiter, callGate, TokenBucketRateLimiter } from '../client/call-gate';
+import { AlipayCallBudget } from './call-budget';
 import { runPipeline } from './pipeline';
 
 export const ALIPAY_REFRESH_CRON_JOB = 'alipay-auth-token-refresh';
@@ -38,7 +39,7 @@ export interface AlipayRefreshRunSummary {
 @Injectable()
 export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AlipayTokenRefreshScheduler.name);
-  private readonly limiter: AlipayRateLimiter;
+  private readonly budget: AlipayCallBudget;
   private job?: CronJob;
   private running?: Promise<AlipayRefreshRunSummary>;
   private stopping = false;
@@ -53,7 +54,8 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     @Optional() private readonly registry?: SchedulerRegistry,
     @Optional() private readonly telemetry?: AlipayAuthTelemetry,
   ) {
-    this.limiter = config.refresh.rateLimiter ?? new TokenBucketRateLimiter(config.refresh.ratePerSecond);
+    const limiter: AlipayRateLimiter = config.refresh.rateLimiter ?? new TokenBucketRateLimiter(config.refresh.ratePerSecond);
+    this.budget = new AlipayCallBudget(limiter, config.refresh.statusCheckShare * config.refresh.ratePerSecond);
   }
 
   onApplicationBootstrap(): void {
@@ -133,22 +135,13 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     const halted = () => this.stopping || s.stoppedByConfigurationError || this.circuit.openedSince(runTicket);
 
     // Twice as many lanes as calls in flight: while some lanes are in the database, others call Alipay.
-    const gate = callGate(policy.concurrency, this.limiter, halted);
-    await runPipeline(
-      () => this.claimFresh(() => this.store.claimDue(appId, dueCriteria(this.config.clock(), policy), lease, policy.batchSize), seen, s, halted),
-      2 * policy.concurrency,
-      policy.concurrency,
-      async (row) => {
-        if (halted()) return this.release(row, s);
-        const outcome = await this.coordinator.refreshLeased(row, owner, gate).catch((e) => {
-          this.logger.warn(`Refresh of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
-          return 'failed' as const;
-        });
-        this.count(s, outcome);
-      },
-    );
+    const gate = callGate(policy.concurrency, this.budget.refreshes, halted);
+    const claimRefreshes = () =>
+      this.claimFresh(() => this.store.claimDue(appId, dueCriteria(this.config.clock(), policy), lease, policy.batchSize), seen, s, halted);
+    const refresh = (row: AlipayAuthorization) => this.refreshOne(row, gate, s, halted);
+    await runPipeline(claimRefreshes, 2 * policy.concurrency, policy.concurrency, refresh);
 
-    if (policy.statusCheckIntervalMs > 0 && !halted()) await this.checkStatuses(s, halted);
+    if (policy.statusCheckIntervalMs > 0 && !halted()) await this.checkStatuses(s, halted, claimRefreshes, refresh);
 
     s.durationMs = Date.now() - started;
     const line = `Token refresh run: claimed ${s.claimed}, refreshed ${s.refreshed}, recovered ${s.recovered}, failed ${s.failed}, re-authorization required ${s.reauthorizationRequired}, unreadable ${s.unreadable}, skipped ${s.skipped}, status checked ${s.statusChecked} (cancelled ${s.cancelledFound}) in ${s.durationMs} ms`;
@@ -209,41 +202,78 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
     }
   }
 
+  private async refreshOne(row: AlipayAuthorization, gate: AlipayCallGate, s: AlipayRefreshRunSummary, halted: () => boolean): Promise<void> {
+    if (halted()) return this.release(row, s);
+    const outcome = await this.coordinator.refreshLeased(row, this.config.instanceId, gate).catch((e) => {
+      this.logger.warn(`Refresh of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return 'failed' as const;
+    });
+    this.count(s, outcome);
+  }
+
   private async release(row: AlipayAuthorization, s: AlipayRefreshRunSummary): Promise<void> {
     await this.store.releaseLease(this.config.appId, row.authAppId, this.config.instanceId).catch(() => undefined);
     s.skipped++;
   }
 
-  /** The second duty: ask Alipay about authorizations not checked lately, to catch missed cancellations and lost pairs. */
-  private async checkStatuses(s: AlipayRefreshRunSummary, halted: () => boolean): Promise<void> {
+  /**
+   * The second duty: ask Alipay about authorizations not checked lately, to catch missed cancellations and
+   * lost pairs. Checks run on the budget's check share (spaced evenly, never ahead of a refresh); every
+   * claim first looks for refreshes that fell due meanwhile and works those first. Small batches (about
+   * two seconds of checks, as many lanes) keep that look frequent. Under the cron, the pass ends before the next tick,
+   * so every run completes and the next one starts with the refreshes.
+   */
+  private async checkStatuses(
+    s: AlipayRefreshRunSummary,
+    halted: () => boolean,
+    claimRefreshes: () => Promise<AlipayAuthorization[]>,
+    refresh: (row: AlipayAuthorization) => Promise<void>,
+  ): Promise<void> {
     const { appId, instanceId: owner, refresh: policy } = this.config;
     const seen = new Set<string>();
-    const gate = callGate(policy.concurrency, this.limiter, halted);
-    const claim = () =>
-      this.store.claimStatusCheckDue(appId, new Date(this.config.clock() - policy.statusCheckIntervalMs), { owner, ms: policy.leaseMs }, policy.batchSize);
-    await runPipeline(
-      () => this.claimFresh(claim, seen, s, halted, false),
-      2 * policy.concurrency,
-      policy.concurrency,
-      async (row: AlipayAuthorization) => {
-        if (halted()) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
-        try {
-          const outcome = await this.coordinator.checkLeased(row, owner, gate);
-          if (outcome === 'unreadable') s.unreadable++;
-          else s.statusChecked++;
-          if (outcome === 'refreshed') s.recovered++;
-          if (outcome === 'configuration_error') s.stoppedByConfigurationError = true;
-          if (outcome === 'cancelled') s.cancelledFound++;
-        } catch (e) {
-          if (e instanceof AlipayCallNotSent) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
-          this.logger.warn(`Status check of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
-          if (!this.circuit.isOpen) {
-            // Count it as checked so a broken row does not spin; it is retried at the next interval.
-            await this.store.markChecked(appId, row.authAppId, row.version, new Date(this.config.clock())).catch(() => undefined);
-          } else s.stoppedByConfigurationError = true;
-          await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined);
-        }
-      },
-    );
+    const gate = callGate(policy.concurrency, this.budget.checks, halted);
+    const checksPerSecond = policy.statusCheckShare * policy.ratePerSecond;
+    const batch = Math.max(1, Math.min(policy.batchSize, Math.ceil(2 * checksPerSecond)));
+    const nextTick = this.job?.nextDate()?.toMillis();
+    // The checks already claimed (two batches at most) are sent before the tick, so that tick starts a new run.
+    const deadline = nextTick === undefined ? Infinity : nextTick - 1_000 - (2 * batch * 1000) / checksPerSecond;
+    const claimChecks = () =>
+      this.claimFresh(
+        () => this.store.claimStatusCheckDue(appId, new Date(this.config.clock() - policy.statusCheckIntervalMs), { owner, ms: policy.leaseMs }, batch),
+        seen,
+        s,
+        halted,
+        false,
+      );
+    const claim = async (): Promise<AlipayAuthorization[]> => {
+      if (Date.now() >= deadline) return [];
+      // Refreshes that fell due meanwhile are drained first, with all the refresh lanes.
+      const found = await claimRefreshes();
+      if (found.length) await runPipeline(async () => (found.length ? found.splice(0) : claimRefreshes()), 2 * policy.concurrency, policy.concurrency, refresh);
+      return claimChecks();
+    };
+    // As many lanes as one batch: a claim (and with it the look for due refreshes) comes as each batch is sent.
+    await runPipeline(claim, batch, 1, (row) => this.checkOne(row, gate, s, halted));
+  }
+
+  private async checkOne(row: AlipayAuthorization, gate: AlipayCallGate, s: AlipayRefreshRunSummary, halted: () => boolean): Promise<void> {
+    const { appId, instanceId: owner } = this.config;
+    if (halted()) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
+    try {
+      const outcome = await this.coordinator.checkLeased(row, owner, gate);
+      if (outcome === 'unreadable') s.unreadable++;
+      else s.statusChecked++;
+      if (outcome === 'refreshed') s.recovered++;
+      if (outcome === 'configuration_error') s.stoppedByConfigurationError = true;
+      if (outcome === 'cancelled') s.cancelledFound++;
+    } catch (e) {
+      if (e instanceof AlipayCallNotSent) return void (await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined));
+      this.logger.warn(`Status check of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
+      if (!this.circuit.isOpen) {
+        // Count it as checked so a broken row does not spin; it is retried at the next interval.
+        await this.store.markChecked(appId, row.authAppId, row.version, new Date(this.config.clock())).catch(() => undefined);
+      } else s.stoppedByConfigurationError = true;
+      await this.store.releaseLease(appId, row.authAppId, owner).catch(() => undefined);
+    }
   }
 }

@@ -197,7 +197,11 @@ export interface AlipayTokenStore extends AlipayNotificationLog {
    */
   claimDue(appId: string, criteria: AlipayDueCriteria, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]>;
 
-  /** Atomically leases up to `limit` active rows whose last status check is older than `checkedBefore`. */
+  /**
+   * Atomically leases up to `limit` active rows whose last status check is older than `checkedBefore`: rows
+   * asked to be checked (never checked, `requestStatusCheck`) first, then the oldest check. Called often at
+   * any table size: serve it from an index in that order (the TypeORM store's `check_due_at`).
+   */
   claimStatusCheckDue(appId: string, checkedBefore: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]>;
 
   /**

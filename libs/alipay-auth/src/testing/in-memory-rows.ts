@@ -118,8 +118,11 @@ const nullsLast = (a: number | null, b: number | null) => (a === null ? 1 : 0) -
 /** claimDue's order: soonest expiry first, rows without an expiry last, then insertion order (the SQL store's order). */
 export const bySoonestExpiry = (a: Row, b: Row) => nullsLast(a.expiresAt, b.expiresAt) || (a.expiresAt ?? 0) - (b.expiresAt ?? 0) || a.id - b.id;
 
-/** claimStatusCheckDue's order: never-checked rows first, then the oldest check. */
-export const byOldestCheck = (a: Row, b: Row) => -nullsLast(a.lastCheckedAt, b.lastCheckedAt) || (a.lastCheckedAt ?? 0) - (b.lastCheckedAt ?? 0) || a.id - b.id;
+/** The TypeORM store's `check_due_at`: the last check, or 0 when a check is asked for (never checked, requested). */
+export const checkDueAt = (r: Row): number => r.lastCheckedAt ?? 0;
+
+/** claimStatusCheckDue's order: by `checkDueAt` (asked-for checks first, then the oldest check), then insertion. */
+export const byOldestCheck = (a: Row, b: Row) => checkDueAt(a) - checkDueAt(b) || a.id - b.id;
 
 /** A fresh copy: callers may mutate what they get without touching the store. */
 export function toDomain(r: Row): AlipayAuthorization {

@@ -18,6 +18,7 @@ import {
   byOldestCheck,
   bySoonestExpiry,
   checkLease,
+  checkDueAt,
   checkStatus,
   countRows,
   expected,
@@ -325,7 +326,7 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
   claimStatusCheckDue(appId: string, checkedBefore: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
     return this.op('claimStatusCheckDue', () => {
       const bound = ms(checkedBefore, 'checkedBefore');
-      const due = (r: Row) => r.status === 'active' && (r.lastCheckedAt === null || r.lastCheckedAt < bound);
+      const due = (r: Row) => r.status === 'active' && checkDueAt(r) < bound;
       return this.claim(appId, due, byOldestCheck, lease, limit);
     });
   }

@@ -1,8 +1,8 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
 import type { AlipayAuthorizationStatus } from '../storage/alipay-token-store';
-import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './sql-dialect';
+import { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_MAINTENANCE_TABLE, ALIPAY_NOTIFICATIONS_TABLE } from './sql-dialect';
 
-export { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_NOTIFICATIONS_TABLE };
+export { ALIPAY_AUTHORIZATIONS_TABLE, ALIPAY_MAINTENANCE_TABLE, ALIPAY_NOTIFICATIONS_TABLE };
 
 /**
  * Instants are stored as `bigint` milliseconds since the epoch (UTC) instead of native timestamp types:
@@ -34,21 +34,21 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
  * WHERE version = :expected`), not a `@VersionColumn`: leases, failure bookkeeping and status checks
  * must not move it, and TypeORM's repository `save()` would.
  *
- * Indexes serve the scheduler: each branch of the "due" condition (`expires_at`, `refresh_expires_at`,
- * `token_issued_at`) and the status check (`last_checked_at`) has an (app_id, status, <instant>) index,
- * so claiming stays an index range scan (PostgreSQL bitmap-OR, MariaDB index merge) on large tables;
- * (app_id, authorized_at) serves the paginated list.
+ * Indexes serve the scheduler: `due_at` and `check_due_at` answer the refresh and status-check claims as
+ * one ordered index range each; each branch of the "due" condition (`expires_at`, `refresh_expires_at`,
+ * `token_issued_at`) has an (app_id, status, <instant>) index for claims with other windows (PostgreSQL
+ * bitmap-OR, MariaDB index merge); (app_id, authorized_at) serves the paginated list.
  */
 @Entity(ALIPAY_AUTHORIZATIONS_TABLE)
 @Index('UQ_alipay_auth_app_auth_app', ['appId', 'authAppId'], { unique: true })
 @Index('IDX_alipay_auth_due_expires', ['appId', 'status', 'expiresAt'])
 @Index('IDX_alipay_auth_due_refresh_expires', ['appId', 'status', 'refreshExpiresAt'])
 @Index('IDX_alipay_auth_due_issued', ['appId', 'status', 'tokenIssuedAt'])
-@Index('IDX_alipay_auth_due_checked', ['appId', 'status', 'lastCheckedAt'])
 @Index('IDX_alipay_auth_authorized', ['appId', 'authorizedAt'])
 @Index('IDX_alipay_auth_retry', ['appId', 'status', 'nextAttemptAt'])
 @Index('IDX_alipay_auth_token_hash', ['appId', 'tokenHash'])
 @Index('IDX_alipay_auth_due_at', ['appId', 'status', 'dueAt'])
+@Index('IDX_alipay_auth_check_due', ['appId', 'status', 'checkDueAt', 'id'])
 export class AlipayAuthorizationEntity {
   /**
    * Internal surrogate key (the domain key is app_id + auth_app_id). A 32-bit auto-increment integer, not
@@ -115,6 +115,13 @@ export class AlipayAuthorizationEntity {
   @Column({ ...INSTANT, name: 'due_at', nullable: true })
   dueAt: Date | null;
 
+  /**
+   * Where the row's status-check clock runs from: its last check, or 0 when a check is asked for. Not
+   * null, so the status-check claim is one ordered index range (epoch ms; no transformer: never a Date).
+   */
+  @Column({ name: 'check_due_at', type: 'bigint', default: 0 })
+  checkDueAt: number;
+
   /** Set after a refresh without a trustworthy answer: when to verify (and repair) the stored pair. */
   @Column({ ...INSTANT, name: 'verify_at', nullable: true })
   verifyAt: Date | null;
@@ -159,5 +166,37 @@ export class AlipayNotificationEntity {
   expiresAt: Date;
 }
 
+/**
+ * Upkeep over every row that must run once for the cluster (re-applying changed refresh windows to
+ * `due_at`): one row per app and task, with the target (`fingerprint`), progress (`after_id`, the last row id
+ * done), completion and a lease on the database's clock.
+ */
+@Entity(ALIPAY_MAINTENANCE_TABLE)
+export class AlipayMaintenanceEntity {
+  @PrimaryColumn({ name: 'app_id', type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_alipay_auth_maintenance' })
+  appId: string;
+
+  @PrimaryColumn({ name: 'task', type: 'varchar', length: 32, primaryKeyConstraintName: 'PK_alipay_auth_maintenance' })
+  task: string;
+
+  @Column({ name: 'fingerprint', type: 'varchar', length: 128 })
+  fingerprint: string;
+
+  @Column({ name: 'after_id', type: 'int', default: 0 })
+  afterId: number;
+
+  @Column({ ...INSTANT, name: 'finished_at', nullable: true })
+  finishedAt: Date | null;
+
+  @Column({ name: 'lease_owner', type: 'varchar', length: 128, nullable: true })
+  leaseOwner: string | null;
+
+  @Column({ ...INSTANT, name: 'lease_until', nullable: true })
+  leaseUntil: Date | null;
+
+  @Column({ ...INSTANT, name: 'updated_at' })
+  updatedAt: Date;
+}
+
 /** Add these to your DataSource's `entities` (or `TypeOrmModule.forRoot({ entities })`). */
-export const ALIPAY_AUTH_ENTITIES = [AlipayAuthorizationEntity, AlipayNotificationEntity];
+export const ALIPAY_AUTH_ENTITIES = [AlipayAuthorizationEntity, AlipayNotificationEntity, AlipayMaintenanceEntity];

@@ -25,8 +25,7 @@ type RowOrder = (a: Row, b: Row) => number;
 const nullsLast = (a: unknown, b: unknown) => (a === null || a === undefined ? 1 : 0) - (b === null || b === undefined ? 1 : 0);
 const byDue: RowOrder = (a, b) => nullsLast(a.expires_at, b.expires_at) || (num(a.expires_at) ?? 0) - (num(b.expires_at) ?? 0) || Number(a.id) - Number(b.id);
 const byDueAt: RowOrder = (a, b) => (num(a.due_at) ?? 0) - (num(b.due_at) ?? 0) || Number(a.id) - Number(b.id);
-const byChecked: RowOrder = (a, b) =>
-  -nullsLast(a.last_checked_at, b.last_checked_at) || (num(a.last_checked_at) ?? 0) - (num(b.last_checked_at) ?? 0) || Number(a.id) - Number(b.id);
+const byCheckDue: RowOrder = (a, b) => (num(a.check_due_at) ?? 0) - (num(b.check_due_at) ?? 0) || Number(a.id) - Number(b.id);
 
 /** The "due" condition shared by claiming and counting. */
 export function dueCondition(criteria: AlipayDueCriteria): { cond: string; params: Params } {
@@ -83,14 +82,16 @@ export class AlipayClaimQueries {
     );
   }
 
-  /** Rows never checked (`last_checked_at` null) are due, first. */
+  /**
+   * Rows never checked or asked to be (`check_due_at` 0) first, then the oldest check: `check_due_at` is never
+   * null, so the (app_id, status, check_due_at, id) index yields the rows in this order and the scan stops
+   * at `limit`, however many are due.
+   */
   async claimStatusCheckDue(appId: string, checkedBefore: Date, lease: AlipayLease, limit: number): Promise<AlipayAuthorization[]> {
     return this.claim(
-      `app_id = :appId AND status = 'active'
-       AND (last_checked_at IS NULL OR last_checked_at < :checkedBefore)
-       AND (lease_until IS NULL OR lease_until <= ${this.sql.dbNow})`,
-      'CASE WHEN last_checked_at IS NULL THEN 0 ELSE 1 END, last_checked_at, id',
-      byChecked,
+      `app_id = :appId AND status = 'active' AND check_due_at < :checkedBefore AND (lease_until IS NULL OR lease_until <= ${this.sql.dbNow})`,
+      'check_due_at, id',
+      byCheckDue,
       { appId, checkedBefore: ms(checkedBefore, 'checkedBefore') },
       lease,
       limit,

@@ -1,12 +1,20 @@
 // `nestjs-alipay-auth/typeorm`: the TypeORM token store, its entities and migrations. Only this entry
 // loads `typeorm` (an optional peer, as `@nestjs/typeorm` is); an app with its own `store` never imports it.
-export { AlipayAuthorizationEntity, AlipayNotificationEntity, ALIPAY_AUTH_ENTITIES, epochMsTransformer } from './alipay-authorization.entity';
+export {
+  AlipayAuthorizationEntity,
+  AlipayNotificationEntity,
+  AlipayMaintenanceEntity,
+  ALIPAY_AUTH_ENTITIES,
+  epochMsTransformer,
+} from './alipay-authorization.entity';
 export {
   ALIPAY_AUTHORIZATIONS_TABLE,
   ALIPAY_NOTIFICATIONS_TABLE,
+  ALIPAY_MAINTENANCE_TABLE,
   alipaySqlDialect,
   alipayAuthorizationsTable,
   alipayNotificationsTable,
+  alipayMaintenanceTable,
   databaseNowSql,
 } from './sql-dialect';
 export type { AlipaySqlDialect, AlipayAuthDatabaseType } from './sql-dialect';
@@ -18,7 +26,11 @@ export {
   AlipayAuthVerificationSqlite1764600000000,
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationMysql1764600000000,
+  AlipayAuthScaleSqlite1764700000000,
+  AlipayAuthScalePostgres1764700000000,
+  AlipayAuthScaleMysql1764700000000,
 } from './migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
+export type { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions } from './refresh-window-sync';
 export { alipayTokenAad } from './row-codec';
 export { ALIPAY_MAX_CLAIM_BATCH } from './claim-queries';

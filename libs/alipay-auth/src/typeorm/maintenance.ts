@@ -1,6 +1,7 @@
 import { AlipayRefreshWindow } from '../storage/refresh-window';
 import { AlipayTokenCipher } from '../storage/token-cipher';
 import { batch } from './claim-queries';
+import { dueAtSql } from './refresh-window-sync';
 import { AlipayRowCodec } from './row-codec';
 import { Params, TypeOrmStatements } from './statements';
 
@@ -14,22 +15,16 @@ export class TypeOrmStoreMaintenance {
   ) {}
 
   /**
-   * Re-computes due_at of active rows that are not waiting for a retry, from this store's windows: at
-   * start-up, so a change of the refresh windows (or rows written before due_at existed) takes effect.
-   * Returns the number of rows changed.
+   * Re-computes due_at of active rows that are not waiting for a retry, from this store's windows, in one
+   * statement over the table (for scripts; start-up uses `TypeOrmRefreshWindowSync`, in batches). Returns
+   * the number of rows changed.
    */
   async syncDueAt(appId: string): Promise<number> {
-    const w = this.window;
-    const minOf = (xs: string[]): string =>
-      xs.length === 1
-        ? xs[0]
-        : `CASE WHEN ${xs[0]} IS NULL THEN ${minOf(xs.slice(1))} WHEN ${minOf(xs.slice(1))} IS NULL THEN ${xs[0]} WHEN ${xs[0]} < ${minOf(xs.slice(1))} THEN ${xs[0]} ELSE ${minOf(xs.slice(1))} END`;
-    const candidates = ['expires_at - :ahead', 'refresh_expires_at - :safety', ...(w.maxTokenAgeMs > 0 ? ['token_issued_at + :maxAge'] : [])];
-    const expr = minOf(candidates);
+    const { expr, params } = dueAtSql(this.window);
     const { affected } = await this.sql.run(
       `UPDATE ${this.sql.table} SET due_at = ${expr}
        WHERE app_id = :appId AND status = 'active' AND next_attempt_at IS NULL AND (due_at IS NULL OR due_at <> ${expr})`,
-      { appId, ahead: w.refreshAheadMs, safety: w.refreshTokenSafetyMs, maxAge: w.maxTokenAgeMs },
+      { appId, ...params },
     );
     return affected;
   }
@@ -48,6 +43,28 @@ export class TypeOrmStoreMaintenance {
       params,
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * Rows under key ids that are not configured (or malformed) among a sample: the `limit` oldest and the
+   * `limit` newest rows (two primary-key ranges, whatever the table's size). For start-up advice; the exact
+   * number is `countUnknownKeyRows`.
+   */
+  async sampleUnknownKeyRows(limit = 500): Promise<{ sampled: number; unknown: number }> {
+    const n = Math.max(1, batch(limit));
+    const pick = (order: 'ASC' | 'DESC') =>
+      this.sql.run(`SELECT id, app_auth_token_enc, app_refresh_token_enc FROM ${this.sql.table} ORDER BY id ${order} LIMIT ${n}`, {});
+    const byId = new Map<number, Record<string, unknown>>();
+    for (const { rows } of [await pick('ASC'), await pick('DESC')]) for (const r of rows) byId.set(Number(r.id), r);
+    const known = new Set(this.cipher.keyIds);
+    // The same rule as countUnknownKeyRows: v0 (not encrypted) or a configured key id.
+    const readable = (v: unknown) => {
+      const keyId = AlipayTokenCipher.keyIdOf(String(v));
+      return keyId === null || (keyId !== undefined && known.has(keyId));
+    };
+    let unknown = 0;
+    for (const r of byId.values()) if (!readable(r.app_auth_token_enc) || !readable(r.app_refresh_token_enc)) unknown++;
+    return { sampled: byId.size, unknown };
   }
 
   /**

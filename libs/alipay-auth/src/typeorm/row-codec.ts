@@ -4,6 +4,8 @@ import { AlipayTokenCipher, AlipayTokenDecryptError } from '../storage/token-cip
 import type { Params, Row } from './statements';
 
 const TOKEN_FIELD = 'app_auth_token';
+/** Values the codec remembers: two tokens of two claim batches of the largest size. */
+const OPENED_MEMO = 4000;
 const REFRESH_FIELD = 'app_refresh_token';
 
 /** Additional authenticated data binding an encrypted token to its row and field. */
@@ -61,6 +63,13 @@ export function status(value: AlipayAuthorizationStatus): AlipayAuthorizationSta
  * write becomes the sealed column values (ciphertexts bound to their row and field, the lookup hash, due_at).
  */
 export class AlipayRowCodec {
+  /**
+   * The latest values sealed or opened, by context and ciphertext: a refresh reads its row three times (the
+   * claim, the re-lease, the write's RETURNING) and decrypts it once. Bounded; keyed with the context, so a
+   * value moved to another row or field still fails its authentication.
+   */
+  private readonly opened = new Map<string, string>();
+
   constructor(
     private readonly cipher: AlipayTokenCipher,
     private readonly window: AlipayRefreshWindow,
@@ -111,14 +120,24 @@ export class AlipayRowCodec {
   }
 
   private open(stored: unknown, appId: string, authAppId: string, field: typeof TOKEN_FIELD | typeof REFRESH_FIELD): string {
+    const aad = alipayTokenAad(appId, authAppId, field);
+    const key = `${aad}\u0000${String(stored)}`;
+    const known = this.opened.get(key);
+    if (known !== undefined) return known;
     try {
-      return this.cipher.decrypt(String(stored), alipayTokenAad(appId, authAppId, field));
+      return this.remember(key, this.cipher.decrypt(String(stored), aad));
     } catch (e) {
       if (e instanceof AlipayTokenDecryptError) {
         throw new AlipayTokenDecryptError(e.reason, `${e.message} (merchant app ${authAppId}, column ${field}_enc)`, e.keyId);
       }
       throw e;
     }
+  }
+
+  private remember(key: string, plain: string): string {
+    if (this.opened.size >= OPENED_MEMO) this.opened.delete(this.opened.keys().next().value!);
+    this.opened.set(key, plain);
+    return plain;
   }
 
   /** due_at of a fresh pair: the earliest instant its refresh window opens (null: never). */
@@ -130,10 +149,17 @@ export class AlipayRowCodec {
     if (!tokens || typeof tokens.appAuthToken !== 'string' || !tokens.appAuthToken || typeof tokens.appRefreshToken !== 'string' || !tokens.appRefreshToken) {
       throw new TypeError('tokens.appAuthToken and tokens.appRefreshToken must be non-empty strings');
     }
+    const tokenAad = alipayTokenAad(appId, authAppId, TOKEN_FIELD);
+    const refreshAad = alipayTokenAad(appId, authAppId, REFRESH_FIELD);
+    const tokenEnc = this.cipher.encrypt(tokens.appAuthToken, tokenAad);
+    const refreshEnc = this.cipher.encrypt(tokens.appRefreshToken, refreshAad);
+    // The write reads the row back (RETURNING): its tokens are these, nothing to decrypt.
+    this.remember(`${tokenAad}\u0000${tokenEnc}`, tokens.appAuthToken);
+    this.remember(`${refreshAad}\u0000${refreshEnc}`, tokens.appRefreshToken);
     return {
-      tokenEnc: this.cipher.encrypt(tokens.appAuthToken, alipayTokenAad(appId, authAppId, TOKEN_FIELD)),
+      tokenEnc,
       tokenHash: this.cipher.lookupHash(tokens.appAuthToken),
-      refreshEnc: this.cipher.encrypt(tokens.appRefreshToken, alipayTokenAad(appId, authAppId, REFRESH_FIELD)),
+      refreshEnc,
       expiresAt: msOrNull(tokens.expiresAt, 'tokens.expiresAt'),
       refreshExpiresAt: msOrNull(tokens.refreshExpiresAt, 'tokens.refreshExpiresAt'),
       issuedAt: ms(tokens.issuedAt, 'tokens.issuedAt'),

@@ -4,6 +4,7 @@ import { AlipayConfigError } from '../errors/alipay-auth.errors';
 /** Table names before any `entityPrefix` of the DataSource (here, not in the entity file: no `typeorm` at run time). */
 export const ALIPAY_AUTHORIZATIONS_TABLE = 'alipay_app_authorizations';
 export const ALIPAY_NOTIFICATIONS_TABLE = 'alipay_auth_notifications';
+export const ALIPAY_MAINTENANCE_TABLE = 'alipay_auth_maintenance';
 
 /** The SQL families the TypeORM store and the migrations support. */
 export type AlipaySqlDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -43,6 +44,11 @@ export function alipayAuthorizationsTable(dataSource: DataSource): string {
 /** The same for the table of handled notification ids. */
 export function alipayNotificationsTable(dataSource: DataSource): string {
   return alipayTable(dataSource, ALIPAY_NOTIFICATIONS_TABLE);
+}
+
+/** The same for the table of cluster-wide upkeep tasks (the refresh windows' re-application). */
+export function alipayMaintenanceTable(dataSource: DataSource): string {
+  return alipayTable(dataSource, ALIPAY_MAINTENANCE_TABLE);
 }
 
 function alipayTable(dataSource: DataSource, table: string): string {

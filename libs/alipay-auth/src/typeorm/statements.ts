@@ -1,5 +1,5 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import { alipayAuthorizationsTable, alipayNotificationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
+import { alipayAuthorizationsTable, alipayMaintenanceTable, alipayNotificationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
 import { bindIntegersAsParameters } from './sqlite-parameters';
 
 export type Row = Record<string, unknown>;
@@ -33,6 +33,7 @@ export class TypeOrmStatements {
   readonly dialect: AlipaySqlDialect;
   private tableName?: string;
   private notificationsTableName?: string;
+  private maintenanceTableName?: string;
 
   constructor(readonly dataSource: DataSource) {
     this.dialect = alipaySqlDialect(dataSource.options.type);
@@ -45,6 +46,10 @@ export class TypeOrmStatements {
 
   get notifications(): string {
     return (this.notificationsTableName ??= alipayNotificationsTable(this.dataSource));
+  }
+
+  get maintenance(): string {
+    return (this.maintenanceTableName ??= alipayMaintenanceTable(this.dataSource));
   }
 
   /** The database clock in SQL (leases never use an instance's clock). */

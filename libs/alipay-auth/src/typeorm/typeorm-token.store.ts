@@ -21,6 +21,7 @@ import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW } from '../storage/refresh-
 import { AlipayClaimQueries, dueCondition, leaseMs, owner } from './claim-queries';
 import { TypeOrmStoreMaintenance } from './maintenance';
 import { TypeOrmNotificationMemory } from './notification-memory';
+import { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions, TypeOrmRefreshWindowSync } from './refresh-window-sync';
 import { AlipayRowCodec, expected, id, ms, msOrNull, status, text } from './row-codec';
 import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from './statements';
 
@@ -59,6 +60,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private readonly claims: AlipayClaimQueries;
   private readonly notifications: TypeOrmNotificationMemory;
   private readonly maintenance: TypeOrmStoreMaintenance;
+  private readonly windowSync: TypeOrmRefreshWindowSync;
 
   /**
    * `window`: the refresh windows of the module (`refresh.refreshAheadMs`, …), from which each row's
@@ -77,6 +79,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     this.claims = new AlipayClaimQueries(this.sql, this.codec, windows);
     this.notifications = new TypeOrmNotificationMemory(this.sql, () => this.now());
     this.maintenance = new TypeOrmStoreMaintenance(this.sql, this.codec, cipher, windows);
+    this.windowSync = new TypeOrmRefreshWindowSync(this.sql, windows, () => this.now());
   }
 
   private now(): number {
@@ -105,8 +108,8 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       try {
         const inserted = await this.sql.writeOne(
           `INSERT INTO ${this.sql.table} (app_id, auth_app_id, user_id, app_auth_token_enc, app_refresh_token_enc, token_hash, expires_at, refresh_expires_at,
-             token_issued_at, status, authorized_at, last_checked_at, due_at, failure_count, version, created_at, updated_at)
-           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, :dueAt, 0, 1, :now, :now)`,
+             token_issued_at, status, authorized_at, last_checked_at, check_due_at, due_at, failure_count, version, created_at, updated_at)
+           VALUES (:appId, :authAppId, :userId, :tokenEnc, :refreshEnc, :tokenHash, :expiresAt, :refreshExpiresAt, :issuedAt, 'active', :authorizedAt, :now, :now, :dueAt, 0, 1, :now, :now)`,
           params,
         );
         return inserted ? this.codec.toDomain(inserted) : null;
@@ -119,7 +122,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     const updated = await this.sql.writeOne(
       `UPDATE ${this.sql.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash,
         expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt, due_at = :dueAt,
-        status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now,
+        status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now, check_due_at = :now,
         failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
         version = version + 1, updated_at = :now
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
@@ -132,7 +135,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     if (!Number.isInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
     const row = await this.sql.writeOne(
       `UPDATE ${this.sql.table} SET app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash, expires_at = :expiresAt,
-         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now, due_at = :dueAt,
+         refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, last_refreshed_at = :now, last_checked_at = :now, check_due_at = :now, due_at = :dueAt,
          failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
          version = version + 1, updated_at = :now
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion AND status = 'active'`,
@@ -187,7 +190,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
 
   async markChecked(appId: string, authAppId: string, expectedVersion: number, at: Date): Promise<boolean> {
     const { affected } = await this.sql.run(
-      `UPDATE ${this.sql.table} SET last_checked_at = :at, updated_at = :now WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
+      `UPDATE ${this.sql.table} SET last_checked_at = :at, check_due_at = :at, updated_at = :now WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
       { appId, authAppId, expectedVersion: expected(expectedVersion), at: ms(at, 'at'), now: this.now() },
     );
     return affected > 0;
@@ -275,7 +278,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   async requestStatusCheck(appId: string, filter: { userId: string } | { authAppId: string }): Promise<number> {
     const byApp = filter && 'authAppId' in filter;
     const { affected } = await this.sql.run(
-      `UPDATE ${this.sql.table} SET last_checked_at = NULL, updated_at = :now WHERE app_id = :appId AND ${byApp ? 'auth_app_id = :value' : 'user_id = :value'} AND status = 'active'`,
+      `UPDATE ${this.sql.table} SET last_checked_at = NULL, check_due_at = 0, updated_at = :now WHERE app_id = :appId AND ${byApp ? 'auth_app_id = :value' : 'user_id = :value'} AND status = 'active'`,
       { appId, value: byApp ? id(filter.authAppId, 'authAppId') : id((filter as { userId: string })?.userId, 'userId'), now: this.now() },
     );
     return affected;
@@ -334,8 +337,22 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
 
   // ---------------------------------------------------------------- maintenance (start-up check, key rotation)
 
+  /** Re-computes due_at of every active row in one statement (see `applyRefreshWindows` for the start-up way). */
   syncDueAt(appId: string): Promise<number> {
     return this.maintenance.syncDueAt(appId);
+  }
+
+  /**
+   * Re-applies this store's refresh windows to due_at when they changed: once for the cluster, under a
+   * lease, in batches, resumable; one row read when they did not (what start-up calls).
+   */
+  applyRefreshWindows(appId: string, options: AlipayRefreshWindowSyncOptions): Promise<AlipayRefreshWindowSync> {
+    return this.windowSync.apply(appId, options);
+  }
+
+  /** Rows under unknown key ids among the oldest and newest `limit` (start-up advice, two index ranges). */
+  sampleUnknownKeyRows(limit?: number): Promise<{ sampled: number; unknown: number }> {
+    return this.maintenance.sampleUnknownKeyRows(limit);
   }
 
   countUnknownKeyRows(appId?: string): Promise<number> {

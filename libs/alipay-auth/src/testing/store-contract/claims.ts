@@ -155,4 +155,30 @@ export function claimCases(ctx: ContractContext): void {
     await sleep(600);
     expect((await ctx.store.claimStatusCheckDue(APP, at(-DAY + 1), { owner: 'other', ms: 2 * MIN }, 1)).map((r) => r.authAppId)).toEqual(['never']);
   });
+
+  it('claimStatusCheckDue orders by the check clock: asked-for checks first, then the oldest check; a check or a refresh moves a row back', async () => {
+    // Checked at scattered instants, saved in another order than their checks: the order is the check's.
+    const offsets = [5, 1, 9, 3, 7, 2, 8, 6, 4];
+    for (const [i, o] of offsets.entries()) {
+      await save(merchant(i));
+      await markChecked(merchant(i), at(-o * HOUR - 2 * DAY));
+    }
+    await save('asked');
+    await ctx.store.requestStatusCheck(APP, { authAppId: 'asked' });
+    await save('fresh');
+    const oldestFirst = [...offsets.entries()].sort((a, b) => b[1] - a[1]).map(([i]) => merchant(i));
+    const lease = (owner: string) => ({ owner, ms: MIN });
+    const first = await ctx.store.claimStatusCheckDue(APP, at(-DAY), lease('c1'), 4);
+    expect(first.map((r) => r.authAppId)).toEqual(['asked', ...oldestFirst.slice(0, 3)]);
+    // The next claimer continues where the first stopped, without overlap.
+    const second = await ctx.store.claimStatusCheckDue(APP, at(-DAY), lease('c2'), 100);
+    expect(second.map((r) => r.authAppId)).toEqual(oldestFirst.slice(3));
+    for (const r of [...first, ...second]) await ctx.store.releaseLease(APP, r.authAppId, r.leaseOwner!);
+    // A check (markChecked) and a refresh (saveRefreshed proves the pair valid) move the row to the back.
+    await markChecked(oldestFirst[0], at(-DAY - 1));
+    const refreshed = await ctx.store.saveRefreshed(APP, oldestFirst[1], await ctx.version(oldestFirst[1]), tokens());
+    expect(refreshed).not.toBeNull();
+    const third = await ctx.store.claimStatusCheckDue(APP, at(-DAY), lease('c3'), 100);
+    expect(third.map((r) => r.authAppId)).toEqual(['asked', ...oldestFirst.slice(2), oldestFirst[0]]);
+  });
 }

@@ -11,7 +11,10 @@ export interface AlipayTokenStoreContractHarness {
    * that lives in one process may return itself.
    */
   peers(count: number): Promise<AlipayTokenStore[]>;
-  /** Overwrites fields of a row directly (no version bump), for states the API reaches only in many steps. */
+  /**
+   * Overwrites fields of a row directly (no version bump), for states the API reaches only in many steps.
+   * A store that keeps columns derived from them (the TypeORM store's `check_due_at`) updates those too.
+   */
   patch(appId: string, authAppId: string, fields: { lastCheckedAt?: Date | null }): Promise<void>;
   /** Closes connections (after the suite). */
   close?(): Promise<void>;

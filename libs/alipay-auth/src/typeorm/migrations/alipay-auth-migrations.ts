@@ -8,6 +8,7 @@ import {
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationSqlite1764600000000,
 } from './1764600000000-alipay-auth-verification';
+import { AlipayAuthScaleMysql1764700000000, AlipayAuthScalePostgres1764700000000, AlipayAuthScaleSqlite1764700000000 } from './1764700000000-alipay-auth-scale';
 
 export {
   AlipayAuthMysql1700000000000,
@@ -16,6 +17,9 @@ export {
   AlipayAuthVerificationMysql1764600000000,
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationSqlite1764600000000,
+  AlipayAuthScaleMysql1764700000000,
+  AlipayAuthScalePostgres1764700000000,
+  AlipayAuthScaleSqlite1764700000000,
 };
 
 /**
@@ -26,10 +30,10 @@ export {
 export function alipayAuthMigrations(type: AlipayAuthDatabaseType): Array<new () => MigrationInterface> {
   switch (alipaySqlDialect(type)) {
     case 'sqlite':
-      return [AlipayAuthSqlite1700000000000, AlipayAuthVerificationSqlite1764600000000];
+      return [AlipayAuthSqlite1700000000000, AlipayAuthVerificationSqlite1764600000000, AlipayAuthScaleSqlite1764700000000];
     case 'postgres':
-      return [AlipayAuthPostgres1700000000000, AlipayAuthVerificationPostgres1764600000000];
+      return [AlipayAuthPostgres1700000000000, AlipayAuthVerificationPostgres1764600000000, AlipayAuthScalePostgres1764700000000];
     case 'mysql':
-      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000];
+      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000, AlipayAuthScaleMysql1764700000000];
   }
 }

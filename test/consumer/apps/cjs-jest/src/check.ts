@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   await app.close();
   if (result.status !== 'active') throw new Error(`unexpected ${JSON.stringify(result)}`);
   // The README's TypeORM set-up loads (booting it needs PostgreSQL), with the entities of nestjs-alipay-auth/typeorm.
-  if (typeof AppModule !== 'function' || ALIPAY_AUTH_ENTITIES.length !== 2) throw new Error('nestjs-alipay-auth/typeorm did not load');
+  if (typeof AppModule !== 'function' || ALIPAY_AUTH_ENTITIES.length !== 3) throw new Error('nestjs-alipay-auth/typeorm did not load');
   console.log(`consumer check: ${typeof require === 'function' ? 'CommonJS' : 'ESM'} app exchanged a code (${result.authAppId})`);
 }
 

@@ -1,0 +1,202 @@
+/*
+ * Scale (issue 21): what one instance's database work costs at 10k, 100k (and, with BENCH_SCALE_1M=1, 1M)
+ * rows on PostgreSQL: the status-check claim, the refresh claim, the count behind the health summary, and
+ * the start-up statements. Rows are seeded set-based (one INSERT ... SELECT FROM generate_series); the rows
+ * the claims take (the first 4,000 in each claim order) then get tokens encrypted for their own row, so the
+ * claims decrypt as in production.
+ * Run: npm run bench:scale   (BENCH_SCALE_SIZES=10000,100000)
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DataSource } from 'typeorm';
+import { AlipayTokenCipher } from 'nestjs-alipay-auth';
+import { resolveAlipayAuthConfig } from 'nestjs-alipay-auth/alipay-auth.config';
+import { dueCriteria } from 'nestjs-alipay-auth/tokens/refresh-policy';
+import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, alipayTokenAad, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
+import { AlipayAuthHealthService } from 'nestjs-alipay-auth/health/alipay-auth-health.service';
+import type { AlipayOpenApiClient } from 'nestjs-alipay-auth/client/alipay-openapi.client';
+import type { AlipayTokenRefreshScheduler } from 'nestjs-alipay-auth/refresh/token-refresh.scheduler';
+import type { AlipayAuthEventPublisher } from 'nestjs-alipay-auth/tokens/alipay-auth.events';
+import { AlipayConfigurationCircuit } from 'nestjs-alipay-auth/tokens/configuration-circuit';
+import { createIsolatedDatabase } from '../test/support/databases';
+
+const APP = '2021004100000001';
+const DAY = 86_400_000;
+const CLAIMED = 4_000;
+const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
+
+export interface ScaleResult {
+  rows: number;
+  seedMs: number;
+  statusCheckClaimMs: number[];
+  refreshClaimMs: number[];
+  healthCountMs: number[];
+  /** Start-up now (fingerprint read, key sample) and before (syncDueAt, countUnknownKeyRows over the table). */
+  bootMs: number[];
+  formerBootMs: number[];
+  /** The one-time re-application of changed windows (every row, in batches). */
+  reapplyMs: number[];
+  /** AlipayAuthHealthService.summary() per probe, counts shared (default countsMaxAgeMs). */
+  healthProbeMs: number[];
+  /** The status-check candidates read as before check_due_at (ORDER BY CASE over last_checked_at), and as now: SELECT only. */
+  formerCheckSelectMs: number[];
+  checkSelectMs: number[];
+  /** PostgreSQL's plan of the status-check claim's locking subquery. */
+  statusCheckPlan: string;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function scaleBench(rows: number): Promise<ScaleResult> {
+  const db = await createIsolatedDatabase('postgres', 'bench-scale');
+  const options = db.options({ entities: ALIPAY_AUTH_ENTITIES, logging: false });
+  const ds = new DataSource({ ...options, migrations: alipayAuthMigrations('postgres') });
+  await ds.initialize();
+  try {
+    await ds.runMigrations();
+    const t = alipayAuthorizationsTable(ds);
+    const now = Date.now();
+    const cipher = new AlipayTokenCipher([{ id: 'k1', key: randomBytes(32) }]);
+    const config = resolveAlipayAuthConfig({
+      appId: APP,
+      privateKey: vectors.keys.app.privateKeyPkcs8Pem,
+      alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
+    });
+    const policy = config.refresh;
+    // 1 % due for refresh (at least 2,500 rows: 20 claims of 100 at every size); 30 % due for a status check
+    // (checked 2-3 days ago, in another order than the ids), the rest checked within the day.
+    const seedStarted = performance.now();
+    await ds.query(
+      `INSERT INTO ${t} (app_id, auth_app_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at, token_issued_at, status,
+         authorized_at, last_checked_at, check_due_at, due_at, failure_count, version, created_at, updated_at)
+       SELECT $1, lpad(g::text, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, $2::bigint, 'active', $2::bigint, c, c, e - ${30 * DAY}, 0, 1, $2::bigint, $2::bigint
+       FROM generate_series(0, $3::int - 1) AS g,
+         LATERAL (SELECT CASE WHEN g < greatest($3::int / 100, 2500) THEN $2::bigint + ${10 * DAY} + g ELSE $2::bigint + ${200 * DAY} + g END AS e,
+                         CASE WHEN g % 10 IN (3, 6, 9) THEN $2::bigint - ${2 * DAY} - (g::bigint * 7919) % ${DAY} ELSE $2::bigint - (g::bigint * 7919) % ${DAY / 2} END AS c) AS v`,
+      [APP, now, rows],
+    );
+    // Real ciphertexts where the claims will read.
+    const readable = (await ds.query(
+      `(SELECT id, auth_app_id FROM ${t} ORDER BY due_at, id LIMIT ${CLAIMED}) UNION (SELECT id, auth_app_id FROM ${t} ORDER BY check_due_at, id LIMIT ${CLAIMED})`,
+    )) as Array<{ id: number; auth_app_id: string }>;
+    for (let i = 0; i < readable.length; i += 1000) {
+      const chunk = readable.slice(i, i + 1000);
+      const values = chunk.map((r, k) => `($${3 * k + 1}::int, $${3 * k + 2}, $${3 * k + 3})`).join(',');
+      const params = chunk.flatMap((r) => [
+        r.id,
+        cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, r.auth_app_id, 'app_auth_token')),
+        cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, r.auth_app_id, 'app_refresh_token')),
+      ]);
+      await ds.query(
+        `UPDATE ${t} AS r SET app_auth_token_enc = v.a, app_refresh_token_enc = v.b FROM (VALUES ${values}) AS v(id, a, b) WHERE r.id = v.id`,
+        params,
+      );
+    }
+    await ds.query(`VACUUM ANALYZE ${t}`);
+    const seedMs = performance.now() - seedStarted;
+
+    const store = new TypeOrmAlipayTokenStore(ds, cipher, Date.now, policy);
+    const timed = async (n: number, fn: (k: number) => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let k = 0; k < n; k++) {
+        const started = performance.now();
+        await fn(k);
+        times.push(performance.now() - started);
+      }
+      return times;
+    };
+    const claimed = (what: string) => (got: Array<{ unreadable: string | null }>) => {
+      if (got.length !== 100) throw new Error(`${what}: claimed ${got.length}, expected 100`);
+      if (got.some((r) => r.unreadable)) throw new Error(`${what}: a claimed row could not be decrypted`);
+    };
+    const checkedBefore = new Date(now - policy.statusCheckIntervalMs);
+    const statusCheckClaimMs = await timed(20, (k) =>
+      store.claimStatusCheckDue(APP, checkedBefore, { owner: `check-${k}`, ms: 600_000 }, 100).then(claimed('status check')),
+    );
+    const refreshClaimMs = await timed(20, (k) =>
+      store.claimDue(APP, dueCriteria(now, policy), { owner: `refresh-${k}`, ms: 600_000 }, 100).then(claimed('refresh')),
+    );
+    const healthCountMs = await timed(5, async () => {
+      await store.countByStatus(APP);
+      await store.countDue(APP, dueCriteria(now - DAY, policy));
+    });
+    // Changed windows, re-applied once for the cluster (in the background of one instance's boot).
+    const wider = new TypeOrmAlipayTokenStore(ds, cipher, Date.now, { ...policy, refreshAheadMs: 60 * DAY });
+    const reapplyMs = await timed(1, async () => {
+      const r = await wider.applyRefreshWindows(APP, { owner: 'bench' });
+      if (r.state !== 'applied') throw new Error(`re-application: ${r.state}`);
+    });
+    // What every later start-up runs: the windows' fingerprint (one row) and a sample of key ids.
+    const bootMs = await timed(5, async () => {
+      const r = await wider.applyRefreshWindows(APP, { owner: 'bench' });
+      if (r.state !== 'current') throw new Error(`start-up: ${r.state}`);
+      await wider.sampleUnknownKeyRows();
+    });
+    const formerBootMs = await timed(3, async () => {
+      await store.syncDueAt(APP);
+      await store.countUnknownKeyRows();
+    });
+    // Health probes: the summary as a load balancer sees it, counts shared for countsMaxAgeMs.
+    const health = new AlipayAuthHealthService(
+      store,
+      config,
+      new AlipayConfigurationCircuit(config, { emit: () => undefined } as unknown as AlipayAuthEventPublisher),
+      { lastCompletedRun: undefined } as unknown as AlipayTokenRefreshScheduler,
+      {} as AlipayOpenApiClient,
+    );
+    await health.summary();
+    const healthProbeMs = await timed(200, () => health.summary());
+    const select = (order: string, where: string) => () =>
+      ds.query(`SELECT id FROM ${t} WHERE app_id = $1 AND status = 'active' AND ${where} ORDER BY ${order} LIMIT 100`, [APP, checkedBefore.getTime()]);
+    const formerCheckSelectMs = await timed(
+      5,
+      select('CASE WHEN last_checked_at IS NULL THEN 0 ELSE 1 END, last_checked_at, id', '(last_checked_at IS NULL OR last_checked_at < $2)'),
+    );
+    const checkSelectMs = await timed(5, select('check_due_at, id', 'check_due_at < $2'));
+    const plan = (await ds.query(
+      `EXPLAIN SELECT id FROM ${t} WHERE app_id = $1 AND status = 'active' AND check_due_at < $2 AND (lease_until IS NULL OR lease_until <= $3)
+       ORDER BY check_due_at, id LIMIT 100 FOR UPDATE SKIP LOCKED`,
+      [APP, checkedBefore.getTime(), now],
+    )) as Array<{ 'QUERY PLAN': string }>;
+    return {
+      rows,
+      seedMs,
+      statusCheckClaimMs,
+      refreshClaimMs,
+      healthCountMs,
+      bootMs,
+      formerBootMs,
+      reapplyMs,
+      healthProbeMs,
+      formerCheckSelectMs,
+      checkSelectMs,
+      statusCheckPlan: plan.map((p) => p['QUERY PLAN'].trim()).join(' / '),
+    };
+  } finally {
+    await ds.destroy();
+    await db.drop();
+  }
+}
+
+export function scaleSizes(): number[] {
+  const sizes = (process.env.BENCH_SCALE_SIZES ?? '10000,100000').split(',').map(Number);
+  if (process.env.BENCH_SCALE_1M === '1' && !sizes.includes(1_000_000)) sizes.push(1_000_000);
+  return sizes;
+}
+
+if (require.main === module) {
+  void (async () => {
+    for (const n of scaleSizes()) {
+      const r = await scaleBench(n);
+      console.log(
+        `${n} rows (seeded in ${(r.seedMs / 1000).toFixed(1)} s): status-check claim ${median(r.statusCheckClaimMs).toFixed(2)} ms, refresh claim ${median(r.refreshClaimMs).toFixed(2)} ms, ` +
+          `health count ${median(r.healthCountMs).toFixed(1)} ms, health probe ${median(r.healthProbeMs).toFixed(3)} ms, ` +
+          `start-up ${median(r.bootMs).toFixed(2)} ms (formerly ${median(r.formerBootMs).toFixed(1)} ms), re-application ${median(r.reapplyMs).toFixed(0)} ms, ` +
+          `check candidates ${median(r.checkSelectMs).toFixed(2)} ms (formerly ${median(r.formerCheckSelectMs).toFixed(1)} ms)\n  plan: ${r.statusCheckPlan}`,
+      );
+    }
+  })();
+}
