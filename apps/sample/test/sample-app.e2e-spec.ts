@@ -388,7 +388,7 @@ describe('health and docs', () => {
       const id = list[0].authAppId;
       const home = await browser.get('/').set(bearer).expect(200);
       // An HTTP 503 after sending is ambiguous: the library verifies the stored pair before retrying.
-      const row = new RegExp(`<tr data-auth-app-id="${id}" data-state="verifying" class="attention">[\\s\\S]*?</tr>`).exec(home.text)?.[0];
+      const row = new RegExp(`<tr id="m-${id}" data-auth-app-id="${id}" data-state="verifying" class="attention">[\\s\\S]*?</tr>`).exec(home.text)?.[0];
       expect(row).toBeDefined();
       expect(row).toContain('status verifying');
       expect(row).toContain('needs attention');
@@ -428,7 +428,7 @@ describe('health and docs', () => {
       expect.arrayContaining(['200', '303', '401', '403', '409', '502']),
     );
     expect(paths['/alipay/auth/callback'].get.parameters.map((p: { name: string }) => p.name)).toContain('application_type');
-    expect(paths['/'].get.parameters.find((p: { name: string }) => p.name === 'offset').description).toBeTruthy();
+    expect(paths['/'].get.parameters.find((p: { name: string }) => p.name === 'view').description).toBeTruthy();
     expect(JSON.stringify(paths['/health'])).not.toMatch(/redis/i);
     await request(base).get('/docs').expect(200);
   });

@@ -29,9 +29,11 @@ import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, single, wantsJson } from '../http/respond';
 import { AUTHORIZE_PATH, MERCHANTS_PATH } from '../routes';
 import { OperatorCsrf } from '../security/operator-csrf';
-import { merchantState, operatorsPage } from '../views/pages';
+import { merchantState } from '../views/merchant-state';
+import { operatorsPage, ShownList } from '../views/operators-page';
 import { AdminGuard, OperatorAuth } from './admin.guard';
 import { MerchantCounts } from './merchant-counts';
+import { backTo, MERCHANT_SORTS, MERCHANT_VIEWS, PAGE_SIZES, parseBack, parseListState, viewFilter } from './merchant-list-state';
 import { AlipayErrorDto, MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
 
 const PAGE_SIZE = 50;
@@ -99,18 +101,34 @@ export class MerchantsController {
       : undefined;
   }
 
+  /** The QR code of the authorization link: the link never changes while the app runs. */
+  private qrSvg?: Promise<string>;
+
   @Get('/')
-  @ApiOperation({ summary: "Operators' page: the authorization link and QR code, the authorized merchants and their state" })
+  @ApiOperation({ summary: "Operators' page: the merchants needing attention (or all), search, the authorization link and QR code" })
   @ApiProduces('text/html')
-  @ApiQuery({ name: 'offset', required: false, type: Number, description: 'Merchants to skip (pages of 50)' })
-  async home(@Query('offset') offsetText: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const { offset, limit } = paging(offsetText, undefined, PAGE_SIZE);
+  @ApiQuery({ name: 'view', required: false, enum: [...MERCHANT_VIEWS], description: 'Default: attention when any row needs it, else all' })
+  @ApiQuery({ name: 'q', required: false, description: 'A merchant app id or an Alipay user id (exact)' })
+  @ApiQuery({ name: 'sort', required: false, enum: [...MERCHANT_SORTS] })
+  @ApiQuery({ name: 'page', required: false, type: Number, description: 'From 1' })
+  @ApiQuery({ name: 'size', required: false, enum: [...PAGE_SIZES] })
+  @ApiQuery({ name: 'at', required: false, description: 'The merchant app to highlight (where an action came back to)' })
+  async home(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const parsed = parseListState(query);
+    const at = single(query.at);
     const authorizeUrl = `${this.config.publicBaseUrl}${AUTHORIZE_PATH}`;
-    const [page, counts, qrSvg] = await Promise.all([
-      this.tokens.list(undefined, { offset, limit }),
-      this.counts.get(),
-      QRCode.toString(authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
-    ]);
+    this.qrSvg ??= QRCode.toString(authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    const now = Date.now();
+    const counts = await this.counts.byView(now);
+    const list: ShownList = { ...parsed, view: parsed.view ?? (counts.attention > 0 ? 'attention' : 'all') };
+    const filter = viewFilter(list.view, list.q, now);
+    const fetchPage = () => this.tokens.list(filter, { offset: (list.page - 1) * list.size, limit: list.size, order: list.sort });
+    let page = list.searchError ? { items: [], total: 0 } : await fetchPage();
+    if (!page.items.length && page.total > 0) {
+      // Past the end (rows moved on since the link was made): the last page.
+      list.page = Math.ceil(page.total / list.size);
+      page = await fetchPage();
+    }
     const refresh = this.alipay.refresh;
     sendHtml(
       res,
@@ -123,13 +141,13 @@ export class MerchantsController {
         batchAuthorizeUrl: this.setup.mode === 'simulation' ? `${authorizeUrl}?batch=1` : undefined,
         alipayPageBase: this.alipay.authorizePageBaseUrl,
         qrWarning: this.qrWarning(),
-        qrSvg,
+        qrSvg: await this.qrSvg,
         merchants: page.items,
         state: (m) => merchantState(m, refresh),
         total: page.total,
-        offset,
-        limit,
+        list,
         counts,
+        highlight: typeof at === 'string' && ALIPAY_AUTH_APP_ID_PATTERN.test(at) ? at : undefined,
         notice: this.takeNotice(req, res),
         csrf: this.csrf.issue(req, res),
         adminProtected: !!this.config.adminToken,
@@ -196,14 +214,14 @@ export class MerchantsController {
       if (json) res.status(200).json({ result: 'refreshed', authorization });
       else {
         this.setNotice(res, ['ok', authAppId]);
-        res.redirect(303, '/');
+        res.redirect(303, backTo(parseBack(req.body?.back), authAppId));
       }
     } catch (e) {
       // JSON: the library's exception filter answers (registered in SampleAppModule).
       if (json || !(e instanceof AlipayAuthError)) throw e;
       const { error } = alipayAuthErrorResponse(e);
       this.setNotice(res, ['err', authAppId, error.alipayCode ?? error.type, ...(error.traceId ? [error.traceId] : [])]);
-      res.redirect(303, '/');
+      res.redirect(303, backTo(parseBack(req.body?.back), authAppId));
     }
   }
 }

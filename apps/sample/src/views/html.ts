@@ -67,20 +67,42 @@ time{white-space:nowrap}
 .notice.ok{background:#f6ffed;border:1px solid #b7eb8f;color:#1f2329}
 .notice.err{background:#fff1f0;border:1px solid #ffa39e;color:#1f2329}
 .notice.info{background:#e6f4ff;border:1px solid #91caff;color:#1f2329}
-.counts{display:flex;gap:1.5rem;flex-wrap:wrap;margin-bottom:.6rem}
-.counts div{font-size:.85rem;color:#646a73}.counts b{font-size:1.2rem;color:#1f2329;display:block}
+.counts{display:flex;gap:.4rem;flex-wrap:wrap;margin-bottom:.8rem}
+.counts a{font-size:.82rem;color:#4e5561;text-decoration:none;border:1px solid #dee0e3;border-radius:6px;padding:.25rem .6rem;min-width:5.5rem}
+.counts a b{font-size:1.1rem;color:#1f2329;display:block}
+.counts a.current{border-color:#0958d9;box-shadow:inset 0 -3px #0958d9;color:#1f2329}
+.counts a.hot b{color:#b3261e}
+.counts a:hover,.counts a:focus-visible{border-color:#0958d9}
+.filters{display:flex;gap:.6rem 1rem;flex-wrap:wrap;align-items:flex-end;margin:.2rem 0 .8rem}
+.filters label{display:flex;flex-direction:column;font-size:.8rem;color:#4e5561;gap:.15rem}
+.filters input,.filters select{font:inherit;font-size:.9rem;padding:.3rem .45rem;border:1px solid #8f959e;border-radius:4px;min-width:10rem}
+.filters input[type=search]{min-width:16rem}
+.field-error{color:#b3261e;font-size:.85rem;margin:-.4rem 0 .6rem}
+.pager{display:flex;gap:.4rem;align-items:center;flex-wrap:wrap;margin:.6rem 0}
+.pager #page-of{padding:0 .4rem;font-size:.88rem}
+.btn.disabled{opacity:.55;cursor:default}
+tr.highlight td,tr.highlight th,tr:target td,tr:target th{background:#fffbe6}
+#merchants tbody th{font-weight:400;text-transform:none;letter-spacing:0;font-size:.88rem;color:inherit}
+details.card>summary{cursor:pointer;list-style-position:inside}
+details.card>summary h2{display:inline;margin:0}
+details.card[open]>summary{margin-bottom:.8rem}
+.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
+.skip{position:absolute;left:-999px;top:.5rem;background:#fff;color:#0958d9;padding:.4rem .8rem;border-radius:4px;z-index:9}
+.skip:focus{left:.5rem}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;text-align:left;margin:1rem auto;max-width:30rem}
 dl.kv dt{color:#646a73}dl.kv dd{margin:0}
 footer{color:#8f959e;font-size:.8rem;text-align:center;margin:2rem 0}
 @media (max-width:760px){
 main{padding:0 .75rem;margin:1rem auto}.card{padding:1rem}header{padding:.75rem 1rem;flex-wrap:wrap}
 .link-row{flex-direction:column;align-items:flex-start;gap:.75rem}.link-text{min-width:0;width:100%}.qr svg{width:140px;height:140px}
-table#merchants,#merchants tbody,#merchants tr,#merchants td{display:block;width:100%}
+table#merchants,#merchants tbody,#merchants tr,#merchants td,#merchants tbody th{display:block;width:100%}
 #merchants thead{display:none}
 #merchants tr{border:1px solid #eef0f3;border-radius:6px;margin-bottom:.75rem;padding:.4rem .6rem}
-#merchants td{border:0;padding:.2rem 0 .2rem 7.5rem;position:relative;min-height:1.6rem}
-#merchants td::before{content:attr(data-label);position:absolute;left:0;top:.3rem;width:7rem;color:#646a73;font-size:.72rem;font-weight:600;text-transform:uppercase}
-#merchants td:last-child{padding-left:0}
+#merchants td,#merchants tbody th{border:0;padding:.2rem 0 .2rem 7.5rem;position:relative;min-height:1.6rem}
+#merchants td::before,#merchants tbody th::before{content:attr(data-label);position:absolute;left:0;top:.3rem;width:7rem;color:#646a73;font-size:.72rem;font-weight:600;text-transform:uppercase}
+#merchants td:last-child{padding-left:0}#merchants td:last-child::before{content:none}
+.filters input,.filters select{min-width:0;width:100%}.filters label{flex:1 1 40%}.filters label:first-of-type{flex-basis:100%}
+.counts a{min-width:0;padding:.15rem .45rem;font-size:.75rem}.counts a b{font-size:.95rem;display:inline;margin-right:.25rem}
 }
 `;
 
@@ -94,7 +116,7 @@ export function layout(title: string, body: Html, opts: { mode?: 'alipay' | 'sim
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)}</title><style>${STYLE}</style></head>
-<body><header><h1>Alipay app authorization — sample</h1>${badge}</header>
-<main>${body.value}</main>
+<body><a class="skip" href="#main">Skip to content</a><header><h1>Alipay app authorization — sample</h1>${badge}</header>
+<main id="main" tabindex="-1">${body.value}</main>
 <footer>nestjs-alipay-auth sample app</footer></body></html>`;
 }

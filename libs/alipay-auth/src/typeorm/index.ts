@@ -18,6 +18,9 @@ export {
   AlipayAuthVerificationSqlite1764600000000,
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationMysql1764600000000,
+  AlipayAuthConsoleSqlite1764800000000,
+  AlipayAuthConsolePostgres1764800000000,
+  AlipayAuthConsoleMysql1764800000000,
 } from './migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
 export { alipayTokenAad } from './row-codec';

@@ -8,6 +8,11 @@ import {
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationSqlite1764600000000,
 } from './1764600000000-alipay-auth-verification';
+import {
+  AlipayAuthConsoleMysql1764800000000,
+  AlipayAuthConsolePostgres1764800000000,
+  AlipayAuthConsoleSqlite1764800000000,
+} from './1764800000000-alipay-auth-console';
 
 export {
   AlipayAuthMysql1700000000000,
@@ -16,6 +21,9 @@ export {
   AlipayAuthVerificationMysql1764600000000,
   AlipayAuthVerificationPostgres1764600000000,
   AlipayAuthVerificationSqlite1764600000000,
+  AlipayAuthConsoleMysql1764800000000,
+  AlipayAuthConsolePostgres1764800000000,
+  AlipayAuthConsoleSqlite1764800000000,
 };
 
 /**
@@ -26,10 +34,10 @@ export {
 export function alipayAuthMigrations(type: AlipayAuthDatabaseType): Array<new () => MigrationInterface> {
   switch (alipaySqlDialect(type)) {
     case 'sqlite':
-      return [AlipayAuthSqlite1700000000000, AlipayAuthVerificationSqlite1764600000000];
+      return [AlipayAuthSqlite1700000000000, AlipayAuthVerificationSqlite1764600000000, AlipayAuthConsoleSqlite1764800000000];
     case 'postgres':
-      return [AlipayAuthPostgres1700000000000, AlipayAuthVerificationPostgres1764600000000];
+      return [AlipayAuthPostgres1700000000000, AlipayAuthVerificationPostgres1764600000000, AlipayAuthConsolePostgres1764800000000];
     case 'mysql':
-      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000];
+      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000, AlipayAuthConsoleMysql1764800000000];
   }
 }

@@ -1,5 +1,6 @@
 import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
-import { merchantState, operatorsPage } from './pages';
+import { merchantState } from './merchant-state';
+import { operatorsPage } from './operators-page';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 4, 1, 10, 0);
@@ -74,12 +75,12 @@ describe("operators' page states", () => {
       merchants: [row({ status: 'cancelled' })],
       state: (m) => merchantState(m, refresh),
       total: 1,
-      offset: 0,
-      limit: 50,
+      list: { view: 'all', q: '', sort: 'authorized', page: 1, size: 50 },
+      counts: { attention: 0, all: 1, healthy: 0, failing: 0, verifying: 0, unreadable: 0, reauthorization_required: 0, revoked: 0, cancelled: 1 },
       csrf: 'token',
       adminProtected: true,
     });
-    const tr = /<tr data-auth-app-id="2021004199990001"[\s\S]*?<\/tr>/.exec(page)![0];
+    const tr = /<tr id="m-2021004199990001" data-auth-app-id="2021004199990001"[\s\S]*?<\/tr>/.exec(page)![0];
     expect(tr).toContain('data-state="cancelled"');
     expect(tr).not.toContain('expires');
     expect(tr).not.toContain('Refresh now');

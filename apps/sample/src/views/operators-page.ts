@@ -1,0 +1,235 @@
+import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
+import type { MerchantCountsByView } from '../merchants/merchant-counts';
+import { listQuery, MERCHANT_SORTS, MerchantListState, MerchantView, PAGE_SIZES } from '../merchants/merchant-list-state';
+import { Html, html, layout } from './html';
+import type { MerchantState } from './merchant-state';
+import type { SampleMode } from './pages';
+import { when } from './time';
+
+/** The list as the page shows it: the view resolved, the page clamped to the last one. */
+export interface ShownList extends MerchantListState {
+  view: MerchantView;
+  searchError?: string;
+}
+
+export interface OperatorsPageInput {
+  mode: SampleMode;
+  appId: string;
+  authorizeUrl: string;
+  /** Simulation mode: the batch authorization link (several merchant apps at once). */
+  batchAuthorizeUrl?: string;
+  alipayPageBase: string;
+  /** The QR code cannot work from a phone (simulator, or a loopback PUBLIC_BASE_URL): why. */
+  qrWarning?: string;
+  qrSvg: string;
+  merchants: AlipayAuthorizationInfo[];
+  state: (m: AlipayAuthorizationInfo) => MerchantState;
+  /** Rows matching the list's view and search. */
+  total: number;
+  list: ShownList;
+  counts: MerchantCountsByView;
+  /** The row an action came back to (anchored and highlighted). */
+  highlight?: string;
+  notice?: { kind: 'ok' | 'err'; text: string };
+  csrf: string;
+  adminProtected: boolean;
+}
+
+const VIEW_LABELS: Record<MerchantView, string> = {
+  attention: 'needs attention',
+  all: 'all',
+  healthy: 'healthy',
+  failing: 'refresh failing',
+  verifying: 'verifying',
+  unreadable: 'unreadable',
+  reauthorization_required: 'authorize again',
+  revoked: 'revoked',
+  cancelled: 'cancelled',
+};
+const SORT_LABELS: Record<string, string> = {
+  authorized: 'newest authorization',
+  due: 'next scheduled work',
+  expires: 'token expiry',
+  failures: 'most failed refreshes',
+};
+
+const href = (list: MerchantListState, changes: Partial<MerchantListState> = {}) => {
+  const qs = listQuery(list, changes);
+  return `/${qs ? `?${qs}` : ''}#merchants-section`;
+};
+
+function counters(p: OperatorsPageInput): Html {
+  const views = Object.keys(VIEW_LABELS) as MerchantView[];
+  return html`<nav class="counts" id="counts" aria-label="Merchants by state">
+    ${views.map((v) => {
+      const current = v === p.list.view;
+      return html`<a href="${href({ ...p.list, view: v, page: 1 })}" data-count="${v}" class="${current ? 'current' : ''}${v === 'attention' && p.counts.attention ? ' hot' : ''}"
+        ${current ? html`aria-current="page"` : ''}><b>${p.counts[v]}</b>${VIEW_LABELS[v]}</a>`;
+    })}
+  </nav>`;
+}
+
+function controls(p: OperatorsPageInput): Html {
+  const l = p.list;
+  return html`<form class="filters" method="get" action="/" role="search" aria-label="Find a merchant">
+    <input type="hidden" name="view" value="${l.view}" />
+    <label
+      >Merchant app id or Alipay user id
+      <input type="search" name="q" id="search" value="${l.q}" maxlength="32" autocomplete="off" spellcheck="false"
+        ${l.searchError ? html`aria-invalid="true" aria-describedby="search-error"` : ''}
+    /></label>
+    <label
+      >Sort by
+      <select name="sort" id="sort">
+        ${MERCHANT_SORTS.map((s) => html`<option value="${s}" ${s === l.sort ? html`selected` : ''}>${SORT_LABELS[s]}</option>`)}
+      </select></label
+    >
+    <label
+      >Per page
+      <select name="size" id="size">
+        ${PAGE_SIZES.map((n) => html`<option value="${n}" ${n === l.size ? html`selected` : ''}>${n}</option>`)}
+      </select></label
+    >
+    <button class="btn small" type="submit">Show</button>
+    ${l.q ? html`<a class="btn small secondary" href="${href({ ...l, q: '', page: 1 })}">Clear search</a>` : ''}
+  </form>
+  ${l.searchError ? html`<p class="field-error" id="search-error" role="alert">${l.searchError}</p>` : ''}`;
+}
+
+function pager(p: OperatorsPageInput): Html {
+  const l = p.list;
+  const pages = Math.max(1, Math.ceil(p.total / l.size));
+  if (pages === 1) return html``;
+  const link = (label: string, page: number, id: string, rel?: string) =>
+    page === l.page || page < 1 || page > pages
+      ? html`<span class="btn small secondary disabled" aria-disabled="true">${label}</span>`
+      : html`<a class="btn small secondary" id="${id}" href="${href(l, { page })}" ${rel ? html`rel="${rel}"` : ''}>${label}</a>`;
+  return html`<nav class="pager" aria-label="Pages">
+    ${link('« First', 1, 'page-first')} ${link('‹ Previous', l.page - 1, 'page-prev', 'prev')}
+    <span id="page-of">Page ${l.page} of ${pages}</span>
+    ${link('Next ›', l.page + 1, 'page-next', 'next')} ${link('Last »', pages, 'page-last')}
+  </nav>`;
+}
+
+function row(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): Html {
+  const st = p.state(m);
+  const tokenLive = m.status === 'active' && !m.unreadable;
+  const classes = [st.attention ? 'attention' : '', m.authAppId === p.highlight ? 'highlight' : ''].filter(Boolean).join(' ');
+  return html`<tr id="m-${m.authAppId}" data-auth-app-id="${m.authAppId}" data-state="${st.badge}" ${classes ? html`class="${classes}"` : ''}>
+    <th scope="row" data-label="Merchant app">
+      <span class="mono">${m.authAppId}</span>
+      <div class="muted mono">user ${m.userId ?? '—'}</div>
+    </th>
+    <td data-label="Status">
+      <span class="status ${st.badge}">${st.label}</span>${st.attention ? html` <span class="flag">needs attention</span>` : ''}${
+        st.detail ? html`<div class="muted detail">${st.detail}</div>` : ''
+      }
+    </td>
+    <td data-label="Authorized">${when(m.authorizedAt)}</td>
+    <td data-label="Token">
+      ${
+        tokenLive
+          ? html`expires ${when(m.expiresAt)}
+              <div class="muted mono">${m.maskedToken}</div>`
+          : html`<span class="muted">—</span>`
+      }
+    </td>
+    <td data-label="Last refresh">${when(m.lastRefreshedAt)}${m.lastCheckedAt ? html`<div class="muted">checked ${when(m.lastCheckedAt)}</div>` : ''}</td>
+    <td data-label="Next">${st.next ? html`<span class="muted">${st.next.label}</span> ${when(st.next.at)}` : html`<span class="muted">—</span>`}</td>
+    <td data-label="Actions">
+      ${
+        tokenLive
+          ? html`<form method="post" action="/alipay/merchants/${encodeURIComponent(m.authAppId)}/refresh">
+              <input type="hidden" name="csrf" value="${p.csrf}" /><input type="hidden" name="back" value="${back}" />
+              <button class="btn small secondary" type="submit">Refresh now<span class="sr-only"> merchant app ${m.authAppId}</span></button>
+            </form>`
+          : m.status === 'active'
+            ? html`<span class="muted">restore its key, then <code>npm run reencrypt</code></span>`
+            : html`<span class="muted">merchant must authorize again</span>`
+      }
+    </td>
+  </tr>`;
+}
+
+function merchantList(p: OperatorsPageInput): Html {
+  if (!p.counts.all) return html`<p class="muted" id="no-merchants">No merchant has authorized the app yet.</p>`;
+  const l = p.list;
+  const back = listQuery(l);
+  const empty =
+    l.view === 'attention' && !l.q
+      ? 'Nothing needs attention.'
+      : l.q
+        ? `No merchant app id or Alipay user id is ${l.q} in this view.`
+        : 'No merchant in this state.';
+  return html`${controls(p)}
+    ${
+      p.merchants.length
+        ? html`<table id="merchants">
+              <caption class="sr-only">
+                Merchants: ${VIEW_LABELS[l.view]}${l.q ? `, search ${l.q}` : ''}, sorted by ${SORT_LABELS[l.sort]}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Merchant app</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Authorized</th>
+                  <th scope="col">Token</th>
+                  <th scope="col">Last refresh</th>
+                  <th scope="col">Next</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${p.merchants.map((m) => row(p, m, back))}
+              </tbody>
+            </table>
+            <p class="muted">Times in UTC.</p>
+            ${pager(p)}`
+        : html`<p class="muted" id="no-match">${empty} <a href="${href({ ...l, view: 'all', q: '', page: 1 })}">Show all merchants</a></p>`
+    }`;
+}
+
+export function operatorsPage(p: OperatorsPageInput): string {
+  return layout(
+    'Alipay authorizations',
+    html`${p.notice ? html`<div class="notice ${p.notice.kind}" id="notice" role="status">${p.notice.text}</div>` : ''}
+      ${
+        p.mode === 'simulation'
+          ? html`<div class="notice info" id="simulation-notice">
+              <b>Local simulation.</b> No Alipay credentials are configured, so Alipay is played by a simulator running in this process (${p.alipayPageBase}).
+              Nothing here reaches the real Alipay.
+            </div>`
+          : ''
+      }
+      <details class="card" id="link-card" ${p.counts.all ? '' : html`open`}>
+        <summary><h2>Authorization link</h2></summary>
+        <div class="link-row">
+          <div class="qr" title="Scan with the Alipay app">${new Html(p.qrSvg)}</div>
+          <div class="link-text">
+            <p>
+              Send this link (or the QR code) to a merchant. It opens Alipay's authorization page for app <code>${p.appId}</code>; after approval Alipay sends
+              the merchant back here.
+            </p>
+            <code class="url" id="authorize-url">${p.authorizeUrl}</code>
+            ${p.qrWarning ? html`<p class="muted" id="qr-warning">${p.qrWarning}</p>` : ''}
+            <p class="actions">
+              <a class="btn" id="authorize-link" href="${p.authorizeUrl}">Authorize a merchant app</a>${
+                p.batchAuthorizeUrl
+                  ? html`<a class="btn secondary" id="batch-authorize-link" href="${p.batchAuthorizeUrl}">Batch authorization (mini programs and web apps)</a>`
+                  : ''
+              }
+            </p>
+          </div>
+        </div>
+      </details>
+      <section class="card" id="merchants-section" aria-labelledby="merchants-title">
+        <h2 id="merchants-title">Authorized merchants <span class="muted">(${p.counts.all})</span></h2>
+        ${counters(p)} ${merchantList(p)}
+        <p class="muted">
+          JSON: <a href="/alipay/merchants">/alipay/merchants</a> · API docs: <a href="/docs">/docs</a> · Health:
+          <a href="/health">/health</a>${p.adminProtected ? '' : ' · operator pages are not protected (set ADMIN_TOKEN)'}
+        </p>
+      </section>`,
+    { mode: p.mode },
+  );
+}
