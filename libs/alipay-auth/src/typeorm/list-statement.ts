@@ -25,7 +25,9 @@ const ORDER_SQL: Record<AlipayListOrder, string> = {
 
 /** The WHERE and ORDER BY of one `list` call (bound parameters only). */
 export function listStatement(appId: string, q: AlipayListQuery): { where: string; orderBy: string; params: Params } {
-  const where = ['app_id = :appId'];
+  // With an OR (states, search), app_id is in each of its branches instead: a bare `app_id = ?` beside it lures
+  // SQLite's planner (without ANALYZE statistics) into scanning the app's rows through any index on app_id.
+  const where = q.states || q.search !== null ? [] : ['app_id = :appId'];
   const params: Params = { appId };
   if (q.statuses) {
     where.push('status IN (:...statuses)');
@@ -41,14 +43,17 @@ export function listStatement(appId: string, q: AlipayListQuery): { where: strin
   }
   if (q.search !== null) {
     // Two equalities, each on its own index (the unique key, and app_id + user_id).
-    where.push('(auth_app_id = :search OR user_id = :search)');
+    where.push('((app_id = :appId AND auth_app_id = :search) OR (app_id = :appId AND user_id = :search))');
     params.search = q.search;
   }
   if (q.states) {
-    const branches = q.states.map((s) =>
-      s === 'cancelled' && q.cancelledSince !== null ? `(status = 'cancelled' AND updated_at >= :cancelledSince)` : STATE_SQL[s],
+    // Each branch is then an index range of its own (SQLite's OR optimization, PostgreSQL's bitmap OR,
+    // MariaDB's index merge), not a filter over all the app's rows.
+    const branches = q.states.map(
+      (s) =>
+        `(app_id = :appId AND ${s === 'cancelled' && q.cancelledSince !== null ? `status = 'cancelled' AND updated_at >= :cancelledSince` : STATE_SQL[s]})`,
     );
-    where.push(`(${branches.join(' OR ')})`);
+    where.unshift(`(${branches.join(' OR ')})`);
     params.unreadableCode = ALIPAY_ROW_UNREADABLE;
     if (q.cancelledSince !== null) params.cancelledSince = q.cancelledSince;
   }
