@@ -57,9 +57,10 @@ export async function seedMerchants(dataSource: DataSource, config: ResolvedAlip
     const { authAppId, userId } = seededMerchant(i);
     const token = `202612BB${randomBytes(12).toString('hex')}`;
     const refresh = `202612BBr${randomBytes(12).toString('hex')}`;
-    // Authorized over the last year, one every ~50 minutes; tokens issued at authorization, a year long.
+    // Authorized over the last year, one every ~50 minutes; the current pair issued in the last 200 days (the
+    // oldest authorization's first), a year long: no row is due for refresh, none overdue.
     const authorizedAt = now - DAY * 365 + Math.floor((i * DAY * 365) / options.count);
-    const issuedAt = authorizedAt;
+    const issuedAt = Math.max(authorizedAt, now - DAY * 200 + Math.floor((i * DAY * 199) / options.count));
     const expiresAt = issuedAt + 365 * DAY;
     const refreshExpiresAt = issuedAt + 730 * DAY;
     const problem = options.problems?.[i];

@@ -404,12 +404,19 @@ describe('health and docs', () => {
         .expect(303);
       expect(back.headers.location).toBe('/');
       const shown = await browser.get('/').set(bearer).expect(200);
-      expect(shown.text).toMatch(/Refresh of merchant app \d+ failed: unknow-error \(trace id 0b[0-9a-f]+\)/);
-      expect((await browser.get('/').set(bearer).expect(200)).text).not.toContain('failed: unknow-error');
+      // The notice says what the row says (one sentence per code), with the code and the trace id.
+      const sentence = 'Alipay answered with an internal error; the result is unknown, so the stored tokens will be checked before the next try.';
+      expect(shown.text).toMatch(
+        new RegExp(`Refresh of merchant app \\d+ failed: ${sentence.replace(/[.;]/g, '\\$&')} \\(code unknow-error\\)\\. Trace id 0b[0-9a-f]+`),
+      );
+      expect(new RegExp(`<tr id="m-${id}"[\\s\\S]*?</tr>`).exec(shown.text)?.[0]).toContain(sentence);
+      expect((await browser.get('/').set(bearer).expect(200)).text).not.toContain('failed: Alipay answered');
+      // The page says that health is down, and why (the same thresholds as /health).
+      expect(shown.text).toMatch(/id="health-banner" role="alert">[\s\S]*Health is down[\s\S]*active row\(s\) (failing to refresh|awaiting verification)/);
       const forged = await request(base)
         .get('/')
         .set(bearer)
-        .set('cookie', `alipay_ops_notice=${encodeURIComponent(`err|${id}|Call +86 555 now`)}`)
+        .set('cookie', `alipay_ops_notice=${encodeURIComponent(`refresh-failed|${id}|Call +86 555 now`)}`)
         .expect(200);
       expect(forged.text).not.toContain('Call +86');
       expect(forged.text).not.toContain('id="notice"');

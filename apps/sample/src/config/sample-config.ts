@@ -62,6 +62,8 @@ export interface SampleConfig {
   refresh: { enabled: boolean; cron: string };
   /** `/health` is down when more than this share of active authorizations is failing to refresh. */
   healthMaxFailingRatio: number;
+  /** IANA zone the operators' page shows times in (UTC on hover). TIME_ZONE, default Asia/Shanghai. */
+  timeZone: string;
   /** Express `trust proxy` (hops or addresses): which X-Forwarded-For entries name the client. False: none. */
   trustProxy: boolean | number | string;
   /** Redis for the throttle counters and the callback replay memory; unset = in memory and the database. */
@@ -297,6 +299,12 @@ export function validateSampleEnv(env: Env): SampleConfig {
   if (!/^(\S+\s+){4,5}\S+$/.test(refreshCron)) fail('REFRESH_CRON', 'must be a cron expression of 5 or 6 fields');
   const refreshEnabled = bool('REFRESH_ENABLED', true);
 
+  const timeZone = str('TIME_ZONE') ?? 'Asia/Shanghai';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    fail('TIME_ZONE', 'must be an IANA time zone such as Asia/Shanghai or UTC');
+  }
   const ratioText = str('HEALTH_MAX_FAILING_RATIO');
   let healthMaxFailingRatio = 0.5;
   if (ratioText !== undefined) {
@@ -349,6 +357,7 @@ export function validateSampleEnv(env: Env): SampleConfig {
     callbackWithoutState,
     refresh: { enabled: refreshEnabled, cron: refreshCron },
     healthMaxFailingRatio,
+    timeZone,
     trustProxy,
     redisUrl,
     redisKeyPrefix,

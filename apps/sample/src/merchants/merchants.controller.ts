@@ -32,14 +32,15 @@ import { OperatorCsrf } from '../security/operator-csrf';
 import { merchantState } from '../views/merchant-state';
 import { operatorsPage, ShownList } from '../views/operators-page';
 import { AdminGuard, OperatorAuth } from './admin.guard';
+import { HealthBanner } from '../health/health-banner';
+import { BulkJobs } from './bulk-jobs';
 import { MerchantCounts } from './merchant-counts';
+import { OperatorNotice } from './operator-notice';
+import { scheduledRun } from './refresh-schedule';
 import { backTo, MERCHANT_SORTS, MERCHANT_VIEWS, PAGE_SIZES, parseBack, parseListState, viewFilter } from './merchant-list-state';
 import { AlipayErrorDto, MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
 
 const PAGE_SIZE = 50;
-/** One-shot notice after "Refresh now" (post/redirect/get): read once, so a reload shows no stale notice. */
-const NOTICE_COOKIE = 'alipay_ops_notice';
-const NOTICE_TEXT = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function paging(offsetText: unknown, limitText: unknown, maxLimit: number): { offset: number; limit: number } {
   const offset = single(offsetText) ?? '0';
@@ -64,30 +65,10 @@ export class MerchantsController {
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
     @Inject(ALIPAY_SETUP) private readonly setup: AlipaySetup,
     private readonly csrf: OperatorCsrf,
+    private readonly notice: OperatorNotice,
+    private readonly bulk: BulkJobs,
+    private readonly healthBanner: HealthBanner,
   ) {}
-
-  /** The notice left by the last "Refresh now", if any (cleared as it is read). */
-  private takeNotice(req: Request, res: Response): { kind: 'ok' | 'err'; text: string } | undefined {
-    const raw: unknown = req.cookies?.[NOTICE_COOKIE];
-    if (typeof raw !== 'string') return undefined;
-    res.clearCookie(NOTICE_COOKIE, { path: '/' });
-    // Only ids and codes, never free text: nothing can put words on this page.
-    const [kind, id, code, trace] = raw.split('|');
-    if (!ALIPAY_AUTH_APP_ID_PATTERN.test(id ?? '')) return undefined;
-    if (kind === 'ok') return { kind: 'ok', text: `Refreshed the token of merchant app ${id}.` };
-    if (kind !== 'err' || !NOTICE_TEXT.test(code ?? '')) return undefined;
-    return { kind: 'err', text: `Refresh of merchant app ${id} failed: ${code}${trace && NOTICE_TEXT.test(trace) ? ` (trace id ${trace})` : ''}.` };
-  }
-
-  private setNotice(res: Response, parts: string[]): void {
-    res.cookie(NOTICE_COOKIE, parts.join('|'), {
-      httpOnly: true,
-      sameSite: 'strict',
-      path: '/',
-      maxAge: 60_000,
-      secure: this.config.publicBaseUrl.startsWith('https:'),
-    });
-  }
 
   /** Why the QR code cannot work from a phone, if it cannot. */
   private qrWarning(): string | undefined {
@@ -101,6 +82,8 @@ export class MerchantsController {
       : undefined;
   }
 
+  /** When the scheduled refresh runs next after an instant (the cron of the module). */
+  private schedule?: ReturnType<typeof scheduledRun>;
   /** The QR code of the authorization link: the link never changes while the app runs. */
   private qrSvg?: Promise<string>;
 
@@ -119,7 +102,7 @@ export class MerchantsController {
     const authorizeUrl = `${this.config.publicBaseUrl}${AUTHORIZE_PATH}`;
     this.qrSvg ??= QRCode.toString(authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
     const now = Date.now();
-    const counts = await this.counts.byView(now);
+    const [counts, health] = await Promise.all([this.counts.byView(now), this.healthBanner.get(now)]);
     const list: ShownList = { ...parsed, view: parsed.view ?? (counts.attention > 0 ? 'attention' : 'all') };
     const filter = viewFilter(list.view, list.q, now);
     const fetchPage = () => this.tokens.list(filter, { offset: (list.page - 1) * list.size, limit: list.size, order: list.sort });
@@ -130,6 +113,8 @@ export class MerchantsController {
       page = await fetchPage();
     }
     const refresh = this.alipay.refresh;
+    this.schedule ??= scheduledRun(refresh.cron, refresh.enabled);
+    const schedule = this.schedule;
     sendHtml(
       res,
       200,
@@ -143,14 +128,17 @@ export class MerchantsController {
         qrWarning: this.qrWarning(),
         qrSvg: await this.qrSvg,
         merchants: page.items,
-        state: (m) => merchantState(m, refresh),
+        state: (m) => merchantState(m, refresh, schedule, now),
         total: page.total,
         list,
         counts,
         highlight: typeof at === 'string' && ALIPAY_AUTH_APP_ID_PATTERN.test(at) ? at : undefined,
-        notice: this.takeNotice(req, res),
+        notice: this.notice.take(req, res),
+        bulk: this.bulk.current(),
+        health,
         csrf: this.csrf.issue(req, res),
         adminProtected: !!this.config.adminToken,
+        timeZone: this.config.timeZone,
       }),
     );
   }
@@ -200,27 +188,22 @@ export class MerchantsController {
   async refresh(@Param('authAppId') authAppId: string, @Req() req: Request & { operatorAuth?: OperatorAuth }, @Res() res: Response): Promise<void> {
     if (!ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
     // Browsers send cookies and Basic credentials on cross-site posts; a Bearer header they never add.
-    if (req.operatorAuth !== 'bearer' && !this.csrf.valid(req)) {
-      res.status(403).json({
-        statusCode: 403,
-        message: "Missing, expired or wrong csrf field: reload the operators' page and use its button (API clients: send Authorization: Bearer)",
-      });
-      return;
-    }
+    if (!this.csrf.allowPost(req, res)) return;
     const json = wantsJson(req);
+    this.healthBanner.invalidate();
     try {
       const authorization = await this.tokens.refresh(authAppId);
       // The library logs the outcome (one line); nothing to add here.
       if (json) res.status(200).json({ result: 'refreshed', authorization });
       else {
-        this.setNotice(res, ['ok', authAppId]);
+        this.notice.set(res, { kind: 'refreshed', authAppId });
         res.redirect(303, backTo(parseBack(req.body?.back), authAppId));
       }
     } catch (e) {
       // JSON: the library's exception filter answers (registered in SampleAppModule).
       if (json || !(e instanceof AlipayAuthError)) throw e;
       const { error } = alipayAuthErrorResponse(e);
-      this.setNotice(res, ['err', authAppId, error.alipayCode ?? error.type, ...(error.traceId ? [error.traceId] : [])]);
+      this.notice.set(res, { kind: 'refresh-failed', authAppId, code: error.alipayCode ?? error.type, traceId: error.traceId });
       res.redirect(303, backTo(parseBack(req.body?.back), authAppId));
     }
   }

@@ -86,6 +86,11 @@ tr.highlight td,tr.highlight th,tr:target td,tr:target th{background:#fffbe6}
 details.card>summary{cursor:pointer;list-style-position:inside}
 details.card>summary h2{display:inline;margin:0}
 details.card[open]>summary{margin-bottom:.8rem}
+.row-actions{display:flex;gap:.35rem;flex-wrap:wrap}.row-actions form{margin:0}
+.btn.danger{background:#fff;color:#b3261e;border-color:#b3261e}.btn.danger-solid{background:#b3261e;border-color:#b3261e;color:#fff}
+.copy-link{display:flex;flex-direction:column;font-size:.78rem;color:#4e5561;gap:.15rem}.copy-link input{font:inherit;font-size:.78rem;padding:.2rem .35rem;border:1px solid #8f959e;border-radius:4px;width:100%;min-width:12rem}
+.bulk{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center;margin:0 0 .6rem}.bulk form{margin:0}
+.bulk-progress{font-size:.88rem}.bulk-progress progress{vertical-align:middle;width:10rem}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 .skip{position:absolute;left:-999px;top:.5rem;background:#fff;color:#0958d9;padding:.4rem .8rem;border-radius:4px;z-index:9}
 .skip:focus{left:.5rem}
@@ -93,7 +98,8 @@ dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;text-ali
 dl.kv dt{color:#646a73}dl.kv dd{margin:0}
 footer{color:#8f959e;font-size:.8rem;text-align:center;margin:2rem 0}
 @media (max-width:760px){
-main{padding:0 .75rem;margin:1rem auto}.card{padding:1rem}header{padding:.75rem 1rem;flex-wrap:wrap}
+main{padding:0 .5rem;margin:.5rem auto}.card{padding:.75rem;margin-bottom:.75rem}header{padding:.5rem .75rem;flex-wrap:wrap}header h1{font-size:1rem}
+.notice{font-size:.8rem;padding:.4rem .6rem;margin-bottom:.5rem}.card h2{margin-bottom:.5rem}
 .link-row{flex-direction:column;align-items:flex-start;gap:.75rem}.link-text{min-width:0;width:100%}.qr svg{width:140px;height:140px}
 table#merchants,#merchants tbody,#merchants tr,#merchants td,#merchants tbody th{display:block;width:100%}
 #merchants thead{display:none}
@@ -101,7 +107,7 @@ table#merchants,#merchants tbody,#merchants tr,#merchants td,#merchants tbody th
 #merchants td,#merchants tbody th{border:0;padding:.2rem 0 .2rem 7.5rem;position:relative;min-height:1.6rem}
 #merchants td::before,#merchants tbody th::before{content:attr(data-label);position:absolute;left:0;top:.3rem;width:7rem;color:#646a73;font-size:.72rem;font-weight:600;text-transform:uppercase}
 #merchants td:last-child{padding-left:0}#merchants td:last-child::before{content:none}
-.filters input,.filters select{min-width:0;width:100%}.filters label{flex:1 1 40%}.filters label:first-of-type{flex-basis:100%}
+.filters{gap:.4rem .6rem;margin-bottom:.5rem}.filters input,.filters select{min-width:0;width:100%}.filters label{flex:1 1 30%}.filters label:first-of-type{flex-basis:100%}
 .counts a{min-width:0;padding:.15rem .45rem;font-size:.75rem}.counts a b{font-size:.95rem;display:inline;margin-right:.25rem}
 }
 `;

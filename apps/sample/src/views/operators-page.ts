@@ -1,4 +1,6 @@
 import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
+import type { HealthBannerState } from '../health/health-banner';
+import type { BulkJobProgress } from '../merchants/bulk-jobs';
 import type { MerchantCountsByView } from '../merchants/merchant-counts';
 import { listQuery, MERCHANT_SORTS, MerchantListState, MerchantView, PAGE_SIZES } from '../merchants/merchant-list-state';
 import { Html, html, layout } from './html';
@@ -31,8 +33,14 @@ export interface OperatorsPageInput {
   /** The row an action came back to (anchored and highlighted). */
   highlight?: string;
   notice?: { kind: 'ok' | 'err'; text: string };
+  /** Why /health is down (a banner), or null while it is up. */
+  health?: HealthBannerState | null;
+  /** The last bulk action of this instance, if any. */
+  bulk?: BulkJobProgress;
   csrf: string;
   adminProtected: boolean;
+  /** The zone times are shown in (UTC on hover). */
+  timeZone: string;
 }
 
 const VIEW_LABELS: Record<MerchantView, string> = {
@@ -125,30 +133,75 @@ function row(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): H
         st.detail ? html`<div class="muted detail">${st.detail}</div>` : ''
       }
     </td>
-    <td data-label="Authorized">${when(m.authorizedAt)}</td>
+    <td data-label="Authorized">${when(m.authorizedAt, p.timeZone)}</td>
     <td data-label="Token">
       ${
         tokenLive
-          ? html`expires ${when(m.expiresAt)}
+          ? html`expires ${when(m.expiresAt, p.timeZone)}
               <div class="muted mono">${m.maskedToken}</div>`
           : html`<span class="muted">—</span>`
       }
     </td>
-    <td data-label="Last refresh">${when(m.lastRefreshedAt)}${m.lastCheckedAt ? html`<div class="muted">checked ${when(m.lastCheckedAt)}</div>` : ''}</td>
-    <td data-label="Next">${st.next ? html`<span class="muted">${st.next.label}</span> ${when(st.next.at)}` : html`<span class="muted">—</span>`}</td>
-    <td data-label="Actions">
+    <td data-label="Last refresh">${when(m.lastRefreshedAt, p.timeZone)}${m.lastCheckedAt ? html`<div class="muted">checked ${when(m.lastCheckedAt, p.timeZone)}</div>` : ''}</td>
+    <td data-label="Next">
       ${
-        tokenLive
-          ? html`<form method="post" action="/alipay/merchants/${encodeURIComponent(m.authAppId)}/refresh">
-              <input type="hidden" name="csrf" value="${p.csrf}" /><input type="hidden" name="back" value="${back}" />
-              <button class="btn small secondary" type="submit">Refresh now<span class="sr-only"> merchant app ${m.authAppId}</span></button>
-            </form>`
-          : m.status === 'active'
-            ? html`<span class="muted">restore its key, then <code>npm run reencrypt</code></span>`
-            : html`<span class="muted">merchant must authorize again</span>`
+        !st.next
+          ? html`<span class="muted">—</span>`
+          : html`<span class="muted">${st.next.label}</span> ${when(st.next.at, p.timeZone)}${
+              st.next.unscheduled ? html`<div class="muted">due; this instance runs no scheduled refresh</div>` : ''
+            }`
       }
     </td>
+    <td data-label="Actions">${actions(p, m, back)}</td>
   </tr>`;
+}
+
+/** A form posting one action for one row; the button's name says which merchant (unique on the page). */
+function rowForm(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string, action: string, label: string, primary = false): Html {
+  return html`<form method="post" action="/alipay/merchants/${encodeURIComponent(m.authAppId)}/${action}">
+    <input type="hidden" name="csrf" value="${p.csrf}" /><input type="hidden" name="back" value="${back}" />
+    <button class="btn small${primary ? '' : ' secondary'}" type="submit">${label}<span class="sr-only"> merchant app ${m.authAppId}</span></button>
+  </form>`;
+}
+
+function actions(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): Html {
+  const stop = html`<a class="btn small danger" href="/alipay/merchants/${encodeURIComponent(m.authAppId)}/revoke?back=${encodeURIComponent(back)}"
+    >Stop serving…<span class="sr-only"> merchant app ${m.authAppId}</span></a
+  >`;
+  if (m.status === 'active' && !m.unreadable) {
+    return html`<div class="row-actions">
+      ${rowForm(p, m, back, 'refresh', 'Refresh now')} ${rowForm(p, m, back, 'check', 'Check with Alipay')} ${stop}
+    </div>`;
+  }
+  if (m.status === 'active') return html`<span class="muted">restore its key, then <code>npm run reencrypt</code></span> ${stop}`;
+  // Only the merchant can start serving again: the link to send them, ready to copy.
+  return html`<label class="copy-link"
+    >Send the merchant this link
+    <input type="text" readonly value="${p.authorizeUrl}" aria-label="Authorization link for merchant app ${m.authAppId}"
+  /></label>`;
+}
+
+function bulkPanel(p: OperatorsPageInput): Html {
+  const job = p.bulk;
+  const form = (kind: string, label: string, n: number) =>
+    n > 0
+      ? html`<form method="post" action="/alipay/bulk/${kind}">
+          <input type="hidden" name="csrf" value="${p.csrf}" /><input type="hidden" name="back" value="${listQuery(p.list)}" />
+          <button class="btn small secondary" type="submit" ${job && !job.finishedAt ? html`disabled` : ''}>${label} (${n})</button>
+        </form>`
+      : '';
+  const progress = job
+    ? html`<p class="bulk-progress" role="status">
+        ${job.kind === 'retry-failing' ? 'Retry of failing merchants' : 'Check of verifying merchants'}:
+        <progress max="${job.total || 1}" value="${job.done}" aria-label="Merchants done">${job.done} of ${job.total}</progress>
+        ${job.done} of ${job.total} done${job.failed ? `, ${job.failed} still failing` : ''}${job.finishedAt ? ' — finished.' : ' — running (reload to follow).'}
+      </p>`
+    : '';
+  return html`<div class="bulk" id="bulk">
+    ${form('retry-failing', 'Retry all failing', p.counts.failing)} ${form('check-verifying', 'Check all verifying', p.counts.verifying)}
+    <a class="btn small secondary" id="export-csv" href="/alipay/merchants.csv?${listQuery({ ...p.list, page: 1 })}">Export this list (CSV)</a>
+  </div>
+  ${progress}`;
 }
 
 function merchantList(p: OperatorsPageInput): Html {
@@ -183,16 +236,24 @@ function merchantList(p: OperatorsPageInput): Html {
                 ${p.merchants.map((m) => row(p, m, back))}
               </tbody>
             </table>
-            <p class="muted">Times in UTC.</p>
+            <p class="muted">Times in ${p.timeZone} (UTC on hover).</p>
             ${pager(p)}`
         : html`<p class="muted" id="no-match">${empty} <a href="${href({ ...l, view: 'all', q: '', page: 1 })}">Show all merchants</a></p>`
-    }`;
+    }
+    ${bulkPanel(p)}`;
 }
 
 export function operatorsPage(p: OperatorsPageInput): string {
   return layout(
     'Alipay authorizations',
-    html`${p.notice ? html`<div class="notice ${p.notice.kind}" id="notice" role="status">${p.notice.text}</div>` : ''}
+    html`${
+      p.health
+        ? html`<div class="notice err" id="health-banner" role="alert">
+            <b>Health is down</b> (<a href="/health">/health</a> answers 503): ${p.health.problems.join('; ')}.
+          </div>`
+        : ''
+    }
+      ${p.notice ? html`<div class="notice ${p.notice.kind}" id="notice" role="status">${p.notice.text}</div>` : ''}
       ${
         p.mode === 'simulation'
           ? html`<div class="notice info" id="simulation-notice">
