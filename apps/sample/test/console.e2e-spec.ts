@@ -64,6 +64,14 @@ browserSuite("operators' console at 10,000 merchants", () => {
       const top = await page.locator('#merchants tbody tr').first().boundingBox();
       expect(top!.y + 60).toBeLessThan(height);
       await save('attention');
+      // Keyboard: the first Tab lands on the skip link; every row action has a name of its own.
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.className)).toBe('skip');
+      const names = await page
+        .locator('#merchants button, #merchants a.btn, #merchants input:not([type=hidden])')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent!.replace(/\s+/g, ' ').trim()));
+      expect(names.length).toBeGreaterThan(0);
+      expect(new Set(names).size).toBe(names.length);
 
       await page.click('#counts [data-count="failing"]');
       await page.waitForURL(/view=failing/);
