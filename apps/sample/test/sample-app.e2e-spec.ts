@@ -218,11 +218,16 @@ describe('callback input', () => {
     await expectNothingStored(async () => {
       cb.searchParams.set('state', [...parts.slice(0, 3), forgedMac].join('.'));
       const res = await request(base).get(pathOf(cb.toString())).set('cookie', flow.cookie).expect(400);
-      expect(res.text).toContain('not issued by this application');
+      // The merchant reads merchant words; the JSON answer names the parameter for operators.
+      expect(res.text).toContain('data-problem="invalid-link"');
+      expect(res.text).toContain('The link is incomplete or was changed.');
+      expect(/<main[\s\S]*<\/main>/.exec(res.text)![0]).not.toMatch(/state|parameter/i);
+      const forgedJson = await request(base).get(pathOf(cb.toString())).set('cookie', flow.cookie).set('accept', 'application/json').expect(400);
+      expect(forgedJson.body.error.message).toContain('not issued by this application');
       // A well-signed state from another browser (other cookie).
       cb.searchParams.set('state', flow.state);
       const other = await request(base).get(pathOf(cb.toString())).set('cookie', 'alipay_auth_nonce=AAAAAAAAAAAAAAAAAAAAAA').expect(400);
-      expect(other.text).toContain('another browser');
+      expect(other.text).toContain('started in another browser or app');
       // The right state without its cookie.
       await request(base).get(pathOf(cb.toString())).expect(400);
     });
@@ -235,7 +240,7 @@ describe('callback input', () => {
       const missing = await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth`).set('accept', 'application/json').expect(400);
       expect(missing.body.error.message).toContain('"app_auth_code" parameter is missing');
       const wrongApp = await request(base).get(`/alipay/auth/callback?app_id=2021004100000009&source=alipay_app_auth&app_auth_code=${code}`).expect(400);
-      expect(wrongApp.text).toContain('&quot;app_id&quot; parameter does not name this application');
+      expect(wrongApp.text).toContain('data-problem="invalid-link"');
       await request(base).get(`/alipay/auth/callback?app_auth_code=${code}`).expect(400);
       await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=evil&app_auth_code=${code}`).expect(400);
       await request(base)
@@ -266,7 +271,8 @@ describe('callback input', () => {
       const before = await exchanges();
       const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990005' });
       const res = await request(strict.getHttpServer()).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth&app_auth_code=${code}`).expect(400);
-      expect(res.text).toContain('has no &quot;state&quot;');
+      expect(res.text).toContain('data-problem="invalid-link"');
+      expect(res.text).not.toContain('&quot;state&quot;');
       expect(await exchanges()).toBe(before);
       const list = await request(strict.getHttpServer()).get('/alipay/merchants').set(bearer).expect(200);
       expect(list.body.total).toBe(0);
@@ -290,7 +296,7 @@ describe('our side failing', () => {
       await broken.get(DataSource).destroy();
       const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990030' });
       const res = await request(broken.getHttpServer()).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${code}`).expect(500);
-      expect(res.text).toContain('an authorization code works only once. Please authorize again');
+      expect(res.text).toContain('Something failed on our side. Please authorize again');
       expect(res.text).toContain('id="retry" href="/alipay/auth/authorize"');
       expect(res.text).not.toContain(code);
     } finally {

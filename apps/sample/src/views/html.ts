@@ -112,7 +112,15 @@ table#merchants,#merchants tbody,#merchants tr,#merchants td,#merchants tbody th
 }
 `;
 
-export function layout(title: string, body: Html, opts: { mode?: 'alipay' | 'simulation' } = {}): string {
+export interface LayoutOptions {
+  mode?: 'alipay' | 'simulation';
+  /** The page's language (merchant pages follow Accept-Language). Default en. */
+  lang?: string;
+  siteTitle?: string;
+  footer?: string;
+}
+
+export function layout(title: string, body: Html, opts: LayoutOptions = {}): string {
   const badge =
     opts.mode === 'simulation'
       ? html`<span class="mode sim" id="mode">LOCAL SIMULATION — not Alipay</span>`
@@ -120,9 +128,9 @@ export function layout(title: string, body: Html, opts: { mode?: 'alipay' | 'sim
         ? html`<span class="mode" id="mode">Alipay</span>`
         : html``;
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="${esc(opts.lang ?? 'en')}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)}</title><style>${STYLE}</style></head>
-<body><a class="skip" href="#main">Skip to content</a><header><h1>Alipay app authorization — sample</h1>${badge}</header>
+<body><a class="skip" href="#main">${opts.lang === 'zh-CN' ? '跳到主要内容' : 'Skip to content'}</a><header><h1>${esc(opts.siteTitle ?? 'Alipay app authorization — sample')}</h1>${badge}</header>
 <main id="main" tabindex="-1">${body.value}</main>
-<footer>nestjs-alipay-auth sample app</footer></body></html>`;
+<footer>${esc(opts.footer ?? 'nestjs-alipay-auth sample app')}</footer></body></html>`;
 }
