@@ -504,6 +504,19 @@ describe('configuration', () => {
       /ADMIN_TOKEN is required when NODE_ENV=production and HOST \(0\.0\.0\.0\) is not loopback/,
     );
     await expect(createSampleApp({ logger: false, env: { ...production, HOST: '127.0.0.1', ALIPAY_APP_ID: 'x' } })).rejects.not.toThrow(/ADMIN_TOKEN/);
+    // Production refuses placeholders (not only short values) and a plain-http public address that is not loopback.
+    const placeholders = env({
+      NODE_ENV: 'production',
+      STATE_SECRET: 'change-me-change-me-change-me-change-me',
+      ADMIN_TOKEN: 'aaaaaaaaaaaaaaaaaaaaaaaa',
+      PUBLIC_BASE_URL: 'http://isv.example.com',
+    });
+    const refused = createSampleApp({ logger: false, env: placeholders });
+    await expect(refused).rejects.toThrow(/STATE_SECRET looks like a placeholder/);
+    await expect(refused).rejects.toThrow(/ADMIN_TOKEN looks hand-made/);
+    await expect(refused).rejects.toThrow(/PUBLIC_BASE_URL must be https:\/\/ when NODE_ENV=production/);
+    const message = await refused.catch((e: Error) => e.message);
+    expect(message).not.toContain('change-me');
   });
 
   it('without credentials: simulation mode with the simulator in process', async () => {

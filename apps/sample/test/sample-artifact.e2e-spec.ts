@@ -19,7 +19,8 @@ import { freePort } from '../../../test/support/free-port';
 
 const ROOT = process.cwd();
 const APP_ID = '2021004100000001';
-const ADMIN_TOKEN = 'artifact-admin-token-0123456789';
+// Generated: production refuses a placeholder-looking token.
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 const ENTRY = 'dist/apps/sample/apps/sample/src/main.js';
 const postgres = testDatabaseEngines().includes('postgres');
 if (!postgres) console.warn('sample-artifact.e2e-spec: PostgreSQL unreachable, skipping (required when CI=true)');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ALIPAY_APP_ID_PATTERN } from 'nestjs-alipay-auth';
 import { certPublicKey, certSn, loadAesKey, loadPrivateKey, loadPublicKey, rootCertSn } from 'nestjs-alipay-auth/protocol';
+import { weakSecretReason } from './secret-strength';
 
 /** Injection token of the validated {@link SampleConfig}. */
 export const SAMPLE_CONFIG = Symbol('SAMPLE_CONFIG');
@@ -287,6 +288,18 @@ export function validateSampleEnv(env: Env): SampleConfig {
   if (!stateSecret && mode === 'alipay') fail('STATE_SECRET', 'is required (at least 32 random characters, the same on every instance)');
   const adminToken = str('ADMIN_TOKEN');
   if (adminToken && adminToken.length < 16) fail('ADMIN_TOKEN', 'must be at least 16 characters when set');
+  if (production) {
+    // Length alone lets "change-me-change-me-…" through; the value itself is never echoed.
+    const weakState = stateSecret && stateSecret.length >= 32 ? weakSecretReason(stateSecret, 112) : undefined;
+    if (weakState) fail('STATE_SECRET', `${weakState}: generate one (openssl rand -base64 32)`);
+    const weakAdmin = adminToken && adminToken.length >= 16 ? weakSecretReason(adminToken, 48) : undefined;
+    if (weakAdmin) fail('ADMIN_TOKEN', `${weakAdmin}: generate one (openssl rand -base64 24)`);
+    // Over http the cookies cannot be Secure (nor __Host-): only a loopback address may do without TLS.
+    const base = new URL(publicBaseUrl);
+    if (base.protocol === 'http:' && !isLoopback(base.hostname.replace(/^\[|\]$/g, ''))) {
+      fail('PUBLIC_BASE_URL', 'must be https:// when NODE_ENV=production (http only for a loopback address)');
+    }
+  }
   // The simulation has no operator protection by default: keep it on this machine unless HOST says otherwise.
   const host = str('HOST') ?? (mode === 'simulation' ? '127.0.0.1' : '0.0.0.0');
   // Production with open operator routes reachable from the network: refuse rather than warn.

@@ -5,15 +5,19 @@ import type { Request, Response } from 'express';
 import { AlipayAuthError, AlipaySignatureError, AlipayTokenService, escapeLogValue } from 'nestjs-alipay-auth';
 import { NOTIFY_PATH } from '../routes';
 
+/** Names that would reach an object's prototype machinery if a parameter map were ever merged or spread. */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * The form parameters exactly as sent (the signature covers the raw values), from the raw body rather
- * than the parsed one, which would turn `a[b]=` names into objects. A repeated name is refused.
+ * than the parsed one, which would turn `a[b]=` names into objects. Kept in a map without a prototype; a
+ * repeated name, or a name such as `__proto__` or `constructor`, refuses the whole message.
  */
 export function notificationParams(req: RawBodyRequest<Request>): Record<string, string> | null {
   if (!req.is('application/x-www-form-urlencoded') || !req.rawBody) return null;
-  const params: Record<string, string> = {};
+  const params = Object.create(null) as Record<string, string>;
   for (const [k, v] of new URLSearchParams(req.rawBody.toString('utf8'))) {
-    if (Object.prototype.hasOwnProperty.call(params, k)) return null;
+    if (RESERVED.has(k) || Object.prototype.hasOwnProperty.call(params, k)) return null;
     params[k] = v;
   }
   return params;
@@ -41,7 +45,7 @@ export class NotifyController {
     const answer = (status: number, text: 'success' | 'fail') => res.status(status).type('text/plain').send(text);
     const params = notificationParams(req);
     if (!params) {
-      this.logger.warn('Notification refused: not a form-urlencoded body, or a parameter repeats');
+      this.logger.warn('Notification refused: not a form-urlencoded body, a parameter repeats, or a reserved name');
       answer(400, 'fail');
       return;
     }
