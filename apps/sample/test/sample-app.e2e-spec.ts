@@ -369,8 +369,9 @@ describe('notifications', () => {
 });
 
 describe('health and docs', () => {
-  it('GET /health: database up, token refresh up', async () => {
-    const res = await request(base).get('/health').expect(200);
+  it('GET /health: database up, token refresh up; the details to operators only', async () => {
+    expect((await request(base).get('/health').expect(200)).body).toEqual({ status: 'ok' });
+    const res = await request(base).get('/health').set(bearer).expect(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.details.database.status).toBe('up');
     expect(res.body.details.token_refresh).toMatchObject({ status: 'up', failing: 0 });
@@ -386,7 +387,8 @@ describe('health and docs', () => {
         expect(res.body.error).toMatchObject({ type: 'alipay-error', alipayCode: 'unknow-error' });
         expect(res.body.error.traceId).toBeTruthy();
       }
-      const res = await request(base).get('/health').expect(503);
+      expect((await request(base).get('/health').expect(503)).body).toEqual({ status: 'error' });
+      const res = await request(base).get('/health').set(bearer).expect(503);
       expect(res.body.details.token_refresh).toMatchObject({ status: 'down', failing: list.length, active: list.length });
 
       // The page tells the truth: a failing badge, the retry time, needs attention.
@@ -444,6 +446,31 @@ describe('health and docs', () => {
     expect(paths['/'].get.parameters.find((p: { name: string }) => p.name === 'view').description).toBeTruthy();
     expect(JSON.stringify(paths['/health'])).not.toMatch(/redis/i);
     await request(base).get('/docs').expect(200);
+  });
+
+  it('in production /docs is an operator route; /health tells anonymous callers only up or down', async () => {
+    const token = randomBytes(24).toString('base64url');
+    const prod = await createSampleApp({
+      logger: false,
+      env: env({ NODE_ENV: 'production', HOST: '127.0.0.1', ADMIN_TOKEN: token, SQLITE_PATH: join(dir, 'production.sqlite') }),
+      alipay: { refresh: { enabled: false } },
+    });
+    await prod.init();
+    try {
+      const server = prod.getHttpServer();
+      for (const path of ['/docs', '/docs-json']) {
+        const res = await request(server).get(path).expect(401);
+        expect(res.headers['www-authenticate']).toMatch(/^Basic/);
+        await request(server)
+          .get(path)
+          .auth('ops', token)
+          .expect((r) => expect([200, 301]).toContain(r.status));
+      }
+      expect((await request(server).get('/health').expect(200)).body).toEqual({ status: 'ok' });
+      expect((await request(server).get('/health').set('authorization', `Bearer ${token}`).expect(200)).body.details.token_refresh.status).toBe('up');
+    } finally {
+      await prod.close();
+    }
   });
 
   it('security headers on every route, /docs included; the pages keep their own strict policy', async () => {

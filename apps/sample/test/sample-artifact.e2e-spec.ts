@@ -148,7 +148,7 @@ suite('production artifact (as the Dockerfile assembles it)', () => {
     timings.bootMs = Date.now() - started;
     expect({ live, output: live === 200 ? '' : output }).toEqual({ live: 200, output: '' });
 
-    const health = await request(base).get('/health').expect(200);
+    const health = await request(base).get('/health').set('authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
     expect(health.body.details).toMatchObject({ database: { status: 'up' }, token_refresh: { status: 'up' } });
     await request(base).get('/').expect(401);
 
