@@ -211,6 +211,22 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
       await page.waitForURL(`${base}/`);
     });
 
+    it('a Chinese browser gets the merchant pages in Chinese, without protocol words', async () => {
+      const zh = await browser.newContext({ viewport: { width, height: 900 }, locale: 'zh-CN' });
+      try {
+        const zhPage = await zh.newPage();
+        await zhPage.goto(`${base}/alipay/auth/callback?app_id=${setup.moduleOptions.appId}&app_auth_code=bad!`);
+        await zhPage.locator('#result[data-result="error"]').waitFor();
+        expect(await zhPage.locator('html').getAttribute('lang')).toBe('zh-CN');
+        expect(await zhPage.locator('#title').textContent()).toBe('此链接无法使用');
+        expect(await zhPage.locator('#retry').textContent()).toBe('重新授权');
+        expect(await zhPage.locator('main').textContent()).not.toMatch(/app_auth_code|parameter|state/i);
+        // No screenshot: this machine has no CJK font, Chromium would draw boxes.
+      } finally {
+        await zh.close();
+      }
+    });
+
     it('an error page says what happened and offers the next step', async () => {
       await page.goto(`${base}/alipay/auth/callback?app_id=${setup.moduleOptions.appId}&app_auth_code=bad!`);
       await page.locator('#result[data-result="error"]').waitFor();
