@@ -11,6 +11,7 @@ const CODES: Record<string, string> = {
   'system-error': 'Alipay answered with an internal error; the result is unknown, so the stored tokens will be checked before the next try.',
   'service-unavailable': 'Alipay was unavailable; it will be tried again after a pause.',
   'rate-limit': 'Alipay asked us to slow down; it will be tried again after a pause.',
+  'app-call-limited': 'Alipay is limiting our calls for now; it will be tried again after a pause.',
   // The refresh token is dead: only the merchant can fix it.
   REFRESH_TOKEN_NOT_VALID: 'Alipay no longer accepts the refresh token: the merchant must authorize again.',
   REFRESH_TOKEN_NOT_EXIST: 'Alipay no longer knows the refresh token: the merchant must authorize again.',
@@ -46,10 +47,10 @@ export function knownCode(code: string | null | undefined): string | undefined {
   return CODES[code] ?? CODES[code.replace(/^(?:isv|aop|isp)\./i, '')];
 }
 
-/** One plain sentence for a code, or a generic one naming it. */
+/** One plain sentence for a code, or a generic one (callers show the code beside it). */
 export function explainCode(code: string | null | undefined): string {
   if (!code) return 'It failed without a code.';
-  return knownCode(code) ?? `Alipay refused it with code ${code}; it will be tried again after a pause.`;
+  return knownCode(code) ?? 'Alipay refused it; it will be tried again after a pause.';
 }
 
 /** What each state means, in one sentence (the counters' and the badges' titles). */
