@@ -101,6 +101,18 @@ describe("operators' actions", () => {
     await request(sample.base).post('/alipay/bulk/nope').set(bearer).expect(400);
   });
 
+  it('the JSON list takes the same views, search and orders', async () => {
+    const revoked = await request(sample.base).get('/alipay/merchants?view=revoked').set(bearer).expect(200);
+    expect(revoked.body.items.map((m: { authAppId: string }) => m.authAppId)).toEqual([M[1]]);
+    const found = await request(sample.base)
+      .get(`/alipay/merchants?q=2088${M[4].slice(-12)}`)
+      .set(bearer)
+      .expect(200);
+    expect(found.body).toMatchObject({ total: 1, items: [{ authAppId: M[4] }] });
+    await request(sample.base).get('/alipay/merchants?q=a-b').set(bearer).expect(400);
+    await request(sample.base).get('/alipay/merchants?sort=nope').set(bearer).expect(400);
+  });
+
   it('CSV export of a view, streamed, with the derived state', async () => {
     const all = await request(sample.base).get('/alipay/merchants.csv?view=all&sort=expires').set(bearer).expect(200);
     expect(all.headers['content-type']).toBe('text/csv; charset=utf-8');

@@ -144,8 +144,11 @@ export class MerchantsController {
   }
 
   @Get(MERCHANTS_PATH)
-  @ApiOperation({ summary: 'Authorized merchants (JSON, tokens masked)' })
+  @ApiOperation({ summary: "Authorized merchants (JSON, tokens masked); the operators' page's views, search and orders too" })
   @ApiQuery({ name: 'status', required: false, enum: [...ALIPAY_AUTHORIZATION_STATUSES] })
+  @ApiQuery({ name: 'view', required: false, enum: [...MERCHANT_VIEWS], description: "A view of the operators' page (attention, all, or one state)" })
+  @ApiQuery({ name: 'q', required: false, description: 'A merchant app id or an Alipay user id (exact)' })
+  @ApiQuery({ name: 'sort', required: false, enum: [...MERCHANT_SORTS] })
   @ApiQuery({ name: 'offset', required: false, type: Number })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1-1000, default 50' })
   @ApiOkResponse({ type: MerchantListDto })
@@ -155,7 +158,10 @@ export class MerchantsController {
     if (status === null || (status !== undefined && !ALIPAY_AUTHORIZATION_STATUSES.includes(status as AlipayAuthorizationStatus))) {
       throw new BadRequestException(`"status" must be one of ${ALIPAY_AUTHORIZATION_STATUSES.join(', ')}`);
     }
-    const page = await this.tokens.list(status ? { status: status as AlipayAuthorizationStatus } : undefined, { offset, limit });
+    const { view, q, sort, searchError } = parseListState({ view: query.view, q: query.q, sort: query.sort });
+    if (searchError) throw new BadRequestException(`"q" must be a merchant app id or an Alipay user id (letters and digits, at most 32)`);
+    const filter = { ...viewFilter(view ?? 'all', q, Date.now()), ...(status ? { status: status as AlipayAuthorizationStatus } : {}) };
+    const page = await this.tokens.list(filter, { offset, limit, order: sort });
     return { items: page.items, total: page.total, offset, limit };
   }
 
