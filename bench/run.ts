@@ -4,7 +4,7 @@
  * with its spread. No test asserts a time: the report says where a target is missed and why.
  * BENCH_REFRESH_N (default 10000, as issue 13 asks) sets the scheduled-refresh size, BENCH_REFRESH_REPS (default 3) its repetitions;
  * BENCH_ROWS (default 100000) the claim table.
- * BENCH_ONLY=signer,hot,refresh,refresh3,claim,scale,sample runs only those parts and prints them (nothing is written).
+ * BENCH_ONLY=signer,hot,refresh,refresh3,claim,scale,sample,console runs only those parts and prints them (nothing is written).
  * BENCH_SCALE_SIZES (default 10000,100000) and BENCH_SCALE_1M=1: the table sizes of the scale part (bench/scale.bench.ts).
  * BENCH_SAMPLE_REPS (default 3): repetitions of the sample app's memory run (bench/sample-memory.ts).
  */
@@ -28,6 +28,7 @@ import { createIsolatedDatabase, IsolatedDatabase, TestEngine } from '../test/su
 import { claimBench } from './claim.bench';
 import { scaleBench, ScaleResult, scaleSizes } from './scale.bench';
 import { sampleMemory } from './sample-memory';
+import { consolePageBench } from './console-page';
 import { spawnRefreshWorker } from '../test/support/refresh-worker-process';
 
 const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
@@ -413,6 +414,11 @@ async function main(): Promise<void> {
     const sample = await sampleMemory();
     for (const f of sample.figures) figure(f.name, f.unit, f.samples);
     notes.push(...sample.notes);
+  }
+  if (part('console')) {
+    const page = await consolePageBench();
+    for (const f of page.figures) figure(f.name, f.unit, f.samples);
+    notes.push(...page.notes);
   }
   if (ONLY) return;
   for (const f of figures) {

@@ -10,6 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { AlipayTokenReencryption } from 'nestjs-alipay-auth';
 import { DataSource } from 'typeorm';
 import { ALIPAY_SETUP, AlipaySetup } from './alipay/alipay-setup';
+import { bootWarnings } from './config/boot-warnings';
 import { SAMPLE_CONFIG, SampleConfig, SampleConfigError } from './config/sample-config';
 import { SampleConfigModule } from './config/sample-config.module';
 import { databaseOptions } from './database/database-options';
@@ -87,9 +88,7 @@ async function start(): Promise<void> {
   app.enableShutdownHooks();
   const config = app.get<SampleConfig>(SAMPLE_CONFIG);
   const setup = app.get<AlipaySetup>(ALIPAY_SETUP);
-  if (setup.mode === 'alipay' && !config.adminToken) {
-    new Logger('Sample').warn("ADMIN_TOKEN is not set: the operators' page and merchant API are open to anyone who can reach them");
-  }
+  for (const warning of bootWarnings(config)) new Logger('Sample').warn(warning);
   await app.listen(config.port, config.host);
   process.stdout.write(banner(config, setup));
 }

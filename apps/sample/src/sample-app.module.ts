@@ -14,7 +14,11 @@ import { databaseOptions } from './database/database-options';
 import { HealthController } from './health/health.controller';
 import { AdminGuard } from './merchants/admin.guard';
 import { MerchantCounts } from './merchants/merchant-counts';
+import { HealthBanner } from './health/health-banner';
+import { BulkJobs } from './merchants/bulk-jobs';
+import { MerchantActionsController } from './merchants/merchant-actions.controller';
 import { MerchantsController } from './merchants/merchants.controller';
+import { OperatorNotice } from './merchants/operator-notice';
 import { NotifyController } from './notify/notify.controller';
 import { SampleRedisModule } from './redis/redis.module';
 import { OperatorCsrf } from './security/operator-csrf';
@@ -54,12 +58,15 @@ export class SampleAppModule {
         }),
         TerminusModule.forRoot({ errorLogStyle: 'pretty' }),
       ],
-      controllers: [AuthorizationController, MerchantsController, NotifyController, HealthController],
+      controllers: [AuthorizationController, MerchantsController, MerchantActionsController, NotifyController, HealthController],
       providers: [
         AdminGuard,
         MerchantCounts,
         CallbackReplays,
         OperatorCsrf,
+        OperatorNotice,
+        BulkJobs,
+        HealthBanner,
         // JSON routes answer library errors as 409/502/503/504 with Alipay's code; HTML routes render their own pages.
         { provide: APP_FILTER, useClass: AlipayAuthExceptionFilter },
       ],

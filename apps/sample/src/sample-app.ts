@@ -3,8 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { SAMPLE_CONFIG, SampleConfig } from './config/sample-config';
+import { operatorAuth } from './merchants/admin.guard';
 import { SampleAppModule, SampleAppOptions } from './sample-app.module';
 import { applyThrottles } from './security/throttle';
 
@@ -37,6 +39,16 @@ export async function createSampleApp(options: CreateSampleAppOptions = {}): Pro
     }),
   );
   app.use(cookieParser());
+  if (config.nodeEnv === 'production') {
+    // The API description lists every operator route: in production it is for operators only.
+    app.use(['/docs', '/docs-json', '/docs-yaml'], (req: Request, res: Response, next: NextFunction) => {
+      if (operatorAuth(req, config.adminToken)) return next();
+      res
+        .status(401)
+        .set('www-authenticate', 'Basic realm="Alipay sample operators", charset="UTF-8"')
+        .json({ statusCode: 401, message: 'ADMIN_TOKEN required' });
+    });
+  }
   applyThrottles(app);
   const document = SwaggerModule.createDocument(
     app,

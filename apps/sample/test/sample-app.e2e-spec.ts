@@ -219,11 +219,16 @@ describe('callback input', () => {
     await expectNothingStored(async () => {
       cb.searchParams.set('state', forged.toString('base64'));
       const res = await request(base).get(pathOf(cb.toString())).set('cookie', flow.cookie).expect(400);
-      expect(res.text).toContain('not issued by this application');
+      // The merchant reads merchant words; the JSON answer names the parameter for operators.
+      expect(res.text).toContain('data-problem="invalid-link"');
+      expect(res.text).toContain('The link is incomplete or was changed.');
+      expect(/<main[\s\S]*<\/main>/.exec(res.text)![0]).not.toMatch(/state|parameter/i);
+      const forgedJson = await request(base).get(pathOf(cb.toString())).set('cookie', flow.cookie).set('accept', 'application/json').expect(400);
+      expect(forgedJson.body.error.message).toContain('not issued by this application');
       // A well-signed state from another browser (other cookie).
       cb.searchParams.set('state', flow.state);
       const other = await request(base).get(pathOf(cb.toString())).set('cookie', 'alipay_auth_nonce=AAAAAAAAAAAAAAAAAAAAAA').expect(400);
-      expect(other.text).toContain('another browser');
+      expect(other.text).toContain('started in another browser or app');
       // The right state without its cookie.
       await request(base).get(pathOf(cb.toString())).expect(400);
     });
@@ -236,7 +241,7 @@ describe('callback input', () => {
       const missing = await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth`).set('accept', 'application/json').expect(400);
       expect(missing.body.error.message).toContain('"app_auth_code" parameter is missing');
       const wrongApp = await request(base).get(`/alipay/auth/callback?app_id=2021004100000009&source=alipay_app_auth&app_auth_code=${code}`).expect(400);
-      expect(wrongApp.text).toContain('&quot;app_id&quot; parameter does not name this application');
+      expect(wrongApp.text).toContain('data-problem="invalid-link"');
       await request(base).get(`/alipay/auth/callback?app_auth_code=${code}`).expect(400);
       await request(base).get(`/alipay/auth/callback?app_id=${APP_ID}&source=evil&app_auth_code=${code}`).expect(400);
       await request(base)
@@ -267,7 +272,8 @@ describe('callback input', () => {
       const before = await exchanges();
       const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990005' });
       const res = await request(strict.getHttpServer()).get(`/alipay/auth/callback?app_id=${APP_ID}&source=alipay_app_auth&app_auth_code=${code}`).expect(400);
-      expect(res.text).toContain('has no &quot;state&quot;');
+      expect(res.text).toContain('data-problem="invalid-link"');
+      expect(res.text).not.toContain('&quot;state&quot;');
       expect(await exchanges()).toBe(before);
       const list = await request(strict.getHttpServer()).get('/alipay/merchants').set(bearer).expect(200);
       expect(list.body.total).toBe(0);
@@ -291,7 +297,7 @@ describe('our side failing', () => {
       await broken.get(DataSource).destroy();
       const { app_auth_code: code } = sim.controls.authorize(APP_ID, { authAppId: '2021004199990030' });
       const res = await request(broken.getHttpServer()).get(`/alipay/auth/callback?app_id=${APP_ID}&app_auth_code=${code}`).expect(500);
-      expect(res.text).toContain('an authorization code works only once. Please authorize again');
+      expect(res.text).toContain('Something failed on our side. Please authorize again');
       expect(res.text).toContain('id="retry" href="/alipay/auth/authorize"');
       expect(res.text).not.toContain(code);
     } finally {
@@ -364,8 +370,9 @@ describe('notifications', () => {
 });
 
 describe('health and docs', () => {
-  it('GET /health: database up, token refresh up', async () => {
-    const res = await request(base).get('/health').expect(200);
+  it('GET /health: database up, token refresh up; the details to operators only', async () => {
+    expect((await request(base).get('/health').expect(200)).body).toEqual({ status: 'ok' });
+    const res = await request(base).get('/health').set(bearer).expect(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.details.database.status).toBe('up');
     expect(res.body.details.token_refresh).toMatchObject({ status: 'up', failing: 0 });
@@ -381,7 +388,8 @@ describe('health and docs', () => {
         expect(res.body.error).toMatchObject({ type: 'alipay-error', alipayCode: 'unknow-error' });
         expect(res.body.error.traceId).toBeTruthy();
       }
-      const res = await request(base).get('/health').expect(503);
+      expect((await request(base).get('/health').expect(503)).body).toEqual({ status: 'error' });
+      const res = await request(base).get('/health').set(bearer).expect(503);
       expect(res.body.details.token_refresh).toMatchObject({ status: 'down', failing: list.length, active: list.length });
 
       // The page tells the truth: a failing badge, the retry time, needs attention.
@@ -389,7 +397,7 @@ describe('health and docs', () => {
       const id = list[0].authAppId;
       const home = await browser.get('/').set(bearer).expect(200);
       // An HTTP 503 after sending is ambiguous: the library verifies the stored pair before retrying.
-      const row = new RegExp(`<tr data-auth-app-id="${id}" data-state="verifying" class="attention">[\\s\\S]*?</tr>`).exec(home.text)?.[0];
+      const row = new RegExp(`<tr id="m-${id}" data-auth-app-id="${id}" data-state="verifying" class="attention">[\\s\\S]*?</tr>`).exec(home.text)?.[0];
       expect(row).toBeDefined();
       expect(row).toContain('status verifying');
       expect(row).toContain('needs attention');
@@ -405,12 +413,19 @@ describe('health and docs', () => {
         .expect(303);
       expect(back.headers.location).toBe('/');
       const shown = await browser.get('/').set(bearer).expect(200);
-      expect(shown.text).toMatch(/Refresh of merchant app \d+ failed: unknow-error \(trace id 0b[0-9a-f]+\)/);
-      expect((await browser.get('/').set(bearer).expect(200)).text).not.toContain('failed: unknow-error');
+      // The notice says what the row says (one sentence per code), with the code and the trace id.
+      const sentence = 'Alipay answered with an internal error; the result is unknown, so the stored tokens will be checked before the next try.';
+      expect(shown.text).toMatch(
+        new RegExp(`Refresh of merchant app \\d+ failed: ${sentence.replace(/[.;]/g, '\\$&')} \\(code unknow-error\\)\\. Trace id 0b[0-9a-f]+`),
+      );
+      expect(new RegExp(`<tr id="m-${id}"[\\s\\S]*?</tr>`).exec(shown.text)?.[0]).toContain(sentence);
+      expect((await browser.get('/').set(bearer).expect(200)).text).not.toContain('failed: Alipay answered');
+      // The page says that health is down, and why (the same thresholds as /health).
+      expect(shown.text).toMatch(/id="health-banner" role="alert">[\s\S]*Health is down[\s\S]*active row\(s\) (failing to refresh|awaiting verification)/);
       const forged = await request(base)
         .get('/')
         .set(bearer)
-        .set('cookie', `alipay_ops_notice=${encodeURIComponent(`err|${id}|Call +86 555 now`)}`)
+        .set('cookie', `alipay_ops_notice=${encodeURIComponent(`refresh-failed|${id}|Call +86 555 now`)}`)
         .expect(200);
       expect(forged.text).not.toContain('Call +86');
       expect(forged.text).not.toContain('id="notice"');
@@ -429,9 +444,34 @@ describe('health and docs', () => {
       expect.arrayContaining(['200', '303', '401', '403', '409', '502']),
     );
     expect(paths['/alipay/auth/callback'].get.parameters.map((p: { name: string }) => p.name)).toContain('application_type');
-    expect(paths['/'].get.parameters.find((p: { name: string }) => p.name === 'offset').description).toBeTruthy();
+    expect(paths['/'].get.parameters.find((p: { name: string }) => p.name === 'view').description).toBeTruthy();
     expect(JSON.stringify(paths['/health'])).not.toMatch(/redis/i);
     await request(base).get('/docs').expect(200);
+  });
+
+  it('in production /docs is an operator route; /health tells anonymous callers only up or down', async () => {
+    const token = randomBytes(24).toString('base64url');
+    const prod = await createSampleApp({
+      logger: false,
+      env: env({ NODE_ENV: 'production', HOST: '127.0.0.1', ADMIN_TOKEN: token, SQLITE_PATH: join(dir, 'production.sqlite') }),
+      alipay: { refresh: { enabled: false } },
+    });
+    await prod.init();
+    try {
+      const server = prod.getHttpServer();
+      for (const path of ['/docs', '/docs-json']) {
+        const res = await request(server).get(path).expect(401);
+        expect(res.headers['www-authenticate']).toMatch(/^Basic/);
+        await request(server)
+          .get(path)
+          .auth('ops', token)
+          .expect((r) => expect([200, 301]).toContain(r.status));
+      }
+      expect((await request(server).get('/health').expect(200)).body).toEqual({ status: 'ok' });
+      expect((await request(server).get('/health').set('authorization', `Bearer ${token}`).expect(200)).body.details.token_refresh.status).toBe('up');
+    } finally {
+      await prod.close();
+    }
   });
 
   it('security headers on every route, /docs included; the pages keep their own strict policy', async () => {
@@ -492,6 +532,19 @@ describe('configuration', () => {
       /ADMIN_TOKEN is required when NODE_ENV=production and HOST \(0\.0\.0\.0\) is not loopback/,
     );
     await expect(createSampleApp({ logger: false, env: { ...production, HOST: '127.0.0.1', ALIPAY_APP_ID: 'x' } })).rejects.not.toThrow(/ADMIN_TOKEN/);
+    // Production refuses placeholders (not only short values) and a plain-http public address that is not loopback.
+    const placeholders = env({
+      NODE_ENV: 'production',
+      STATE_SECRET: 'change-me-change-me-change-me-change-me',
+      ADMIN_TOKEN: 'aaaaaaaaaaaaaaaaaaaaaaaa',
+      PUBLIC_BASE_URL: 'http://isv.example.com',
+    });
+    const refused = createSampleApp({ logger: false, env: placeholders });
+    await expect(refused).rejects.toThrow(/STATE_SECRET looks like a placeholder/);
+    await expect(refused).rejects.toThrow(/ADMIN_TOKEN looks hand-made/);
+    await expect(refused).rejects.toThrow(/PUBLIC_BASE_URL must be https:\/\/ when NODE_ENV=production/);
+    const message = await refused.catch((e: Error) => e.message);
+    expect(message).not.toContain('change-me');
   });
 
   it('without credentials: simulation mode with the simulator in process', async () => {

@@ -19,7 +19,8 @@ import { freePort } from '../../../test/support/free-port';
 
 const ROOT = process.cwd();
 const APP_ID = '2021004100000001';
-const ADMIN_TOKEN = 'artifact-admin-token-0123456789';
+// Generated: production refuses a placeholder-looking token.
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 const ENTRY = 'dist/apps/sample/apps/sample/src/main.js';
 const postgres = testDatabaseEngines().includes('postgres');
 if (!postgres) console.warn('sample-artifact.e2e-spec: skipped, it needs PostgreSQL (npm run test:all, or ALIPAY_TEST_DATABASES=sqlite,postgres)');
@@ -147,7 +148,7 @@ suite('production artifact (as the Dockerfile assembles it)', () => {
     timings.bootMs = Date.now() - started;
     expect({ live, output: live === 200 ? '' : output }).toEqual({ live: 200, output: '' });
 
-    const health = await request(base).get('/health').expect(200);
+    const health = await request(base).get('/health').set('authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
     expect(health.body.details).toMatchObject({ database: { status: 'up' }, token_refresh: { status: 'up' } });
     await request(base).get('/').expect(401);
 

@@ -93,13 +93,21 @@ export { AlipayRateLimiter, TokenBucketRateLimiter, RedisRateLimiter } from './c
 export type { AlipayRedisEval } from './client/call-gate';
 
 // Storage: the contract a store of your own implements, and the cipher it may use
-export { AlipayTokenStore, ALIPAY_ROW_UNREADABLE, ALIPAY_AUTHORIZATION_STATUSES } from './storage/alipay-token-store';
+export {
+  AlipayTokenStore,
+  ALIPAY_ROW_UNREADABLE,
+  ALIPAY_AUTHORIZATION_STATUSES,
+  ALIPAY_AUTHORIZATION_STATES,
+  alipayAuthorizationState,
+} from './storage/alipay-token-store';
 export type {
   AlipayAuthorization,
   AlipayAuthorizationStatus,
   AlipayAuthorizationWrite,
   AlipayIssuedTokens,
   AlipayAuthorizationFilter,
+  AlipayAuthorizationState,
+  AlipayListOrder,
   AlipayPage,
   AlipayPageResult,
   AlipayDueCriteria,

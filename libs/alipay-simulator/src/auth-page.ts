@@ -33,21 +33,21 @@ export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '
 
 /** Alipay blue, system fonts, one centred card: readable at 390 px without zoom, and plainly not the real Alipay. */
 const STYLE = `*{box-sizing:border-box}body{margin:0;font:15px/1.5 -apple-system,BlinkMacSystemFont,"PingFang SC","Microsoft YaHei","Segoe UI",Roboto,sans-serif;color:#1f1f1f;background:#f5f6f8}
-.bar{display:flex;align-items:center;gap:.5rem;padding:.7rem 1rem;background:#1677ff;color:#fff;font-weight:600}
-.logo{display:inline-grid;place-items:center;width:1.8rem;height:1.8rem;border-radius:.45rem;background:#fff;color:#1677ff;font-weight:700}
+.bar{display:flex;align-items:center;gap:.5rem;padding:.7rem 1rem;background:#0958d9;color:#fff;font-weight:600}
+.logo{display:inline-grid;place-items:center;width:1.8rem;height:1.8rem;border-radius:.45rem;background:#fff;color:#0958d9;font-weight:700}
 .sim{margin-left:auto;padding:.1rem .5rem;border-radius:1rem;background:#ff8f1f;color:#fff;font-size:.75rem;font-weight:600;letter-spacing:.02em;white-space:nowrap}
 .banner{margin:0;padding:.45rem 1rem;background:#fff7e6;color:#ad4e00;font-size:.8rem;border-bottom:1px solid #ffd591}
 main{max-width:30rem;margin:0 auto;padding:1rem}.card{background:#fff;border-radius:.75rem;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.06)}
-h1{font-size:1.2rem;margin:.25rem 0 .1rem}.en{display:block;color:#8c8c8c;font-size:.85rem;font-weight:400}
-.pair{display:flex;align-items:center;justify-content:center;gap:.75rem;margin:.5rem 0 1rem}.icon{display:grid;place-items:center;width:3rem;height:3rem;border-radius:.75rem;background:#e6f4ff;color:#1677ff;font-weight:700;font-size:.8rem}.icon.m{background:#f6ffed;color:#389e0d}.arrow{color:#bfbfbf}
+h1{font-size:1.2rem;margin:.25rem 0 .1rem}.en{display:block;color:#5c626b;font-size:.85rem;font-weight:400}
+.pair{display:flex;align-items:center;justify-content:center;gap:.75rem;margin:.5rem 0 1rem}.icon{display:grid;place-items:center;width:3rem;height:3rem;border-radius:.75rem;background:#e6f4ff;color:#0958d9;font-weight:700;font-size:.8rem}.icon.m{background:#f6ffed;color:#237804}.arrow{color:#767c85}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
-ul.scopes{margin:.75rem 0;padding:0;list-style:none;border-top:1px solid #f0f0f0}ul.scopes li{padding:.55rem 0 .55rem 1.5rem;border-bottom:1px solid #f0f0f0;position:relative}ul.scopes li:before{content:"✓";position:absolute;left:.2rem;color:#1677ff}
-label{display:block;margin:.8rem 0 0;font-size:.85rem;color:#595959}input[type=text]{display:block;width:100%;margin-top:.25rem;padding:.6rem .7rem;font:inherit;border:1px solid #d9d9d9;border-radius:.5rem;background:#fafafa}input[type=text]:focus{outline:2px solid #91caff;border-color:#1677ff;background:#fff}
+ul.scopes{margin:.75rem 0;padding:0;list-style:none;border-top:1px solid #f0f0f0}ul.scopes li{padding:.55rem 0 .55rem 1.5rem;border-bottom:1px solid #f0f0f0;position:relative}ul.scopes li:before{content:"✓";position:absolute;left:.2rem;color:#0958d9}
+label{display:block;margin:.8rem 0 0;font-size:.85rem;color:#595959}input[type=text]{display:block;width:100%;margin-top:.25rem;padding:.6rem .7rem;font:inherit;border:1px solid #d9d9d9;border-radius:.5rem;background:#fafafa}input[type=text]:focus{outline:2px solid #91caff;border-color:#0958d9;background:#fff}
 .chips{display:flex;flex-wrap:wrap;gap:.35rem;margin:.25rem 0}.chip{padding:.1rem .55rem;border-radius:1rem;background:#f0f5ff;color:#1d39c4;font-size:.8rem}
-.actions{display:flex;flex-direction:column;gap:.6rem;margin-top:1.25rem}.btn{display:block;width:100%;padding:.75rem;border-radius:.5rem;border:1px solid #d9d9d9;background:#fff;color:#1f1f1f;font:inherit;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}.btn.primary{background:#1677ff;border-color:#1677ff;color:#fff}
-.result{text-align:center}.big{display:inline-grid;place-items:center;width:3.5rem;height:3.5rem;border-radius:50%;font-size:1.8rem;font-weight:700;margin:.5rem auto}.big.warn{background:#fff7e6;color:#fa8c16}.big.err{background:#fff1f0;color:#f5222d}
-.note{color:#8c8c8c;font-size:.8rem;margin:1rem 0 0}
-ul.apps{list-style:none;margin:.5rem 0;padding:0}ul.apps label{display:flex;align-items:center;gap:.7rem;margin:.45rem 0;padding:.7rem .8rem;border:1px solid #d9d9d9;border-radius:.6rem;background:#fff;color:#1f1f1f;font-size:.95rem;cursor:pointer}ul.apps label:has(input:checked){border-color:#1677ff;background:#f0f7ff}ul.apps input{width:1.15rem;height:1.15rem;accent-color:#1677ff;flex:none}ul.apps .meta{display:block;color:#8c8c8c;font-size:.78rem}
+.actions{display:flex;flex-direction:column;gap:.6rem;margin-top:1.25rem}.btn{display:block;width:100%;padding:.75rem;border-radius:.5rem;border:1px solid #d9d9d9;background:#fff;color:#1f1f1f;font:inherit;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}.btn.primary{background:#0958d9;border-color:#0958d9;color:#fff}
+.result{text-align:center}.big{display:inline-grid;place-items:center;width:3.5rem;height:3.5rem;border-radius:50%;font-size:1.8rem;font-weight:700;margin:.5rem auto}.big.warn{background:#fff7e6;color:#ad4e00}.big.err{background:#fff1f0;color:#cf1322}
+.note{color:#5c626b;font-size:.8rem;margin:1rem 0 0}
+ul.apps{list-style:none;margin:.5rem 0;padding:0}ul.apps label{display:flex;align-items:center;gap:.7rem;margin:.45rem 0;padding:.7rem .8rem;border:1px solid #d9d9d9;border-radius:.6rem;background:#fff;color:#1f1f1f;font-size:.95rem;cursor:pointer}ul.apps label:has(input:checked){border-color:#0958d9;background:#f0f7ff}ul.apps input{width:1.15rem;height:1.15rem;accent-color:#0958d9;flex:none}ul.apps .meta{display:block;color:#5c626b;font-size:.78rem}
 details{margin-top:.75rem;font-size:.85rem;color:#595959}summary{cursor:pointer}
 @media (min-width:640px){main{padding:2.5rem 1rem}.card{padding:2rem}.actions{flex-direction:row-reverse}.actions .btn{flex:1}}`;
 

@@ -20,6 +20,7 @@ import { ALIPAY_SETUP, AlipaySetup } from '../alipay/alipay-setup';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, single, wantsJson } from '../http/respond';
 import { AUTHORIZE_PATH, CALLBACK_PATH } from '../routes';
+import { merchantLocale } from '../views/merchant-text';
 import { alreadyAuthorizedPage, authorizedPage, errorPage, ErrorPageInput } from '../views/pages';
 import { stateProblemMessage } from './authorization-state';
 import { AuthorizedMerchant, CallbackReplays } from './callback-replays';
@@ -30,6 +31,9 @@ const ALIPAY_CODE_HINTS: Record<string, string> = {
   AUTH_CODE_NOT_EXIST: 'Alipay does not know this authorization code. Please start the authorization again.',
   APP_ID_NOT_CONSISTENT: 'This authorization code was issued to another application.',
 };
+
+/** The merchant's language, from the request the page answers. */
+const localeOf = (res: Response) => merchantLocale(res.req.headers['accept-language']);
 
 class CallbackProblem extends Error {
   constructor(readonly page: ErrorPageInput) {
@@ -156,7 +160,7 @@ export class AuthorizationController {
           error: { status: page.status, title: page.title, message: page.message, alipayCode: page.alipayCode, traceId: page.traceId },
         });
       } else {
-        sendHtml(res, page.status, errorPage(page, this.setup.mode));
+        sendHtml(res, page.status, errorPage(page, this.setup.mode, localeOf(res)));
       }
     }
   }
@@ -167,7 +171,13 @@ export class AuthorizationController {
       return this.flow.read(req);
     } catch (e) {
       if (!(e instanceof AlipayInvalidInputError)) throw e;
-      throw new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message: `${e.message}.`, retryUrl: AUTHORIZE_PATH });
+      throw new CallbackProblem({
+        status: 400,
+        problem: 'invalid-link',
+        title: 'Invalid authorization callback',
+        message: `${e.message}.`,
+        retryUrl: AUTHORIZE_PATH,
+      });
     }
   }
 
@@ -177,11 +187,19 @@ export class AuthorizationController {
       // the code; state only defends against login CSRF, so the sample accepts them by default.
       this.flow.verify(input, { withoutState: this.config.callbackWithoutState });
     } catch (e) {
-      const bad = (message: string) => new CallbackProblem({ status: 400, title: 'Invalid authorization callback', message, retryUrl: AUTHORIZE_PATH });
+      const bad = (message: string) =>
+        new CallbackProblem({ status: 400, problem: 'invalid-link', title: 'Invalid authorization callback', message, retryUrl: AUTHORIZE_PATH });
       if (e instanceof AlipayInvalidInputError) throw bad('This callback has no "state": start the authorization from our authorization link.');
       if (!(e instanceof AlipayAuthorizationStateError)) throw e;
       this.logger.warn(`Callback refused: state ${e.problem}`);
-      throw bad(stateProblemMessage(e.problem, this.links.stateTtlMs));
+      throw new CallbackProblem({
+        status: 400,
+        problem: e.problem === 'expired' ? 'expired-link' : e.problem === 'no-cookie' || e.problem === 'other-browser' ? 'other-browser' : 'invalid-link',
+        minutes: Math.round(this.links.stateTtlMs / 60_000),
+        title: 'Invalid authorization callback',
+        message: stateProblemMessage(e.problem, this.links.stateTtlMs),
+        retryUrl: AUTHORIZE_PATH,
+      });
     }
   }
 
@@ -189,7 +207,7 @@ export class AuthorizationController {
     if (json) {
       res.status(200).set('cache-control', 'no-store').json({ status: 'authorized', replayed, authorizations: merchants });
     } else {
-      sendHtml(res, 200, authorizedPage(merchants, this.alipay.appId, this.setup.mode));
+      sendHtml(res, 200, authorizedPage(merchants, this.alipay.appId, this.setup.mode, localeOf(res)));
     }
   }
 
@@ -197,7 +215,7 @@ export class AuthorizationController {
   private replayed(res: Response, json: boolean, merchants: AuthorizedMerchant[] | null): void {
     if (merchants) return this.success(res, json, merchants, true);
     if (json) res.status(200).set('cache-control', 'no-store').json({ status: 'authorized', replayed: true });
-    else sendHtml(res, 200, alreadyAuthorizedPage(this.alipay.appId, this.setup.mode));
+    else sendHtml(res, 200, alreadyAuthorizedPage(this.alipay.appId, this.setup.mode, localeOf(res)));
   }
 
   private problem(e: unknown): ErrorPageInput {
@@ -206,6 +224,7 @@ export class AuthorizationController {
       this.logger.warn(`Code exchange refused by Alipay: ${e.status} ${e.code} (traceId ${e.traceId ?? '-'})`);
       return {
         status: 502,
+        problem: e.code === 'AUTH_CODE_NOT_VALID' || e.code === 'AUTH_CODE_NOT_EXIST' ? 'code-used' : 'alipay-refused',
         title: 'Alipay refused the authorization',
         message: ALIPAY_CODE_HINTS[e.code] ?? `Alipay answered: ${e.alipayMessage}`,
         alipayCode: e.code,
@@ -217,6 +236,7 @@ export class AuthorizationController {
       this.logger.error(`Code exchange answer could not be trusted: ${e.code} (traceId ${e.traceId ?? '-'})`);
       return {
         status: 502,
+        problem: 'alipay-unverified',
         title: 'Alipay answer could not be verified',
         message: "Alipay's answer did not carry a valid signature, so it was not used. The code may have been spent: please authorize again.",
         alipayCode: e.code,
@@ -228,6 +248,7 @@ export class AuthorizationController {
       this.logger.error(`Code exchange did not reach Alipay: ${e.kind}`);
       return {
         status: 502,
+        problem: e.sent ? 'alipay-timeout' : 'alipay-unreachable',
         title: 'Alipay could not be reached',
         message: e.sent
           ? 'Alipay did not answer in time. The code may have been used; please start the authorization again.'
@@ -236,13 +257,14 @@ export class AuthorizationController {
       };
     }
     if (e instanceof AlipayAuthError) {
-      return { status: 400, title: 'Invalid authorization callback', message: e.message, retryUrl: AUTHORIZE_PATH };
+      return { status: 400, problem: 'invalid-link', title: 'Invalid authorization callback', message: e.message, retryUrl: AUTHORIZE_PATH };
     }
     this.logger.error(`Callback failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     // Alipay may already have consumed the single-use code (e.g. our database failed after the exchange):
     // waiting cannot help, a new authorization can.
     return {
       status: 500,
+      problem: 'not-saved',
       title: 'The authorization could not be saved',
       message:
         'Something failed on our side, and an authorization code works only once. Please authorize again; if it keeps failing, contact the app provider.',

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { alipayAuthOptionsFromEnv, AlipayAuthEnv, AlipayAuthEnvOptions, AlipayConfigError } from 'nestjs-alipay-auth';
+import { weakSecretReason } from './secret-strength';
 
 /** Injection token of the validated {@link SampleConfig}. */
 export const SAMPLE_CONFIG = Symbol('SAMPLE_CONFIG');
@@ -55,6 +56,8 @@ export interface SampleConfig {
   refresh: { enabled: boolean; cron: string };
   /** `/health` is down when more than this share of active authorizations is failing to refresh. */
   healthMaxFailingRatio: number;
+  /** IANA zone the operators' page shows times in (UTC on hover). TIME_ZONE, default Asia/Shanghai. */
+  timeZone: string;
   /** Express `trust proxy` (hops or addresses): which X-Forwarded-For entries name the client. False: none. */
   trustProxy: boolean | number | string;
   /** Redis for the throttle counters and the callback replay memory; unset = in memory and the database. */
@@ -172,6 +175,18 @@ export function validateSampleEnv(env: Env): SampleConfig {
   if (!stateSecret && mode === 'alipay') fail('STATE_SECRET', 'is required (at least 32 random characters, the same on every instance)');
   const adminToken = str('ADMIN_TOKEN');
   if (adminToken && adminToken.length < 16) fail('ADMIN_TOKEN', 'must be at least 16 characters when set');
+  if (production) {
+    // Length alone lets "change-me-change-me-…" through; the value itself is never echoed.
+    const weakState = stateSecret && stateSecret.length >= 32 ? weakSecretReason(stateSecret, 112) : undefined;
+    if (weakState) fail('STATE_SECRET', `${weakState}: generate one (openssl rand -base64 32)`);
+    const weakAdmin = adminToken && adminToken.length >= 16 ? weakSecretReason(adminToken, 48) : undefined;
+    if (weakAdmin) fail('ADMIN_TOKEN', `${weakAdmin}: generate one (openssl rand -base64 24)`);
+    // Over http the cookies cannot be Secure (nor __Host-): only a loopback address may do without TLS.
+    const base = new URL(publicBaseUrl);
+    if (base.protocol === 'http:' && !isLoopback(base.hostname.replace(/^\[|\]$/g, ''))) {
+      fail('PUBLIC_BASE_URL', 'must be https:// when NODE_ENV=production (http only for a loopback address)');
+    }
+  }
   // The simulation has no operator protection by default: keep it on this machine unless HOST says otherwise.
   const host = str('HOST') ?? (mode === 'simulation' ? '127.0.0.1' : '0.0.0.0');
   // Production with open operator routes reachable from the network: refuse rather than warn.
@@ -184,6 +199,12 @@ export function validateSampleEnv(env: Env): SampleConfig {
   if (!/^(\S+\s+){4,5}\S+$/.test(refreshCron)) fail('REFRESH_CRON', 'must be a cron expression of 5 or 6 fields');
   const refreshEnabled = bool('REFRESH_ENABLED', true);
 
+  const timeZone = str('TIME_ZONE') ?? 'Asia/Shanghai';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    fail('TIME_ZONE', 'must be an IANA time zone such as Asia/Shanghai or UTC');
+  }
   const ratioText = str('HEALTH_MAX_FAILING_RATIO');
   let healthMaxFailingRatio = 0.5;
   if (ratioText !== undefined) {
@@ -236,6 +257,7 @@ export function validateSampleEnv(env: Env): SampleConfig {
     callbackWithoutState,
     refresh: { enabled: refreshEnabled, cron: refreshCron },
     healthMaxFailingRatio,
+    timeZone,
     trustProxy,
     redisUrl,
     redisKeyPrefix,

@@ -1,8 +1,10 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import type { Request } from 'express';
 import { AlipayAuthHealthIndicator } from 'nestjs-alipay-auth';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
+import { operatorAuth } from '../merchants/admin.guard';
 
 const HEALTH_EXAMPLE = (status: 'ok' | 'error') => {
   const token = {
@@ -42,16 +44,25 @@ export class HealthController {
   @ApiOkResponse({ description: 'Everything up', schema: { example: HEALTH_EXAMPLE('ok') } })
   @ApiServiceUnavailableResponse({ description: 'The database or the token state needs attention', schema: { example: HEALTH_EXAMPLE('error') } })
   @ApiOperation({
-    summary: "Database ping and the library's token health",
+    summary: "Database ping and the library's token health (the details to operators only)",
     description:
-      'Down (503) when the database does not answer, or when the token state needs attention: more than HEALTH_MAX_FAILING_RATIO of the active authorizations failing to refresh (or awaiting verification after an ambiguous refresh), rows that cannot be decrypted, rows overdue for refresh, Alipay reporting a configuration error, or no completed scheduled run for an hour.',
+      'Anonymous callers get only `{ status }`; operators (ADMIN_TOKEN as Bearer or Basic password, or anyone when it is unset) get the details. Down (503) when the database does not answer, or when the token state needs attention: more than HEALTH_MAX_FAILING_RATIO of the active authorizations failing to refresh (or awaiting verification after an ambiguous refresh), rows that cannot be decrypted, rows overdue for refresh, Alipay reporting a configuration error, or no completed scheduled run for an hour.',
   })
-  check() {
+  async check(@Req() req: Request) {
     const ratio = this.config.healthMaxFailingRatio;
-    return this.health.check([
-      () => this.db.pingCheck('database').withTimeout(2000),
-      () => this.alipayHealth.isHealthy('token_refresh', { maxFailingRatio: ratio, maxVerifyingRatio: ratio }),
-    ]);
+    const run = () =>
+      this.health.check([
+        () => this.db.pingCheck('database').withTimeout(2000),
+        () => this.alipayHealth.isHealthy('token_refresh', { maxFailingRatio: ratio, maxVerifyingRatio: ratio }),
+      ]);
+    if (operatorAuth(req, this.config.adminToken)) return run();
+    // Anonymous callers (load balancers, probes) learn up or down, not the merchants' counts.
+    try {
+      return { status: (await run()).status };
+    } catch (e) {
+      if (e instanceof ServiceUnavailableException) throw new ServiceUnavailableException({ status: 'error' });
+      throw e;
+    }
   }
 
   @Get('live')

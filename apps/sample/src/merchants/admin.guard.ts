@@ -22,6 +22,14 @@ export function presentedToken(req: Request): { kind: 'bearer' | 'basic'; token:
   return undefined;
 }
 
+/** Whether the request presents ADMIN_TOKEN (constant-time), or no token is configured; and how. */
+export function operatorAuth(req: Request, expected: string | undefined): OperatorAuth | undefined {
+  const given = presentedToken(req);
+  // A Bearer header still matters when open: browsers never add one on their own, so it rules out a forged post.
+  if (!expected) return given?.kind === 'bearer' ? 'bearer' : 'open';
+  return given && timingSafeEqual(digest(given.token), digest(expected)) ? given.kind : undefined;
+}
+
 /**
  * Operator routes (the operators' page, the merchant list, "Refresh now"). Open when ADMIN_TOKEN is not set;
  * otherwise the token must be presented as a Bearer token or as the Basic password (browsers prompt).
@@ -32,15 +40,9 @@ export class AdminGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request & { operatorAuth?: OperatorAuth }>();
-    const expected = this.config.adminToken;
-    const given = presentedToken(req);
-    if (!expected) {
-      // A Bearer header still matters: browsers never add one on their own, so it rules out a forged post.
-      req.operatorAuth = given?.kind === 'bearer' ? 'bearer' : 'open';
-      return true;
-    }
-    if (given && timingSafeEqual(digest(given.token), digest(expected))) {
-      req.operatorAuth = given.kind;
+    const auth = operatorAuth(req, this.config.adminToken);
+    if (auth) {
+      req.operatorAuth = auth;
       return true;
     }
     context.switchToHttp().getResponse<Response>().set('www-authenticate', 'Basic realm="Alipay sample operators", charset="UTF-8"');

@@ -29,15 +29,18 @@ import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, single, wantsJson } from '../http/respond';
 import { AUTHORIZE_PATH, MERCHANTS_PATH } from '../routes';
 import { OperatorCsrf } from '../security/operator-csrf';
-import { merchantState, operatorsPage } from '../views/pages';
+import { merchantState } from '../views/merchant-state';
+import { operatorsPage, ShownList } from '../views/operators-page';
 import { AdminGuard, OperatorAuth } from './admin.guard';
+import { HealthBanner } from '../health/health-banner';
+import { BulkJobs } from './bulk-jobs';
 import { MerchantCounts } from './merchant-counts';
+import { OperatorNotice } from './operator-notice';
+import { scheduledRun } from './refresh-schedule';
+import { backTo, MERCHANT_SORTS, MERCHANT_VIEWS, PAGE_SIZES, parseBack, parseListState, viewFilter } from './merchant-list-state';
 import { AlipayErrorDto, MerchantDto, MerchantListDto, RefreshResultDto } from './merchant.dto';
 
 const PAGE_SIZE = 50;
-/** One-shot notice after "Refresh now" (post/redirect/get): read once, so a reload shows no stale notice. */
-const NOTICE_COOKIE = 'alipay_ops_notice';
-const NOTICE_TEXT = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function paging(offsetText: unknown, limitText: unknown, maxLimit: number): { offset: number; limit: number } {
   const offset = single(offsetText) ?? '0';
@@ -62,30 +65,10 @@ export class MerchantsController {
     @Inject(SAMPLE_CONFIG) private readonly config: SampleConfig,
     @Inject(ALIPAY_SETUP) private readonly setup: AlipaySetup,
     private readonly csrf: OperatorCsrf,
+    private readonly notice: OperatorNotice,
+    private readonly bulk: BulkJobs,
+    private readonly healthBanner: HealthBanner,
   ) {}
-
-  /** The notice left by the last "Refresh now", if any (cleared as it is read). */
-  private takeNotice(req: Request, res: Response): { kind: 'ok' | 'err'; text: string } | undefined {
-    const raw: unknown = req.cookies?.[NOTICE_COOKIE];
-    if (typeof raw !== 'string') return undefined;
-    res.clearCookie(NOTICE_COOKIE, { path: '/' });
-    // Only ids and codes, never free text: nothing can put words on this page.
-    const [kind, id, code, trace] = raw.split('|');
-    if (!ALIPAY_AUTH_APP_ID_PATTERN.test(id ?? '')) return undefined;
-    if (kind === 'ok') return { kind: 'ok', text: `Refreshed the token of merchant app ${id}.` };
-    if (kind !== 'err' || !NOTICE_TEXT.test(code ?? '')) return undefined;
-    return { kind: 'err', text: `Refresh of merchant app ${id} failed: ${code}${trace && NOTICE_TEXT.test(trace) ? ` (trace id ${trace})` : ''}.` };
-  }
-
-  private setNotice(res: Response, parts: string[]): void {
-    res.cookie(NOTICE_COOKIE, parts.join('|'), {
-      httpOnly: true,
-      sameSite: 'strict',
-      path: '/',
-      maxAge: 60_000,
-      secure: this.config.publicBaseUrl.startsWith('https:'),
-    });
-  }
 
   /** Why the QR code cannot work from a phone, if it cannot. */
   private qrWarning(): string | undefined {
@@ -99,23 +82,44 @@ export class MerchantsController {
       : undefined;
   }
 
+  /** When the scheduled refresh runs next after an instant (the cron of the module). */
+  private schedule?: ReturnType<typeof scheduledRun>;
+  /** The QR code of the authorization link: the link never changes while the app runs. */
+  private qrSvg?: Promise<string>;
+
   @Get('/')
-  @ApiOperation({ summary: "Operators' page: the authorization link and QR code, the authorized merchants and their state" })
+  @ApiOperation({ summary: "Operators' page: the merchants needing attention (or all), search, the authorization link and QR code" })
   @ApiProduces('text/html')
-  @ApiQuery({ name: 'offset', required: false, type: Number, description: 'Merchants to skip (pages of 50)' })
-  async home(@Query('offset') offsetText: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const { offset, limit } = paging(offsetText, undefined, PAGE_SIZE);
+  @ApiQuery({ name: 'view', required: false, enum: [...MERCHANT_VIEWS], description: 'Default: attention when any row needs it, else all' })
+  @ApiQuery({ name: 'q', required: false, description: 'A merchant app id or an Alipay user id (exact)' })
+  @ApiQuery({ name: 'sort', required: false, enum: [...MERCHANT_SORTS] })
+  @ApiQuery({ name: 'page', required: false, type: Number, description: 'From 1' })
+  @ApiQuery({ name: 'size', required: false, enum: [...PAGE_SIZES] })
+  @ApiQuery({ name: 'at', required: false, description: 'The merchant app to highlight (where an action came back to)' })
+  async home(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const parsed = parseListState(query);
+    const at = single(query.at);
     const authorizeUrl = `${this.config.publicBaseUrl}${AUTHORIZE_PATH}`;
     // The task link goes through our route too (it sets the browser's nonce cookie first); the QR code
     // opens the phone form of it. Not offered where Alipay publishes no task page (the sandbox).
     const taskOffered = this.alipay.taskPageBaseUrl !== null && this.alipay.taskAppLaunchUrl !== null;
     const task = { pcUrl: `${authorizeUrl}?flow=task`, phoneUrl: `${authorizeUrl}?flow=task&device=phone` };
-    const [page, counts, qrSvg] = await Promise.all([
-      this.tokens.list(undefined, { offset, limit }),
-      this.counts.get(),
-      QRCode.toString(taskOffered ? task.phoneUrl : authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
-    ]);
+    // The link never changes while the app runs: one QR code.
+    this.qrSvg ??= QRCode.toString(taskOffered ? task.phoneUrl : authorizeUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    const now = Date.now();
+    const [counts, health] = await Promise.all([this.counts.byView(now), this.healthBanner.get(now)]);
+    const list: ShownList = { ...parsed, view: parsed.view ?? (counts.attention > 0 ? 'attention' : 'all') };
+    const filter = viewFilter(list.view, list.q, now);
+    const fetchPage = () => this.tokens.list(filter, { offset: (list.page - 1) * list.size, limit: list.size, order: list.sort });
+    let page = list.searchError ? { items: [], total: 0 } : await fetchPage();
+    if (!page.items.length && page.total > 0) {
+      // Past the end (rows moved on since the link was made): the last page.
+      list.page = Math.ceil(page.total / list.size);
+      page = await fetchPage();
+    }
     const refresh = this.alipay.refresh;
+    this.schedule ??= scheduledRun(refresh.cron, refresh.enabled);
+    const schedule = this.schedule;
     sendHtml(
       res,
       200,
@@ -123,7 +127,7 @@ export class MerchantsController {
         mode: this.setup.mode,
         link: {
           appId: this.alipay.appId,
-          task: taskOffered ? { ...task, qrSvg } : null,
+          task: taskOffered ? { ...task, qrSvg: await this.qrSvg } : null,
           authorizeUrl,
           // Simulation only: through our route, so the batch page gets a state like the single one.
           batchAuthorizeUrl: this.setup.mode === 'simulation' ? `${authorizeUrl}?batch=1` : undefined,
@@ -131,21 +135,27 @@ export class MerchantsController {
         },
         alipayPageBase: this.alipay.authorizePageBaseUrl,
         merchants: page.items,
-        state: (m) => merchantState(m, refresh),
+        state: (m) => merchantState(m, refresh, schedule, now),
         total: page.total,
-        offset,
-        limit,
+        list,
         counts,
-        notice: this.takeNotice(req, res),
+        highlight: typeof at === 'string' && ALIPAY_AUTH_APP_ID_PATTERN.test(at) ? at : undefined,
+        notice: this.notice.take(req, res),
+        bulk: this.bulk.current(),
+        health,
         csrf: this.csrf.issue(req, res),
         adminProtected: !!this.config.adminToken,
+        timeZone: this.config.timeZone,
       }),
     );
   }
 
   @Get(MERCHANTS_PATH)
-  @ApiOperation({ summary: 'Authorized merchants (JSON, tokens masked)' })
+  @ApiOperation({ summary: "Authorized merchants (JSON, tokens masked); the operators' page's views, search and orders too" })
   @ApiQuery({ name: 'status', required: false, enum: [...ALIPAY_AUTHORIZATION_STATUSES] })
+  @ApiQuery({ name: 'view', required: false, enum: [...MERCHANT_VIEWS], description: "A view of the operators' page (attention, all, or one state)" })
+  @ApiQuery({ name: 'q', required: false, description: 'A merchant app id or an Alipay user id (exact)' })
+  @ApiQuery({ name: 'sort', required: false, enum: [...MERCHANT_SORTS] })
   @ApiQuery({ name: 'offset', required: false, type: Number })
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1-1000, default 50' })
   @ApiOkResponse({ type: MerchantListDto })
@@ -155,7 +165,10 @@ export class MerchantsController {
     if (status === null || (status !== undefined && !ALIPAY_AUTHORIZATION_STATUSES.includes(status as AlipayAuthorizationStatus))) {
       throw new BadRequestException(`"status" must be one of ${ALIPAY_AUTHORIZATION_STATUSES.join(', ')}`);
     }
-    const page = await this.tokens.list(status ? { status: status as AlipayAuthorizationStatus } : undefined, { offset, limit });
+    const { view, q, sort, searchError } = parseListState({ view: query.view, q: query.q, sort: query.sort });
+    if (searchError) throw new BadRequestException(`"q" must be a merchant app id or an Alipay user id (letters and digits, at most 32)`);
+    const filter = { ...viewFilter(view ?? 'all', q, Date.now()), ...(status ? { status: status as AlipayAuthorizationStatus } : {}) };
+    const page = await this.tokens.list(filter, { offset, limit, order: sort });
     return { items: page.items, total: page.total, offset, limit };
   }
 
@@ -188,28 +201,23 @@ export class MerchantsController {
   async refresh(@Param('authAppId') authAppId: string, @Req() req: Request & { operatorAuth?: OperatorAuth }, @Res() res: Response): Promise<void> {
     if (!ALIPAY_AUTH_APP_ID_PATTERN.test(authAppId)) throw new BadRequestException('"authAppId" must be 1-32 letters or digits');
     // Browsers send cookies and Basic credentials on cross-site posts; a Bearer header they never add.
-    if (req.operatorAuth !== 'bearer' && !this.csrf.valid(req)) {
-      res.status(403).json({
-        statusCode: 403,
-        message: "Missing, expired or wrong csrf field: reload the operators' page and use its button (API clients: send Authorization: Bearer)",
-      });
-      return;
-    }
+    if (!this.csrf.allowPost(req, res)) return;
     const json = wantsJson(req);
+    this.healthBanner.invalidate();
     try {
       const authorization = await this.tokens.refresh(authAppId);
       // The library logs the outcome (one line); nothing to add here.
       if (json) res.status(200).json({ result: 'refreshed', authorization });
       else {
-        this.setNotice(res, ['ok', authAppId]);
-        res.redirect(303, '/');
+        this.notice.set(res, { kind: 'refreshed', authAppId });
+        res.redirect(303, backTo(parseBack(req.body?.back), authAppId));
       }
     } catch (e) {
       // JSON: the library's exception filter answers (registered in SampleAppModule).
       if (json || !(e instanceof AlipayAuthError)) throw e;
       const { error } = alipayAuthErrorResponse(e);
-      this.setNotice(res, ['err', authAppId, error.alipayCode ?? error.type, ...(error.traceId ? [error.traceId] : [])]);
-      res.redirect(303, '/');
+      this.notice.set(res, { kind: 'refresh-failed', authAppId, code: error.alipayCode ?? error.type, traceId: error.traceId });
+      res.redirect(303, backTo(parseBack(req.body?.back), authAppId));
     }
   }
 }

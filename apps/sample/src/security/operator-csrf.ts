@@ -64,4 +64,17 @@ export class OperatorCsrf {
   valid(req: Request): boolean {
     return this.liveSession(req) !== undefined && this.csrf.validateRequest(req);
   }
+
+  /**
+   * A state-changing operator request is allowed with a Bearer header (browsers never add one on their own) or
+   * a valid csrf field; otherwise this answers 403 and returns false.
+   */
+  allowPost(req: Request & { operatorAuth?: string }, res: Response): boolean {
+    if (req.operatorAuth === 'bearer' || this.valid(req)) return true;
+    res.status(403).json({
+      statusCode: 403,
+      message: "Missing, expired or wrong csrf field: reload the operators' page and use its button (API clients: send Authorization: Bearer)",
+    });
+    return false;
+  }
 }

@@ -8,6 +8,7 @@ import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { sendHtml, wantsJson } from '../http/respond';
 import { SAMPLE_REDIS } from '../redis/redis.module';
 import { CALLBACK_PATH, NOTIFY_PATH } from '../routes';
+import { merchantLocale } from '../views/merchant-text';
 import { errorPage } from '../views/pages';
 
 const MINUTE = 60_000;
@@ -46,10 +47,11 @@ export function applyThrottles(app: NestExpressApplication): void {
       }
       const page = {
         status: 429,
+        problem: 'too-many' as const,
         title: 'Too many attempts',
         message: 'Too many authorization attempts came from your network. Please wait a minute, then open the authorization link again.',
       };
-      sendHtml(res, 429, errorPage(page, setup.mode));
+      sendHtml(res, 429, errorPage(page, setup.mode, merchantLocale(req.headers['accept-language'])));
     }),
   );
   // Alipay reads anything but "success" as "send it again later".

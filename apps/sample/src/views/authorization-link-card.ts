@@ -11,11 +11,13 @@ export interface AuthorizationLinkCardInput {
   batchAuthorizeUrl?: string;
   /** Why the QR code cannot work from a phone (simulator, or a loopback PUBLIC_BASE_URL), if it cannot. */
   qrWarning?: string;
+  /** Folded to one line (once merchants exist, so the list starts above the fold); open otherwise. */
+  collapsed?: boolean;
 }
 
 // Scoped to the card, so the card can change without touching the page's style sheet.
-const CARD_STYLE = `.choice{border:1px solid #e5e7eb;border-radius:8px;padding:1rem;margin:.75rem 0}.choice.recommended{border-color:#1677ff;background:#f7faff}
-.choice h3{margin:0 0 .35rem;font-size:1rem}.tag{display:inline-block;margin-left:.4rem;padding:.05rem .45rem;border-radius:1rem;background:#1677ff;color:#fff;font-size:.72rem;font-weight:600;vertical-align:middle}
+const CARD_STYLE = `.choice{border:1px solid #e5e7eb;border-radius:8px;padding:1rem;margin:.75rem 0}.choice.recommended{border-color:#0958d9;background:#f7faff}
+.choice h3{margin:0 0 .35rem;font-size:1rem}.tag{display:inline-block;margin-left:.4rem;padding:.05rem .45rem;border-radius:1rem;background:#0958d9;color:#fff;font-size:.72rem;font-weight:600;vertical-align:middle}
 .choice .link-row{margin-top:.5rem}`;
 
 export function authorizationLinkCard(p: AuthorizationLinkCardInput): Html {
@@ -28,13 +30,13 @@ export function authorizationLinkCard(p: AuthorizationLinkCardInput): Html {
 ${p.qrWarning ? html`<p class="muted" id="qr-warning">${p.qrWarning}</p>` : ''}
 <p class="actions"><a class="btn" id="task-authorize-link" href="${p.task.pcUrl}">Authorize on this computer</a></p></div></div></div>`
     : html`<p class="muted" id="task-unavailable">Alipay's recommended link (the merchant chooses the app) has no published sandbox page; it is offered with production credentials.</p>`;
-  return html`<section class="card" id="authorization-link"><style>${new Html(CARD_STYLE)}</style><h2>Authorization link</h2>
-${task}
+  return html`<details class="card" id="link-card" ${p.collapsed ? '' : html`open`}><style>${new Html(CARD_STYLE)}</style><summary><h2>Authorization link</h2></summary>
+<div id="authorization-link">${task}
 <div class="choice" id="single-choice"><h3>Simple: the merchant's base app</h3>
 <p>Alipay's classic page: authorizes the merchant's base app only, which cannot serve mini-program APIs.</p>
 <code class="url" id="authorize-url">${p.authorizeUrl}</code>
 ${!p.task && p.qrWarning ? html`<p class="muted" id="qr-warning">${p.qrWarning}</p>` : ''}
 <p class="actions"><a class="btn${p.task ? ' secondary' : ''}" id="authorize-link" href="${p.authorizeUrl}">Authorize the base app</a>${
     p.batchAuthorizeUrl ? html`<a class="btn secondary" id="batch-authorize-link" href="${p.batchAuthorizeUrl}">Batch page (legacy)</a>` : ''
-  }</p></div></section>`;
+  }</p></div></div></details>`;
 }

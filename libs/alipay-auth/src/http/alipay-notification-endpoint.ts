@@ -12,17 +12,20 @@ export interface AlipayNotificationAnswer {
   result?: AlipayNotificationResult;
 }
 
+/** Names that would reach an object's prototype machinery if a parameter map were ever merged or spread. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * The form parameters exactly as sent (the signature covers the raw values), from the raw body rather
- * than the parsed one, which would turn `a[b]=` names into objects. Null when the body is not a form or a
- * parameter repeats.
+ * than the parsed one, which would turn `a[b]=` names into objects. Kept in a map without a prototype.
+ * Null when the body is not a form, a parameter repeats, or a name is `__proto__`, `constructor` or `prototype`.
  */
 export function alipayNotificationParams(request: AlipayHttpRequest): Record<string, string> | null {
   const type = header(request, 'content-type')?.split(';')[0].trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded' || !Buffer.isBuffer(request.rawBody)) return null;
-  const params: Record<string, string> = {};
+  const params = Object.create(null) as Record<string, string>;
   for (const [k, v] of new URLSearchParams(request.rawBody.toString('utf8'))) {
-    if (Object.prototype.hasOwnProperty.call(params, k)) return null;
+    if (RESERVED_NAMES.has(k) || Object.prototype.hasOwnProperty.call(params, k)) return null;
     params[k] = v;
   }
   return params;

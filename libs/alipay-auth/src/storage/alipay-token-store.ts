@@ -79,16 +79,48 @@ export interface AlipayAuthorizationWrite {
   expectedVersion: number | null;
 }
 
+/**
+ * What an authorization needs, as operators see it: its status, or for an active row its refresh state
+ * (`healthy`: no failed refresh; `failing`: failed refreshes, retried after a back-off; `verifying`: the
+ * pair is in doubt after an ambiguous refresh; `unreadable`: its tokens cannot be decrypted).
+ */
+export type AlipayAuthorizationState = 'healthy' | 'failing' | 'verifying' | 'unreadable' | Exclude<AlipayAuthorizationStatus, 'active'>;
+
+/** Every `AlipayAuthorizationState`: a row is in exactly one. */
+export const ALIPAY_AUTHORIZATION_STATES: readonly AlipayAuthorizationState[] = [
+  'healthy',
+  'failing',
+  'verifying',
+  'unreadable',
+  'reauthorization_required',
+  'revoked',
+  'cancelled',
+];
+
 export interface AlipayAuthorizationFilter {
   status?: AlipayAuthorizationStatus | AlipayAuthorizationStatus[];
   authAppIds?: string[];
   userId?: string;
+  /** Rows in any of these states (combined with the other filters). */
+  state?: AlipayAuthorizationState | AlipayAuthorizationState[];
+  /** With `state` including `cancelled`: only the rows cancelled (last written) at or after this instant. */
+  cancelledSince?: Date;
+  /** Rows whose merchant app id or Alipay user id is exactly this text. */
+  search?: string;
 }
+
+/**
+ * Orders of `list`: `authorized` (newest authorization first, the default), `due` (soonest next scheduled
+ * work first: retry, verification or refresh window), `expires` (soonest token expiry first), `failures`
+ * (most failed refreshes first). Rows without the instant come last; ties break on insertion order.
+ */
+export type AlipayListOrder = 'authorized' | 'due' | 'expires' | 'failures';
 
 export interface AlipayPage {
   offset?: number;
   /** Default 50, at most 1000. */
   limit?: number;
+  order?: AlipayListOrder;
 }
 
 export interface AlipayPageResult<T> {
@@ -125,6 +157,19 @@ export interface AlipayRefreshFailure {
 
 /** Error code recorded on a row whose tokens cannot be decrypted. */
 export const ALIPAY_ROW_UNREADABLE = 'row-unreadable';
+
+/** The state of a row: its status, or for an active row what its failure bookkeeping says. */
+export function alipayAuthorizationState(a: {
+  status: AlipayAuthorizationStatus;
+  failureCount: number;
+  lastErrorCode: string | null;
+  verifyAt: Date | number | null;
+}): AlipayAuthorizationState {
+  if (a.status !== 'active') return a.status;
+  if (a.failureCount <= 0) return 'healthy';
+  if (a.lastErrorCode === ALIPAY_ROW_UNREADABLE) return 'unreadable';
+  return a.verifyAt !== null ? 'verifying' : 'failing';
+}
 
 export type AlipayAuthorizationCounts = Record<AlipayAuthorizationStatus, number> & {
   /** Active rows whose last refresh failed. */

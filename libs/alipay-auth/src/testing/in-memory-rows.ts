@@ -12,12 +12,14 @@ import {
   AlipayLease,
   AlipayPage,
   AlipayPageResult,
+  AlipayListOrder,
+  alipayAuthorizationState,
 } from '../storage/alipay-token-store';
+import { alipayListQuery } from '../storage/list-query';
+import { DEFAULT_REFRESH_WINDOW, refreshDueAt } from '../storage/refresh-window';
 
 /** The same bounds as the TypeORM store, so a test that passes here does not fail on a database. */
 const MAX_CLAIM_BATCH = 1000;
-const DEFAULT_PAGE = 50;
-const MAX_PAGE = 1000;
 
 /** A stored row: the public shape in epoch ms, plus an insertion id for the tie-breaks the SQL store uses. */
 export interface Row {
@@ -153,18 +155,40 @@ export function toDomain(r: Row): AlipayAuthorization {
   };
 }
 
-/** `list` over one app's rows: the filters, newest authorization first (later insert first on a tie), one page. */
+/** `due_at` as the TypeORM store keeps it under the default windows: the retry time, else the refresh window's opening. */
+function dueAt(r: Row): number | null {
+  if (r.nextAttemptAt !== null) return r.nextAttemptAt;
+  return refreshDueAt(
+    { expiresAt: dateOrNull(r.expiresAt), refreshExpiresAt: dateOrNull(r.refreshExpiresAt), tokenIssuedAt: new Date(r.tokenIssuedAt) },
+    DEFAULT_REFRESH_WINDOW,
+  );
+}
+
+const ascNullsLast = (a: number | null, b: number | null) => nullsLast(a, b) || (a ?? 0) - (b ?? 0);
+const LIST_ORDERS: Record<AlipayListOrder, (a: Row, b: Row) => number> = {
+  authorized: (a, b) => b.authorizedAt - a.authorizedAt || b.id - a.id,
+  due: (a, b) => ascNullsLast(dueAt(a), dueAt(b)) || a.id - b.id,
+  expires: (a, b) => ascNullsLast(a.expiresAt, b.expiresAt) || a.id - b.id,
+  failures: (a, b) => b.failureCount - a.failureCount || ascNullsLast(a.nextAttemptAt, b.nextAttemptAt) || a.id - b.id,
+};
+
+/** `list` over one app's rows: the filters, the order (newest authorization first by default), one page. */
 export function listRows(rows: Row[], filter: AlipayAuthorizationFilter, page: AlipayPage): AlipayPageResult<AlipayAuthorization> {
-  const statuses = filter.status === undefined ? null : (Array.isArray(filter.status) ? filter.status : [filter.status]).map(checkStatus);
-  const ids = filter.authAppIds === undefined ? null : new Set(filter.authAppIds);
+  const q = alipayListQuery(filter, page);
+  if (q.empty) return { items: [], total: 0 };
+  const ids = q.authAppIds && new Set(q.authAppIds);
+  const inState = (r: Row) => {
+    const state = alipayAuthorizationState(r);
+    return q.states!.includes(state) && (state !== 'cancelled' || q.cancelledSince === null || r.updatedAt >= q.cancelledSince);
+  };
   const matches = rows
-    .filter((r) => !statuses || statuses.includes(r.status))
+    .filter((r) => !q.statuses || q.statuses.includes(r.status))
     .filter((r) => !ids || ids.has(r.authAppId))
-    .filter((r) => filter.userId === undefined || r.userId === filter.userId)
-    .sort((a, b) => b.authorizedAt - a.authorizedAt || b.id - a.id);
-  const offset = Number.isFinite(page.offset) ? Math.max(0, Math.floor(page.offset!)) : 0;
-  const limit = Number.isFinite(page.limit) ? Math.min(MAX_PAGE, Math.max(0, Math.floor(page.limit!))) : DEFAULT_PAGE;
-  return { items: matches.slice(offset, offset + limit).map(toDomain), total: matches.length };
+    .filter((r) => q.userId === null || r.userId === q.userId)
+    .filter((r) => q.search === null || r.authAppId === q.search || r.userId === q.search)
+    .filter((r) => !q.states || inState(r))
+    .sort(LIST_ORDERS[q.order]);
+  return { items: matches.slice(q.offset, q.offset + q.limit).map(toDomain), total: matches.length };
 }
 
 /** `countByStatus` over one app's rows: failing and verifying count active rows only. */

@@ -37,7 +37,8 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
  * Indexes serve the scheduler: `due_at` and `check_due_at` answer the refresh and status-check claims as
  * one ordered index range each; each branch of the "due" condition (`expires_at`, `refresh_expires_at`,
  * `token_issued_at`) has an (app_id, status, <instant>) index for claims with other windows (PostgreSQL
- * bitmap-OR, MariaDB index merge); (app_id, authorized_at) serves the paginated list.
+ * bitmap-OR, MariaDB index merge); (app_id, authorized_at) serves the paginated list; (app_id, status, failure_count) the rows
+ * needing attention (failing, verifying, unreadable) and (app_id, user_id) a search by the merchant's user id.
  */
 @Entity(ALIPAY_AUTHORIZATIONS_TABLE)
 @Index('UQ_alipay_auth_app_auth_app', ['appId', 'authAppId'], { unique: true })
@@ -49,6 +50,8 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
 @Index('IDX_alipay_auth_token_hash', ['appId', 'tokenHash'])
 @Index('IDX_alipay_auth_due_at', ['appId', 'status', 'dueAt'])
 @Index('IDX_alipay_auth_check_due', ['appId', 'status', 'checkDueAt', 'id'])
+@Index('IDX_alipay_auth_failures', ['appId', 'status', 'failureCount'])
+@Index('IDX_alipay_auth_user', ['appId', 'userId'])
 export class AlipayAuthorizationEntity {
   /**
    * Internal surrogate key (the domain key is app_id + auth_app_id). A 32-bit auto-increment integer, not

@@ -29,6 +29,9 @@ export {
   AlipayAuthScaleSqlite1764700000000,
   AlipayAuthScalePostgres1764700000000,
   AlipayAuthScaleMysql1764700000000,
+  AlipayAuthConsoleSqlite1764800000000,
+  AlipayAuthConsolePostgres1764800000000,
+  AlipayAuthConsoleMysql1764800000000,
 } from './migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
 export type { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions } from './refresh-window-sync';

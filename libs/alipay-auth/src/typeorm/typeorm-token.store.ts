@@ -18,15 +18,14 @@ import {
 } from '../storage/alipay-token-store';
 import { AlipayTokenCipher } from '../storage/token-cipher';
 import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW } from '../storage/refresh-window';
+import { alipayListQuery } from '../storage/list-query';
+import { listStatement } from './list-statement';
 import { AlipayClaimQueries, dueCondition, leaseMs, owner } from './claim-queries';
 import { TypeOrmStoreMaintenance } from './maintenance';
 import { TypeOrmNotificationMemory } from './notification-memory';
 import { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions, TypeOrmRefreshWindowSync } from './refresh-window-sync';
 import { AlipayRowCodec, expected, id, ms, msOrNull, status, text } from './row-codec';
 import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from './statements';
-
-const DEFAULT_PAGE = 50;
-const MAX_PAGE = 1000;
 
 /**
  * `AlipayTokenStore` on a TypeORM DataSource (better-sqlite3, PostgreSQL, MariaDB >= 10.6 / MySQL >= 8).
@@ -204,33 +203,13 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   }
 
   async list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayAuthorization>> {
-    const where = ['app_id = :appId'];
-    const params: Params = { appId };
-    if (filter.status !== undefined) {
-      const statuses = (Array.isArray(filter.status) ? filter.status : [filter.status]).map(status);
-      if (!statuses.length) return { items: [], total: 0 };
-      where.push('status IN (:...statuses)');
-      params.statuses = [...new Set(statuses)];
-    }
-    if (filter.authAppIds !== undefined) {
-      if (!filter.authAppIds.length) return { items: [], total: 0 };
-      where.push('auth_app_id IN (:...authAppIds)');
-      params.authAppIds = [...new Set(filter.authAppIds)];
-    }
-    if (filter.userId !== undefined) {
-      where.push('user_id = :userId');
-      params.userId = filter.userId;
-    }
-    const offset = Number.isFinite(page.offset) ? Math.max(0, Math.floor(page.offset!)) : 0;
-    const limit = Number.isFinite(page.limit) ? Math.min(MAX_PAGE, Math.max(0, Math.floor(page.limit!))) : DEFAULT_PAGE;
-    const cond = where.join(' AND ');
-    const { rows: counted } = await this.sql.run(`SELECT COUNT(*) AS n FROM ${this.sql.table} WHERE ${cond}`, params);
+    const q = alipayListQuery(filter, page);
+    if (q.empty) return { items: [], total: 0 };
+    const { where, orderBy, params } = listStatement(appId, q);
+    const { rows: counted } = await this.sql.run(`SELECT COUNT(*) AS n FROM ${this.sql.table} WHERE ${where}`, params);
     const total = Number(counted[0]?.n ?? 0);
-    if (limit === 0 || offset >= total) return { items: [], total };
-    const { rows } = await this.sql.run(
-      `SELECT * FROM ${this.sql.table} WHERE ${cond} ORDER BY authorized_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
-      params,
-    );
+    if (q.limit === 0 || q.offset >= total) return { items: [], total };
+    const { rows } = await this.sql.run(`SELECT * FROM ${this.sql.table} WHERE ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`, params);
     return { items: rows.map((r) => this.codec.toDomain(r)), total };
   }
 

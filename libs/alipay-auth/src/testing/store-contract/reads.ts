@@ -1,4 +1,4 @@
-import type { AlipayAuthorizationStatus } from '../../storage/alipay-token-store';
+import type { AlipayAuthorizationFilter, AlipayAuthorizationStatus, AlipayPage } from '../../storage/alipay-token-store';
 import { APP, OTHER_APP, MIN, DAY, at, merchant, tokens, type ContractContext } from './fixtures';
 
 /**
@@ -30,6 +30,51 @@ export function readCases(ctx: ContractContext): void {
     const byUser = await ctx.store.list(APP, { userId: '2088000000000001', status: 'active' });
     expect(byUser.total).toBe(Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 === 1 && i % 5 < 2).length);
     expect((await ctx.store.list(OTHER_APP)).total).toBe(1);
+  });
+
+  it('lists by derived state (cancelled ones since an instant), by exact id search, in each order', async () => {
+    // Expiries 330 to 400 days out: the refresh windows open in that order, after every retry, whatever their length.
+    for (let i = 0; i < 8; i++) {
+      await save(merchant(i), tokens({ expiresAt: at((400 - 10 * i) * DAY), refreshExpiresAt: at((500 - 10 * i) * DAY) }), {
+        authorizedAt: at(i * MIN),
+        userId: `20889000000000${String(i).padStart(2, '0')}`,
+      });
+    }
+    await recordFailure(merchant(0), { errorCode: 'isp.unknow-error', nextAttemptAt: at(3 * MIN) });
+    await recordFailure(merchant(0), { errorCode: 'isp.unknow-error', nextAttemptAt: at(9 * MIN) });
+    await recordFailure(merchant(1), { errorCode: 'network-timeout', nextAttemptAt: at(2 * MIN), verify: true });
+    await recordFailure(merchant(2), { errorCode: 'row-unreadable', nextAttemptAt: at(5 * MIN) });
+    await setStatus(merchant(3), 'reauthorization_required', 'invalid refresh token');
+    await setStatus(merchant(4), 'revoked', null);
+    await setStatus(merchant(5), 'cancelled', null);
+    ctx.nowMs += DAY;
+    await setStatus(merchant(6), 'cancelled', null);
+    const ids = async (filter: AlipayAuthorizationFilter, page?: AlipayPage) => (await ctx.store.list(APP, filter, page)).items.map((r) => r.authAppId);
+    expect(await ids({ state: 'healthy' })).toEqual([merchant(7)]);
+    expect(await ids({ state: 'failing' })).toEqual([merchant(0)]);
+    expect(await ids({ state: 'verifying' })).toEqual([merchant(1)]);
+    expect(await ids({ state: 'unreadable' })).toEqual([merchant(2)]);
+    expect(await ids({ state: ['reauthorization_required', 'revoked'] })).toEqual([merchant(4), merchant(3)]);
+    expect(await ids({ state: 'cancelled' })).toEqual([merchant(6), merchant(5)]);
+    // The attention queue: every problem, and only the cancellations of the last hour.
+    const attention: AlipayAuthorizationFilter = {
+      state: ['failing', 'verifying', 'unreadable', 'reauthorization_required', 'cancelled'],
+      cancelledSince: at(DAY - 1),
+    };
+    expect(await ids(attention)).toEqual([6, 3, 2, 1, 0].map(merchant));
+    expect((await ctx.store.list(APP, attention, { limit: 2 })).total).toBe(5);
+    expect(await ids({ state: [] })).toEqual([]);
+    // Search: the merchant app id or the Alipay user id, exactly.
+    expect(await ids({ search: merchant(4) })).toEqual([merchant(4)]);
+    expect(await ids({ search: '2088900000000007' })).toEqual([merchant(7)]);
+    expect(await ids({ search: '20889' })).toEqual([]);
+    expect(await ids({ search: merchant(4), state: 'healthy' })).toEqual([]);
+    // Orders: next work (retries and verification, then refresh windows), expiry, failures.
+    expect(await ids({ state: ['healthy', 'failing', 'verifying', 'unreadable'] }, { order: 'due' })).toEqual([1, 2, 0, 7].map(merchant));
+    expect(await ids({ state: ['healthy', 'failing', 'verifying', 'unreadable'] }, { order: 'expires' })).toEqual([7, 2, 1, 0].map(merchant));
+    expect(await ids({ state: ['failing', 'verifying', 'unreadable'] }, { order: 'failures' })).toEqual([0, 1, 2].map(merchant));
+    await expect(ctx.store.list(APP, { state: 'nope' as never })).rejects.toThrow(TypeError);
+    await expect(ctx.store.list(APP, {}, { order: 'nope' as never })).rejects.toThrow(TypeError);
   });
 
   it('counts by status, with failing, verifying and unreadable rows', async () => {

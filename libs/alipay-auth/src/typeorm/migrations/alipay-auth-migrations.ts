@@ -9,6 +9,11 @@ import {
   AlipayAuthVerificationSqlite1764600000000,
 } from './1764600000000-alipay-auth-verification';
 import { AlipayAuthScaleMysql1764700000000, AlipayAuthScalePostgres1764700000000, AlipayAuthScaleSqlite1764700000000 } from './1764700000000-alipay-auth-scale';
+import {
+  AlipayAuthConsoleMysql1764800000000,
+  AlipayAuthConsolePostgres1764800000000,
+  AlipayAuthConsoleSqlite1764800000000,
+} from './1764800000000-alipay-auth-console';
 
 export {
   AlipayAuthMysql1700000000000,
@@ -20,6 +25,9 @@ export {
   AlipayAuthScaleMysql1764700000000,
   AlipayAuthScalePostgres1764700000000,
   AlipayAuthScaleSqlite1764700000000,
+  AlipayAuthConsoleMysql1764800000000,
+  AlipayAuthConsolePostgres1764800000000,
+  AlipayAuthConsoleSqlite1764800000000,
 };
 
 /**
@@ -30,10 +38,20 @@ export {
 export function alipayAuthMigrations(type: AlipayAuthDatabaseType): Array<new () => MigrationInterface> {
   switch (alipaySqlDialect(type)) {
     case 'sqlite':
-      return [AlipayAuthSqlite1700000000000, AlipayAuthVerificationSqlite1764600000000, AlipayAuthScaleSqlite1764700000000];
+      return [
+        AlipayAuthSqlite1700000000000,
+        AlipayAuthVerificationSqlite1764600000000,
+        AlipayAuthScaleSqlite1764700000000,
+        AlipayAuthConsoleSqlite1764800000000,
+      ];
     case 'postgres':
-      return [AlipayAuthPostgres1700000000000, AlipayAuthVerificationPostgres1764600000000, AlipayAuthScalePostgres1764700000000];
+      return [
+        AlipayAuthPostgres1700000000000,
+        AlipayAuthVerificationPostgres1764600000000,
+        AlipayAuthScalePostgres1764700000000,
+        AlipayAuthConsolePostgres1764800000000,
+      ];
     case 'mysql':
-      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000, AlipayAuthScaleMysql1764700000000];
+      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000, AlipayAuthScaleMysql1764700000000, AlipayAuthConsoleMysql1764800000000];
   }
 }

@@ -1,5 +1,6 @@
 import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
-import { merchantState, operatorsPage } from './pages';
+import { merchantState } from './merchant-state';
+import { operatorsPage } from './operators-page';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 4, 1, 10, 0);
@@ -42,7 +43,8 @@ describe("operators' page states", () => {
     const st = merchantState(row({ failureCount: 3, lastErrorCode: 'isp.unknow-error', nextAttemptAt: new Date(T0 + 60_000) }), refresh);
     expect(st).toMatchObject({
       badge: 'failing',
-      detail: '3 failed refreshes: isp.unknow-error',
+      detail:
+        '3 failed refreshes. Alipay answered with an internal error; the result is unknown, so the stored tokens will be checked before the next try. (code isp.unknow-error)',
       next: { label: 'retry', at: new Date(T0 + 60_000) },
       attention: true,
     });
@@ -56,10 +58,19 @@ describe("operators' page states", () => {
     });
     expect(merchantState(row({ unreadable: 'key k0 is not configured', verifyAt: new Date(T0) }), refresh)).toMatchObject({
       badge: 'unreadable',
-      detail: 'Tokens cannot be decrypted: key k0 is not configured',
+      detail: 'The stored tokens cannot be decrypted; this merchant is not served until the key is restored. (key k0 is not configured)',
       next: null,
       attention: true,
     });
+  });
+
+  it('the next time shown is the scheduled run that will do the work, never a time already past', () => {
+    const now = T0 + 400 * DAY;
+    const nextTick = (due: number, at: number) => new Date(Math.max(due, at) + 600_000);
+    // Due 35 days ago: the next run after now, not the due time.
+    expect(merchantState(row(), refresh, nextTick, now).next).toEqual({ label: 'refresh', at: new Date(now + 600_000) });
+    // No schedule in this instance: the due time, said to be only that.
+    expect(merchantState(row(), refresh, () => null, now).next).toEqual({ label: 'refresh', at: new Date(T0 + 335 * DAY), unscheduled: true });
   });
 
   it('cancelled: no token expiry, no refresh button; reauthorization_required needs attention', () => {
@@ -80,16 +91,20 @@ describe("operators' page states", () => {
       merchants: [row({ status: 'cancelled' })],
       state: (m) => merchantState(m, refresh),
       total: 1,
-      offset: 0,
-      limit: 50,
+      list: { view: 'all', q: '', sort: 'authorized', page: 1, size: 50 },
+      counts: { attention: 0, all: 1, healthy: 0, failing: 0, verifying: 0, unreadable: 0, reauthorization_required: 0, revoked: 0, cancelled: 1 },
       csrf: 'token',
       adminProtected: true,
+      timeZone: 'Asia/Shanghai',
     });
-    const tr = /<tr data-auth-app-id="2021004199990001"[\s\S]*?<\/tr>/.exec(page)![0];
+    const tr = /<tr id="m-2021004199990001" data-auth-app-id="2021004199990001"[\s\S]*?<\/tr>/.exec(page)![0];
     expect(tr).toContain('data-state="cancelled"');
     expect(tr).not.toContain('expires');
     expect(tr).not.toContain('Refresh now');
-    expect(tr).toContain('merchant must authorize again');
-    expect(tr).toContain('datetime="2026-05-01T10:00:00.000Z"'); // authorization time
+    expect(tr).toContain('Send the merchant this link');
+    expect(tr).toContain('The merchant cancelled the authorization in Alipay.');
+    // The authorization time in the ISV's zone, the instant in UTC on hover.
+    expect(tr).toContain('<time datetime="2026-05-01T10:00:00.000Z" title="2026-05-01 10:00 UTC">2026-05-01 18:00</time>');
+    expect(page).toContain('Times in Asia/Shanghai (UTC on hover).');
   });
 });

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { Browser, chromium } from 'playwright-core';
+
+/** Debian's Chromium, driven by playwright-core. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const haveChromium = existsSync(CHROMIUM);
+const ci = process.env.CI === 'true';
+
+if (!haveChromium && !ci) console.warn(`${CHROMIUM} not found: the browser suites are skipped (they fail instead when CI=true).`);
+
+/** `describe` when a browser is there or CI must have one (the suite then fails in its beforeAll), else skipped. */
+export const browserSuite = haveChromium || ci ? describe : describe.skip;
+
+export function launchChromium(): Promise<Browser> {
+  if (!haveChromium) throw new Error(`${CHROMIUM} is missing (CI=true): install Debian's chromium package`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
