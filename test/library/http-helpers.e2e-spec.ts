@@ -13,6 +13,7 @@ import {
   AlipayAuthExceptionFilter,
   AlipayAuthModule,
   AlipayAuthorizationCallback,
+  AlipayAuthorizationLinkService,
   AlipayNotificationEndpoint,
   AlipayTokenService,
   type AlipayHttpRequest,
@@ -129,7 +130,9 @@ describe('HTTP helpers in a controller of your own', () => {
     expect(setCookie).toMatch(/^alipay_auth_nonce=[A-Za-z0-9_-]{22}; Path=\/alipay\/auth; Max-Age=600; HttpOnly; SameSite=Lax$/);
     const again = await request(base).get('/alipay/auth/authorize').set('cookie', cookie).expect(302);
     expect(([] as string[]).concat(again.headers['set-cookie'] ?? [])[0].split(';')[0]).toBe(cookie);
-    expect(new URL(again.headers.location).searchParams.get('state')!.split('.')[2]).toBe(cookie.split('=')[1]);
+    // The second tab's state is bound to the same nonce.
+    const nonce = cookie.split('=')[1];
+    expect(app.get(AlipayAuthorizationLinkService).verifyState(new URL(again.headers.location).searchParams.get('state'), nonce)).toBe(nonce);
   });
 
   it('callback: state and cookie verified, the code exchanged and stored', async () => {
