@@ -487,6 +487,14 @@ describe('health and docs', () => {
     expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'/);
   });
 
+  it('pages are compressed for clients that accept it; the notification answer stays plain "success"', async () => {
+    const page = await request(base).get('/').set(bearer).set('accept-encoding', 'gzip').expect(200);
+    expect(page.headers['content-encoding']).toBe('gzip');
+    expect(page.text).toContain('Authorized merchants');
+    const plain = await request(base).get('/').set(bearer).set('accept-encoding', 'identity').expect(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+  });
+
   it('"Refresh now" as JSON with any Bearer when ADMIN_TOKEN is unset (Swagger\'s "Try it out"); a cookie-only post is refused', async () => {
     const open = await createSampleApp({
       logger: false,
