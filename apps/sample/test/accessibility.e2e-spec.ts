@@ -108,5 +108,16 @@ suite('accessibility (axe-core): every page of the sample and of the simulator',
       await page.waitForURL(`${setup.simulatorUrl}/oauth2/appToAppBatchAuth.htm?**`);
       expect(await seriousViolations(page)).toEqual([]);
     });
+
+    it("the task link: the simulator's task page (PC and the phone form) and the success page", async () => {
+      for (const path of ['/alipay/auth/authorize?flow=task', '/alipay/auth/authorize?flow=task&device=phone']) {
+        await page.goto(`${sample.base}${path}`);
+        await page.locator('#merchant-apps').waitFor();
+        expect(await seriousViolations(page)).toEqual([]);
+      }
+      await page.click('#authorize');
+      await page.locator('#result[data-result="authorized"]').waitFor();
+      expect(await seriousViolations(page)).toEqual([]);
+    });
   });
 });

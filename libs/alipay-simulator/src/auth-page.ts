@@ -35,7 +35,7 @@ export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '
 const STYLE = `*{box-sizing:border-box}body{margin:0;font:15px/1.5 -apple-system,BlinkMacSystemFont,"PingFang SC","Microsoft YaHei","Segoe UI",Roboto,sans-serif;color:#1f1f1f;background:#f5f6f8}
 .bar{display:flex;align-items:center;gap:.5rem;padding:.7rem 1rem;background:#0958d9;color:#fff;font-weight:600}
 .logo{display:inline-grid;place-items:center;width:1.8rem;height:1.8rem;border-radius:.45rem;background:#fff;color:#0958d9;font-weight:700}
-.sim{margin-left:auto;padding:.1rem .5rem;border-radius:1rem;background:#ff8f1f;color:#fff;font-size:.75rem;font-weight:600;letter-spacing:.02em;white-space:nowrap}
+.sim{margin-left:auto;padding:.1rem .5rem;border-radius:1rem;background:#ad4e00;color:#fff;font-size:.75rem;font-weight:600;letter-spacing:.02em;white-space:nowrap}
 .banner{margin:0;padding:.45rem 1rem;background:#fff7e6;color:#ad4e00;font-size:.8rem;border-bottom:1px solid #ffd591}
 main{max-width:30rem;margin:0 auto;padding:1rem}.card{background:#fff;border-radius:.75rem;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.06)}
 h1{font-size:1.2rem;margin:.25rem 0 .1rem}.en{display:block;color:#5c626b;font-size:.85rem;font-weight:400}
