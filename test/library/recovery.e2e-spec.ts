@@ -8,19 +8,15 @@
  * with no stale failure, and nothing was refreshed more often than the scenario needs.
  */
 import { INestApplicationContext } from '@nestjs/common';
-import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
-import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import {
   AlipayApiError,
   AlipayAuthEvent,
   AlipayAuthHealthService,
-  AlipayAuthModule,
   AlipayAuthModuleOptions,
   AlipayAuthorizationRequiredError,
   AlipayConfigError,
-  AlipayOpenApiClient,
   AlipayTokenReencryption,
   AlipayTokenRefreshScheduler,
   AlipayTokenService,
@@ -29,21 +25,14 @@ import {
 } from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { resolveAlipayAuthConfig } from 'nestjs-alipay-auth/alipay-auth.config';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
+import { alipayAuthorizationsTable, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
 import { randomBytes } from 'node:crypto';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { ACCEPTED, DAY, LEASE_MS, MIN, OTHER_APP_ID, TIMEOUT_MS } from '../support/library-on-simulator';
+import { authorizeMerchant, clearAuthorizations, merchantCall as callAsMerchant, resultsTable, startInstance } from '../support/library-on-simulator';
 import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
 import { vectors } from '../fixtures/vectors';
 
-const DAY = 86_400_000;
-const MIN = 60_000;
-const TRADE_QUERY_PATH = '/v3/alipay/trade/query';
-/** A merchant call the simulator accepts with a valid token (it holds no trades). */
-const ACCEPTED = 'ACQ.TRADE_NOT_EXIST';
-const TIMEOUT_MS = 2000;
-/** timeoutMs x (retries + 1) + margin: the longest call, hence the least lease and the verification delay. */
-const LEASE_MS = 6000;
-const OTHER_APP_ID = '2021004100000002';
 const OVERLAP_MS = 10 * MIN;
 
 const VARIANTS = [
@@ -52,22 +41,7 @@ const VARIANTS = [
 ] as const;
 
 /** docs/reliability.md's table: one row per scenario, one column per engine and simulator variant (blank: not passed). */
-const results: Array<{ engine: string; variant: string; scenario: string; result: string }> = [];
-afterAll(() => {
-  if (!results.length) return;
-  const columns = [...new Set(results.map((r) => `${r.engine} ${r.variant}`))];
-  const scenarios = [...new Set(results.map((r) => r.scenario))];
-  const lines = [
-    `| scenario | ${columns.join(' | ')} | result |`,
-    `|---|${columns.map(() => '---|').join('')}---|`,
-    ...scenarios.map((sc) => {
-      const rows = results.filter((r) => r.scenario === sc);
-      const cells = columns.map((c) => (rows.some((r) => `${r.engine} ${r.variant}` === c) ? 'pass' : ''));
-      return `| ${sc} | ${cells.join(' | ')} | ${[...new Set(rows.map((r) => r.result))].join('; ')} |`;
-    }),
-  ];
-  console.log(`[recovery] results\n${lines.join('\n')}`);
-});
+const recordResult = resultsTable('recovery');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -82,27 +56,7 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
     const sim = () => alipay.sim;
 
     async function instance(name: string, extra: Partial<AlipayAuthModuleOptions> = {}, migrate = false): Promise<INestApplicationContext> {
-      const options = db.options();
-      const moduleRef = await Test.createTestingModule({
-        imports: [
-          EventEmitterModule.forRoot(),
-          TypeOrmModule.forRoot({
-            ...options,
-            entities: ALIPAY_AUTH_ENTITIES,
-            migrations: alipayAuthMigrations(options.type as 'postgres'),
-            migrationsRun: migrate,
-          } as never),
-          AlipayAuthModule.forRoot(
-            alipay.moduleOptions({
-              instanceId: name,
-              timeoutMs: TIMEOUT_MS,
-              ...extra,
-              refresh: { leaseMs: LEASE_MS, statusCheckIntervalMs: 0, backoffBaseMs: MIN, ratePerSecond: 1000, ...extra.refresh },
-            }),
-          ),
-        ],
-      }).compile();
-      const ctx = await moduleRef.init();
+      const ctx = await startInstance(db, alipay, name, extra, migrate);
       contexts.push(ctx);
       const emitter = ctx.get(EventEmitter2);
       for (const e of Object.values(AlipayAuthEvent)) emitter.on(e, (p: unknown) => events.push([e, p]));
@@ -124,37 +78,19 @@ describe.each(testDatabaseEngines())('recovery from ambiguous outcomes (%s)', (e
 
     afterEach(() => sim().controls.clearFaults());
 
-    beforeEach(async () => {
-      // The clock only moves forward: rows of earlier scenarios would be due again.
-      const ds = a.get(DataSource);
-      await ds.query(`DELETE FROM ${alipayAuthorizationsTable(ds)}`);
-    });
+    beforeEach(() => clearAuthorizations(a));
 
     const svc = (ctx = a) => ctx.get(AlipayTokenService);
     const store = (ctx = a) => ctx.get<AlipayTokenStore>(AlipayTokenStore);
     const scheduler = (ctx = a) => ctx.get(AlipayTokenRefreshScheduler);
     const refreshes = (id: string) => sim().controls.stats().refreshesByMerchant[id] ?? 0;
-    const record = (scenario: string, result: string) => results.push({ engine, variant, scenario, result });
+    const record = (scenario: string, result: string) => recordResult(`${engine} ${variant}`, scenario, result);
 
     async function authorized(ctx = a, appId = APP_ID): Promise<string> {
-      const id = `20210077${String(++seq).padStart(8, '0')}`;
-      const { app_auth_code } = sim().controls.authorize(appId, { authAppId: id });
-      await svc(ctx).exchangeCode(app_auth_code);
-      return id;
+      return authorizeMerchant(ctx, alipay, appId, `20210077${String(++seq).padStart(8, '0')}`);
     }
 
-    /** A merchant API call; returns Alipay's code (`ACQ.TRADE_NOT_EXIST` means the token was accepted). */
-    async function merchantCall(target: { authAppId: string } | { appAuthToken: string }, ctx = a): Promise<string> {
-      const e = await ctx
-        .get(AlipayOpenApiClient)
-        .request({ method: 'POST', path: TRADE_QUERY_PATH, body: { out_trade_no: 'recovery-check' }, ...target })
-        .then(
-          () => null,
-          (err: unknown) => err,
-        );
-      if (!(e instanceof AlipayApiError)) throw e ?? new Error('the simulator answered a trade query with success');
-      return e.code;
-    }
+    const merchantCall = (target: { authAppId: string } | { appAuthToken: string }, ctx = a) => callAsMerchant(ctx, target, 'recovery-check');
 
     /** The stored pair is what Alipay accepts now (and still once any overlap of an older token has run out); the row is clean. */
     async function expectRepaired(id: string): Promise<void> {

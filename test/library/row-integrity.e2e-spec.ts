@@ -8,17 +8,10 @@
  * replaced by a re-authorization (UNCONFIRMED): it refreshes the current one, or it is refused.
  */
 import { INestApplicationContext } from '@nestjs/common';
-import { EventEmitterModule } from '@nestjs/event-emitter';
-import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import {
-  AlipayApiError,
   AlipayAuthHealthService,
-  AlipayAuthModule,
   AlipayAuthModuleOptions,
   AlipayAuthorization,
-  AlipayOpenApiClient,
   AlipayTokenRefreshScheduler,
   AlipayTokenService,
   AlipayTokenStore,
@@ -32,24 +25,16 @@ import {
   TOKEN_PATH as TOKEN_APP_PATH,
   QUERY_PATH as TOKEN_QUERY_PATH,
 } from 'nestjs-alipay-auth/protocol';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { ACCEPTED, DAY, LEASE_MS, MIN, OTHER_APP_ID, TIMEOUT_MS } from '../support/library-on-simulator';
+import { authorizeMerchant, clearAuthorizations, merchantCall as callAsMerchant, resultsTable, startInstance } from '../support/library-on-simulator';
 import { spawnRefreshWorker } from '../support/refresh-worker-process';
 import { copyAuthorization, SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
 import { keyFile, vectors } from '../fixtures/vectors';
 
-const DAY = 86_400_000;
-const MIN = 60_000;
-const TRADE_QUERY_PATH = '/v3/alipay/trade/query';
-/** A merchant call the simulator accepts with a valid token (it holds no trades). */
-const ACCEPTED = 'ACQ.TRADE_NOT_EXIST';
-const TIMEOUT_MS = 2000;
-/** timeoutMs x (retries + 1) + margin: the longest call. */
-const LEASE_MS = 6000;
-const OTHER_APP_ID = '2021004100000002';
 const alipayKey = loadPrivateKey(keyFile('alipay_private_pkcs8.pem'));
 
 /** What Alipay does with a refresh token whose authorization a re-authorization replaced: UNCONFIRMED, so both. */
@@ -59,22 +44,7 @@ const REAUTH_VARIANTS = [
 ] as const;
 
 /** The suite's table: one row per scenario, one column per engine (blank: not passed). */
-const results: Array<{ engine: string; scenario: string; result: string }> = [];
-afterAll(() => {
-  if (!results.length) return;
-  const columns = [...new Set(results.map((r) => r.engine))];
-  const scenarios = [...new Set(results.map((r) => r.scenario))];
-  const lines = [
-    `| scenario | ${columns.join(' | ')} | result |`,
-    `|---|${columns.map(() => '---|').join('')}---|`,
-    ...scenarios.map((sc) => {
-      const rows = results.filter((r) => r.scenario === sc);
-      const cells = columns.map((c) => (rows.some((r) => r.engine === c) ? 'pass' : ''));
-      return `| ${sc} | ${cells.join(' | ')} | ${[...new Set(rows.map((r) => r.result))].join('; ')} |`;
-    }),
-  ];
-  console.log(`[row-integrity] results\n${lines.join('\n')}`);
-});
+const recordResult = resultsTable('row-integrity');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,27 +80,7 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
   const sim = () => alipay.sim;
 
   async function instance(name: string, extra: Partial<AlipayAuthModuleOptions> = {}, migrate = false, on = alipay): Promise<INestApplicationContext> {
-    const options = db.options();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        EventEmitterModule.forRoot(),
-        TypeOrmModule.forRoot({
-          ...options,
-          entities: ALIPAY_AUTH_ENTITIES,
-          migrations: alipayAuthMigrations(options.type as 'postgres'),
-          migrationsRun: migrate,
-        } as never),
-        AlipayAuthModule.forRoot(
-          on.moduleOptions({
-            instanceId: name,
-            timeoutMs: TIMEOUT_MS,
-            ...extra,
-            refresh: { leaseMs: LEASE_MS, statusCheckIntervalMs: 0, backoffBaseMs: MIN, ratePerSecond: 1000, ...extra.refresh },
-          }),
-        ),
-      ],
-    }).compile();
-    const ctx = await moduleRef.init();
+    const ctx = await startInstance(db, on, name, extra, migrate);
     contexts.push(ctx);
     return ctx;
   }
@@ -162,38 +112,21 @@ describe.each(testDatabaseEngines())('row integrity (%s)', (engine) => {
     sim().controls.configure({ reauthorizationRetiresRefreshToken: false });
   });
 
-  beforeEach(async () => {
-    // The clock only moves forward: rows of earlier scenarios would be due again.
-    const ds = a.get(DataSource);
-    await ds.query(`DELETE FROM ${alipayAuthorizationsTable(ds)}`);
-  });
+  beforeEach(() => clearAuthorizations(a));
 
   const svc = (ctx = a) => ctx.get(AlipayTokenService);
   const store = (ctx = a) => ctx.get<AlipayTokenStore>(AlipayTokenStore);
   const scheduler = (ctx = a) => ctx.get(AlipayTokenRefreshScheduler);
   const refreshes = (id: string, on = alipay) => on.sim.controls.stats().refreshesByMerchant[id] ?? 0;
-  const record = (scenario: string, result: string) => results.push({ engine, scenario, result });
+  const record = (scenario: string, result: string) => recordResult(engine, scenario, result);
   const newId = () => `20210088${String(++seq).padStart(8, '0')}`;
 
   /** The merchant authorizes (again): the callback exchanges the code on `ctx`. */
   async function authorized(ctx = a, appId = APP_ID, id = newId(), on = alipay): Promise<string> {
-    const { app_auth_code } = on.sim.controls.authorize(appId, { authAppId: id });
-    await svc(ctx).exchangeCode(app_auth_code);
-    return id;
+    return authorizeMerchant(ctx, on, appId, id);
   }
 
-  /** A merchant API call; returns Alipay's code (`ACQ.TRADE_NOT_EXIST` means the token was accepted). */
-  async function merchantCall(target: { authAppId: string } | { appAuthToken: string }, ctx = a): Promise<string> {
-    const e = await ctx
-      .get(AlipayOpenApiClient)
-      .request({ method: 'POST', path: TRADE_QUERY_PATH, body: { out_trade_no: 'row-integrity-check' }, ...target })
-      .then(
-        () => null,
-        (err: unknown) => err,
-      );
-    if (!(e instanceof AlipayApiError)) throw e ?? new Error('the simulator answered a trade query with success');
-    return e.code;
-  }
+  const merchantCall = (target: { authAppId: string } | { appAuthToken: string }, ctx = a) => callAsMerchant(ctx, target, 'row-integrity-check');
 
   /** The row is active, the token the library serves is accepted as it is, and a call by authAppId works. */
   async function expectServedAndAccepted(id: string, ctx = a): Promise<void> {
