@@ -4,23 +4,17 @@
  * Screenshots go to docs/screenshots/ (committed, looked at by a person).
  * Needs /usr/bin/chromium: missing, the suite fails when CI=true and is skipped otherwise.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { vectors } from '../fixtures/vectors';
+import { browserSuite, launchChromium } from '../support/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
 const APP_ID = '2021004100000001';
 const SHOTS = join(process.cwd(), 'docs/screenshots');
-const haveChromium = existsSync(CHROMIUM);
-const ci = process.env.CI === 'true';
-
-if (!haveChromium && !ci) console.warn(`simulator-consent-page.e2e-spec: ${CHROMIUM} not found, skipping (it fails instead when CI=true).`);
-
-const suite = haveChromium || ci ? describe : describe.skip;
 
 /** A stand-in ISV site: a home page with the authorization link, and a callback that echoes its query. */
 async function startIsv(linkTo: () => string) {
@@ -37,7 +31,7 @@ async function startIsv(linkTo: () => string) {
   return { base: `http://localhost:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-suite('simulator consent page in a browser', () => {
+browserSuite('simulator consent page in a browser', () => {
   let sim: AlipaySimulator;
   let isv: Awaited<ReturnType<typeof startIsv>>;
   let browser: Browser;
@@ -71,12 +65,11 @@ suite('simulator consent page in a browser', () => {
   const fitsWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing (CI=true): install Debian's chromium package`);
     mkdirSync(SHOTS, { recursive: true });
     isv = await startIsv(() => link());
     callback = `${isv.base}/callback`;
     sim = await startAlipaySimulator({ apps: [{ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem, redirectUris: [callback] }] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
 import type { AlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { ALIPAY_SETUP, AlipaySetup } from '../src/alipay/alipay-setup';
-import { browserSuite, launchChromium } from './chromium';
+import { browserSuite, launchChromium } from '../../../test/support/chromium';
 import { SimulatedSample, startSimulatedSample } from './simulated-sample';
 
 const AXE = join(process.cwd(), 'node_modules/axe-core/axe.min.js');

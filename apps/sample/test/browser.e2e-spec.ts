@@ -15,7 +15,7 @@ import { ALIPAY_SETUP, AlipaySetup } from '../src/alipay/alipay-setup';
 import { createSampleApp } from '../src/sample-app';
 import { vectors } from '../../../test/fixtures/vectors';
 import { freePort } from '../../../test/support/free-port';
-import { browserSuite, launchChromium } from './chromium';
+import { browserSuite, launchChromium } from '../../../test/support/chromium';
 import { SimulatedSample, startSimulatedSample } from './simulated-sample';
 
 const APP_ID = '2021004100000001';

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
 import { ALIPAY_AUTH_CONFIG, ResolvedAlipayAuthConfig } from 'nestjs-alipay-auth';
 import { seededMerchant, seedMerchants } from '../../../test/support/seed-merchants';
-import { browserSuite, launchChromium } from './chromium';
+import { browserSuite, launchChromium } from '../../../test/support/chromium';
 import { SimulatedSample, startSimulatedSample } from './simulated-sample';
 
 const MERCHANTS = 10_000;

@@ -6,22 +6,18 @@
  * Needs /usr/bin/chromium for the browser part: missing, it fails when CI=true and is skipped otherwise.
  */
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import QRCode from 'qrcode';
 import request from 'supertest';
 import { ALIPAY_SETUP, AlipaySetup, SIMULATION_APP_ID } from '../src/alipay/alipay-setup';
 import { createSampleApp } from '../src/sample-app';
+import { browserSuite, launchChromium } from '../../../test/support/chromium';
 import { freePort } from '../../../test/support/free-port';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DOC_SHOTS = join(process.cwd(), 'docs/screenshots');
-const haveChromium = existsSync(CHROMIUM);
-const ci = process.env.CI === 'true';
-const browserSuite = haveChromium || ci ? describe : describe.skip;
-if (!haveChromium && !ci) console.warn(`sample-task-link.e2e-spec: ${CHROMIUM} not found, skipping the browser part (it fails instead when CI=true).`);
 
 let app: NestExpressApplication;
 let base: string;
@@ -107,20 +103,8 @@ browserSuite('sample: the task-link journey in a browser', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing (CI=true): install Debian's chromium package`);
     mkdirSync(DOC_SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Browser, chromium } from 'playwright-core';
 
-/** Debian's Chromium, driven by playwright-core. */
+/** Debian's Chromium, driven by playwright-core: every browser suite (sample and simulator) launches it here. */
 export const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
 const ci = process.env.CI === 'true';
