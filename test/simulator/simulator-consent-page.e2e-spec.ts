@@ -8,10 +8,10 @@ import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { vectors } from '../fixtures/vectors';
-import { browserSuite, launchChromium } from '../support/chromium';
+import { browserSuite, launchChromium, withPageAt } from '../support/chromium';
 
 const APP_ID = '2021004100000001';
 const SHOTS = join(process.cwd(), 'docs/screenshots');
@@ -41,20 +41,7 @@ browserSuite('simulator consent page in a browser', () => {
     `${sim.url}${path}?${new URLSearchParams({ app_id: APP_ID, redirect_uri: callback, state: 'st-1', ...extra })}`;
 
   /** A fresh browser context at this width (a phone below 600 px), closed afterwards. */
-  async function withPage(width: number, body: (page: Page) => Promise<void>): Promise<void> {
-    const mobile = width < 600;
-    const context: BrowserContext = await browser.newContext({
-      viewport: { width, height: mobile ? 844 : 800 },
-      isMobile: mobile,
-      hasTouch: mobile,
-      deviceScaleFactor: mobile ? 2 : 1,
-    });
-    try {
-      await body(await context.newPage());
-    } finally {
-      await context.close();
-    }
-  }
+  const withPage = (width: number, body: (page: Page) => Promise<void>) => withPageAt(browser, width, body);
 
   /** The query the stand-in ISV callback received. */
   const callbackQuery = async (page: Page) => new URLSearchParams((await page.locator('#query').textContent()) ?? '');

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
 
 /** Debian's Chromium, driven by playwright-core: every browser suite (sample and simulator) launches it here. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -17,4 +17,20 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** Runs `body` on a page of a fresh context at this width (a phone below 600 px: touch, 2x pixels), closed afterwards. */
+export async function withPageAt(browser: Browser, width: number, body: (page: Page) => Promise<void>): Promise<void> {
+  const mobile = width < 600;
+  const context = await browser.newContext({
+    viewport: { width, height: mobile ? 844 : 800 },
+    isMobile: mobile,
+    hasTouch: mobile,
+    deviceScaleFactor: mobile ? 2 : 1,
+  });
+  try {
+    await body(await context.newPage());
+  } finally {
+    await context.close();
+  }
 }

@@ -9,12 +9,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import QRCode from 'qrcode';
 import request from 'supertest';
 import { ALIPAY_SETUP, AlipaySetup, SIMULATION_APP_ID } from '../src/alipay/alipay-setup';
 import { createSampleApp } from '../src/sample-app';
-import { browserSuite, launchChromium } from '../../../test/support/chromium';
+import { browserSuite, launchChromium, withPageAt } from '../../../test/support/chromium';
 import { freePort } from '../../../test/support/free-port';
 
 const DOC_SHOTS = join(process.cwd(), 'docs/screenshots');
@@ -108,20 +108,7 @@ browserSuite('sample: the task-link journey in a browser', () => {
   });
   afterAll(() => browser?.close());
 
-  async function withPage(width: number, body: (page: Page) => Promise<void>): Promise<void> {
-    const mobile = width < 600;
-    const context: BrowserContext = await browser.newContext({
-      viewport: { width, height: mobile ? 844 : 800 },
-      isMobile: mobile,
-      hasTouch: mobile,
-      deviceScaleFactor: mobile ? 2 : 1,
-    });
-    try {
-      await body(await context.newPage());
-    } finally {
-      await context.close();
-    }
-  }
+  const withPage = (width: number, body: (page: Page) => Promise<void>) => withPageAt(browser, width, body);
   const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   const shot = (page: Page, name: string) => page.screenshot({ path: join(DOC_SHOTS, `sample-task-${name}.png`), fullPage: true });
 
