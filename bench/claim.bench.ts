@@ -8,36 +8,20 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DataSource } from 'typeorm';
-import { AlipayTokenCipher } from 'nestjs-alipay-auth';
 import { dueCriteria } from 'nestjs-alipay-auth/tokens/refresh-policy';
-import { resolveAlipayAuthConfig } from 'nestjs-alipay-auth/alipay-auth.config';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, alipayTokenAad, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
-import { createIsolatedDatabase, TestEngine } from '../test/support/databases';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { alipayTokenAad, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
+import type { TestEngine } from '../test/support/databases';
+import { openBenchTable } from './bench-table';
 
 const ENGINE = (process.env.BENCH_DB ?? 'postgres') as TestEngine;
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const APP = '2021004100000001';
 const DAY = 86_400_000;
-const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
 
 export async function claimBench(engine: TestEngine, rows: number): Promise<Record<string, number[]>> {
-  const db = await createIsolatedDatabase(engine, 'bench-claim');
-  const options = db.options({ entities: ALIPAY_AUTH_ENTITIES, logging: false });
-  const ds = new DataSource({ ...options, migrations: alipayAuthMigrations(options.type as 'postgres') });
-  await ds.initialize();
+  const { db, ds, t, now, cipher, config } = await openBenchTable(engine, 'bench-claim', APP);
   try {
-    await ds.runMigrations();
-    const t = alipayAuthorizationsTable(ds);
-    const now = Date.now();
-    const cipher = new AlipayTokenCipher([{ id: 'k1', key: randomBytes(32) }]);
-    const policy = resolveAlipayAuthConfig({
-      appId: APP,
-      privateKey: vectors.keys.app.privateKeyPkcs8Pem,
-      alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
-    }).refresh;
+    const policy = config.refresh;
     const results: Record<string, number[]> = {};
     for (const share of [0.01, 1]) {
       await ds.query(`DELETE FROM ${t}`);

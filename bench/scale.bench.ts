@@ -8,25 +8,19 @@
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DataSource } from 'typeorm';
-import { AlipayTokenCipher } from 'nestjs-alipay-auth';
-import { resolveAlipayAuthConfig } from 'nestjs-alipay-auth/alipay-auth.config';
 import { dueCriteria } from 'nestjs-alipay-auth/tokens/refresh-policy';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable, alipayTokenAad, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
+import { alipayTokenAad, TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
 import { AlipayAuthHealthService } from 'nestjs-alipay-auth/health/alipay-auth-health.service';
 import type { AlipayOpenApiClient } from 'nestjs-alipay-auth/client/alipay-openapi.client';
 import type { AlipayTokenRefreshScheduler } from 'nestjs-alipay-auth/refresh/token-refresh.scheduler';
 import type { AlipayAuthEventPublisher } from 'nestjs-alipay-auth/tokens/alipay-auth.events';
 import { AlipayConfigurationCircuit } from 'nestjs-alipay-auth/tokens/configuration-circuit';
-import { createIsolatedDatabase } from '../test/support/databases';
+import { openBenchTable } from './bench-table';
 
 const APP = '2021004100000001';
 const DAY = 86_400_000;
 const CLAIMED = 4_000;
-const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
 
 export interface ScaleResult {
   rows: number;
@@ -51,20 +45,8 @@ export interface ScaleResult {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function scaleBench(rows: number): Promise<ScaleResult> {
-  const db = await createIsolatedDatabase('postgres', 'bench-scale');
-  const options = db.options({ entities: ALIPAY_AUTH_ENTITIES, logging: false });
-  const ds = new DataSource({ ...options, migrations: alipayAuthMigrations('postgres') });
-  await ds.initialize();
+  const { db, ds, t, now, cipher, config } = await openBenchTable('postgres', 'bench-scale', APP);
   try {
-    await ds.runMigrations();
-    const t = alipayAuthorizationsTable(ds);
-    const now = Date.now();
-    const cipher = new AlipayTokenCipher([{ id: 'k1', key: randomBytes(32) }]);
-    const config = resolveAlipayAuthConfig({
-      appId: APP,
-      privateKey: vectors.keys.app.privateKeyPkcs8Pem,
-      alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
-    });
     const policy = config.refresh;
     // 1 % due for refresh (at least 2,500 rows: 20 claims of 100 at every size); 30 % due for a status check
     // (checked 2-3 days ago, in another order than the ids), the rest checked within the day.
