@@ -60,40 +60,76 @@ const STATE_MESSAGES: Record<AlipayAuthorizationStateProblem, string> = {
   'other-browser': 'The authorization was started in another browser session; start the authorization again',
 };
 
+/** One library error class's HTTP answer. */
+export interface AlipayAuthErrorAnswer {
+  /** The class answered: its instances and its subclasses'. */
+  error: abstract new (...args: never[]) => AlipayAuthError;
+  statusCode: number;
+  /** Only the errors this holds for (one class, two answers). */
+  when?(e: AlipayAuthError): boolean;
+  /** The body's fields after `type`. */
+  fields(e: AlipayAuthError): Omit<AlipayAuthErrorBody['error'], 'type'>;
+}
+
+/**
+ * Each library error's status and body type, tried in this order (the first match answers; any other
+ * `AlipayAuthError` is `internal`). The one table: troubleshooting.ts renders docs/troubleshooting.md from it.
+ */
+export const ALIPAY_AUTH_ERROR_ANSWERS: Readonly<Record<Exclude<AlipayAuthErrorType, 'internal'>, AlipayAuthErrorAnswer>> = {
+  'authorization-required': {
+    error: AlipayAuthorizationRequiredError,
+    statusCode: 409,
+    fields: (e: AlipayAuthorizationRequiredError) => ({ message: 'The merchant must authorize the app again', authAppId: e.authAppId, reason: e.reason }),
+  },
+  'authorization-state': {
+    error: AlipayAuthorizationStateError,
+    statusCode: 400,
+    fields: (e: AlipayAuthorizationStateError) => ({ message: STATE_MESSAGES[e.problem], reason: e.problem }),
+  },
+  'invalid-input': {
+    error: AlipayInvalidInputError,
+    statusCode: 400,
+    // The message names the field and its rule, never the value.
+    fields: (e: AlipayInvalidInputError) => ({ message: e.message, field: e.field }),
+  },
+  'token-unreadable': {
+    error: AlipayTokenUnreadableError,
+    statusCode: 503,
+    // The reason names key ids and decryption details: for the operator's log, not for clients.
+    fields: (e: AlipayTokenUnreadableError) => ({ message: 'The stored credential of this merchant cannot be read', authAppId: e.authAppId }),
+  },
+  'store-unavailable': {
+    error: AlipayStoreUnavailableError,
+    statusCode: 503,
+    // The driver's error (its `cause`) may quote SQL and parameters: for the operator's log, not for clients.
+    fields: () => ({ message: 'The credential store is unavailable; try again later' }),
+  },
+  'alipay-error': {
+    error: AlipayApiError,
+    statusCode: 502,
+    fields: (e: AlipayApiError) => ({ message: 'Alipay refused the request', alipayCode: e.code, traceId: e.traceId }),
+  },
+  'alipay-signature': {
+    error: AlipaySignatureError,
+    statusCode: 502,
+    fields: (e: AlipaySignatureError) => ({ message: "Alipay's answer could not be verified", alipayCode: e.code, traceId: e.traceId }),
+  },
+  'alipay-timeout': {
+    error: AlipayNetworkError,
+    statusCode: 504,
+    when: (e: AlipayNetworkError) => e.kind === 'timeout',
+    fields: () => ({ message: 'Alipay did not answer in time' }),
+  },
+  'alipay-unreachable': { error: AlipayNetworkError, statusCode: 503, fields: () => ({ message: 'Alipay could not be reached' }) },
+  configuration: { error: AlipayConfigError, statusCode: 500, fields: () => ({ message: 'Internal server error' }) },
+};
+
 /** Maps one library error to its status and body; exported for apps that render their own pages. */
 export function alipayAuthErrorResponse(e: AlipayAuthError): AlipayAuthErrorBody {
-  const body = (statusCode: number, error: AlipayAuthErrorBody['error']): AlipayAuthErrorBody => ({ statusCode, error });
-  if (e instanceof AlipayAuthorizationRequiredError) {
-    return body(409, { type: 'authorization-required', message: 'The merchant must authorize the app again', authAppId: e.authAppId, reason: e.reason });
+  for (const [type, answer] of Object.entries(ALIPAY_AUTH_ERROR_ANSWERS) as Array<[AlipayAuthErrorType, AlipayAuthErrorAnswer]>) {
+    if (e instanceof answer.error && (!answer.when || answer.when(e))) return { statusCode: answer.statusCode, error: { type, ...answer.fields(e) } };
   }
-  if (e instanceof AlipayAuthorizationStateError) {
-    return body(400, { type: 'authorization-state', message: STATE_MESSAGES[e.problem], reason: e.problem });
-  }
-  if (e instanceof AlipayInvalidInputError) {
-    // The message names the field and its rule, never the value.
-    return body(400, { type: 'invalid-input', message: e.message, field: e.field });
-  }
-  if (e instanceof AlipayTokenUnreadableError) {
-    // The reason names key ids and decryption details: for the operator's log, not for clients.
-    return body(503, { type: 'token-unreadable', message: 'The stored credential of this merchant cannot be read', authAppId: e.authAppId });
-  }
-  if (e instanceof AlipayStoreUnavailableError) {
-    // The driver's error (its `cause`) may quote SQL and parameters: for the operator's log, not for clients.
-    return body(503, { type: 'store-unavailable', message: 'The credential store is unavailable; try again later' });
-  }
-  if (e instanceof AlipayApiError) {
-    return body(502, { type: 'alipay-error', message: 'Alipay refused the request', alipayCode: e.code, traceId: e.traceId });
-  }
-  if (e instanceof AlipaySignatureError) {
-    return body(502, { type: 'alipay-signature', message: "Alipay's answer could not be verified", alipayCode: e.code, traceId: e.traceId });
-  }
-  if (e instanceof AlipayNetworkError) {
-    return e.kind === 'timeout'
-      ? body(504, { type: 'alipay-timeout', message: 'Alipay did not answer in time' })
-      : body(503, { type: 'alipay-unreachable', message: 'Alipay could not be reached' });
-  }
-  if (e instanceof AlipayConfigError) return body(500, { type: 'configuration', message: 'Internal server error' });
-  return body(500, { type: 'internal', message: 'Internal server error' });
+  return { statusCode: 500, error: { type: 'internal', message: 'Internal server error' } };
 }
 
 /**

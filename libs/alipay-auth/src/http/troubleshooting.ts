@@ -1,20 +1,7 @@
 import { REFUSED_TOKEN_CODES } from '../client/alipay-openapi.client';
-import {
-  AlipayApiError,
-  AlipayAuthError,
-  AlipayAuthorizationRequiredError,
-  AlipayAuthorizationStateError,
-  AlipayAuthorizationStateProblem,
-  AlipayConfigError,
-  AlipayInvalidInputError,
-  AlipayNetworkError,
-  AlipaySignatureError,
-  AlipaySignatureErrorCode,
-  AlipayStoreUnavailableError,
-  AlipayTokenUnreadableError,
-} from '../errors/alipay-auth.errors';
+import { AlipayApiError, AlipayAuthorizationStateProblem, AlipaySignatureErrorCode } from '../errors/alipay-auth.errors';
 import { classifyRefreshFailure } from '../tokens/refresh-policy';
-import { alipayAuthErrorResponse } from './alipay-auth-exception.filter';
+import { ALIPAY_AUTH_ERROR_ANSWERS, AlipayAuthErrorType } from './alipay-auth-exception.filter';
 
 // The source of docs/troubleshooting.md (troubleshooting.spec.ts checks the page is this, and that every
 // code the library classifies has a row). What the library does with each code, and each error's HTTP
@@ -205,66 +192,60 @@ const SIGNATURE_CODES: Record<AlipaySignatureErrorCode, Advice> = {
 };
 
 interface LibraryRow extends Advice {
-  error: AlipayAuthError;
-  label: string;
+  /** The filter's answer: the row's class and HTTP answer come from its table. */
+  type: Exclude<AlipayAuthErrorType, 'internal'>;
+  /** After the class name: its fields, or the case. */
+  detail: string;
 }
 
 const LIBRARY_ERRORS: LibraryRow[] = [
   {
-    label: '`AlipayInvalidInputError` (`field`)',
-    error: new AlipayInvalidInputError('appAuthCode', ''),
+    type: 'invalid-input',
+    detail: ' (`field`)',
     meaning: 'Input from a client is missing or malformed: `app_auth_code`, `app_id`, `state`, an `authAppId`.',
     action: 'Nothing on the server: the client sent it. The message names the field.',
   },
-  ...Object.entries(STATE_PROBLEMS).map(([problem, advice]) => ({
-    label: `\`AlipayAuthorizationStateError\` \`${problem}\``,
-    error: new AlipayAuthorizationStateError(problem as AlipayAuthorizationStateProblem),
-    ...advice,
-  })),
+  ...Object.entries(STATE_PROBLEMS).map(([problem, advice]) => ({ type: 'authorization-state' as const, detail: ` \`${problem}\``, ...advice })),
   {
-    label: '`AlipayAuthorizationRequiredError` (`reason`)',
-    error: new AlipayAuthorizationRequiredError('0', ''),
+    type: 'authorization-required',
+    detail: ' (`reason`)',
     meaning: 'The merchant has no usable authorization: never authorized, revoked, cancelled, or its refresh token died.',
     action: 'Send the merchant the authorization link; `reason` says which.',
   },
   {
-    label: '`AlipayTokenUnreadableError`',
-    error: new AlipayTokenUnreadableError('0', ''),
+    type: 'token-unreadable',
+    detail: '',
     meaning: 'The stored tokens cannot be decrypted: their key id is not in `tokenEncryptionKeys`, or the bytes were altered.',
     action: 'Put the old key back after the current one, then run the re-encryption (`AlipayTokenReencryption`).',
   },
   {
-    label: '`AlipayStoreUnavailableError` (`operation`, `reason`)',
-    error: new AlipayStoreUnavailableError('find', new Error()),
+    type: 'store-unavailable',
+    detail: ' (`operation`, `reason`)',
     meaning: 'The token store failed (database down, connection lost, busy).',
     action: 'Check the database; `reason` is the driver’s code, `cause` its error. Retrying later is safe.',
   },
   {
-    label: '`AlipayApiError` (`code`, `traceId`)',
-    error: new AlipayApiError({ status: 400, code: 'x', message: '' }),
+    type: 'alipay-error',
+    detail: ' (`code`, `traceId`)',
     meaning: 'Alipay refused a call: see its `code` in the table above.',
     action: 'Quote `traceId` to Alipay support.',
   },
-  ...Object.entries(SIGNATURE_CODES).map(([code, advice]) => ({
-    label: `\`AlipaySignatureError\` \`${code}\``,
-    error: new AlipaySignatureError(code as AlipaySignatureErrorCode, ''),
-    ...advice,
-  })),
+  ...Object.entries(SIGNATURE_CODES).map(([code, advice]) => ({ type: 'alipay-signature' as const, detail: ` \`${code}\``, ...advice })),
   {
-    label: '`AlipayNetworkError` `timeout`',
-    error: new AlipayNetworkError('timeout', '', true),
+    type: 'alipay-timeout',
+    detail: ' `timeout`',
     meaning: 'Alipay did not answer within `timeoutMs` (`sent` says whether it may have received the request).',
     action: 'Usually passing; a code exchange that timed out may have spent the code: authorize again. A refresh in doubt is verified by the library.',
   },
   {
-    label: '`AlipayNetworkError` `connect`, `reset`, `other`',
-    error: new AlipayNetworkError('connect', '', false),
+    type: 'alipay-unreachable',
+    detail: ' `connect`, `reset`, `other`',
     meaning: 'Alipay could not be reached, or the connection broke.',
     action: 'Check DNS, egress and proxies to `gateway`.',
   },
   {
-    label: '`AlipayConfigError` (`problems`)',
-    error: new AlipayConfigError(''),
+    type: 'configuration',
+    detail: ' (`problems`)',
     meaning: 'An option (or environment variable) is missing or malformed, or the start-up self-check failed.',
     action: 'The message names the option or variable and what it must be; the boot stops on it.',
   },
@@ -278,8 +259,8 @@ export function troubleshootingMarkdown(): string {
     .map(([code, a]) => `| \`${code}\` | ${cell(a.meaning)} | ${cell(handling(code))} | ${cell(a.action)} |`)
     .join('\n');
   const library = LIBRARY_ERRORS.map((r) => {
-    const { statusCode, error } = alipayAuthErrorResponse(r.error);
-    return `| ${r.label} | ${statusCode} \`${error.type}\` | ${cell(r.meaning)} | ${cell(r.action)} |`;
+    const { error, statusCode } = ALIPAY_AUTH_ERROR_ANSWERS[r.type];
+    return `| \`${error.name}\`${r.detail} | ${statusCode} \`${r.type}\` | ${cell(r.meaning)} | ${cell(r.action)} |`;
   }).join('\n');
   return `# Troubleshooting
 
