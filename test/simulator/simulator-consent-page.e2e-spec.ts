@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { AlipaySimulator, startAlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { vectors } from '../fixtures/vectors';
-import { browserSuite, launchChromium, withPageAt } from '../support/chromium';
+import { browserSuite, launchChromium, PAGE_WIDTHS, withPageAt } from '../support/chromium';
 
 const APP_ID = '2021004100000001';
 const SHOTS = join(process.cwd(), 'docs/screenshots');
@@ -65,10 +65,7 @@ browserSuite('simulator consent page in a browser', () => {
     await isv?.close();
   });
 
-  it.each([
-    ['desktop', 1280],
-    ['mobile', 390],
-  ] as const)('approves on the consent page (%s)', async (name, width) => {
+  it.each(PAGE_WIDTHS)('approves on the consent page (%s)', async (name, width) => {
     await withPage(width, async (page) => {
       await page.goto(`${isv.base}/`);
       await page.click('#start');
@@ -86,10 +83,7 @@ browserSuite('simulator consent page in a browser', () => {
     });
   });
 
-  it.each([
-    ['desktop', 1280],
-    ['mobile', 390],
-  ] as const)('cancel leads back to the ISV, or to the page again (%s)', async (name, width) => {
+  it.each(PAGE_WIDTHS)('cancel leads back to the ISV, or to the page again (%s)', async (name, width) => {
     await withPage(width, async (page) => {
       await page.goto(link());
       await page.click('#cancel');
@@ -118,10 +112,7 @@ browserSuite('simulator consent page in a browser', () => {
     });
   });
 
-  it.each([
-    ['desktop', 1280],
-    ['mobile', 390],
-  ] as const)('explains an error in both languages and offers the way back (%s)', async (name, width) => {
+  it.each(PAGE_WIDTHS)('explains an error in both languages and offers the way back (%s)', async (name, width) => {
     await withPage(width, async (page) => {
       await page.goto(`${isv.base}/`);
       // A redirect_uri the app did not register: the page must not send the merchant there.

@@ -11,6 +11,12 @@ if (!haveChromium && !ci) console.warn(`${CHROMIUM} not found: the browser suite
 /** `describe` when a browser is there or CI must have one (the suite then fails in its beforeAll), else skipped. */
 export const browserSuite = haveChromium || ci ? describe : describe.skip;
 
+/** The widths the browser suites check their pages at: a PC and a phone. */
+export const PAGE_WIDTHS = [
+  ['desktop', 1280],
+  ['mobile', 390],
+] as const;
+
 export function launchChromium(): Promise<Browser> {
   if (!haveChromium) throw new Error(`${CHROMIUM} is missing (CI=true): install Debian's chromium package`);
   return chromium.launch({

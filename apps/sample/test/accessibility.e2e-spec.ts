@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { TOKEN_PATH } from 'nestjs-alipay-auth-simulator';
 import type { AlipaySimulator } from 'nestjs-alipay-auth-simulator';
 import { ALIPAY_SETUP, AlipaySetup } from '../src/alipay/alipay-setup';
-import { browserSuite, launchChromium } from '../../../test/support/chromium';
+import { browserSuite, launchChromium, PAGE_WIDTHS } from '../../../test/support/chromium';
 import { SimulatedSample, startSimulatedSample } from './simulated-sample';
 
 const AXE = join(process.cwd(), 'node_modules/axe-core/axe.min.js');
@@ -71,10 +71,7 @@ suite('accessibility (axe-core): every page of the sample and of the simulator',
     await sample?.close();
   });
 
-  describe.each([
-    ['desktop', 1280],
-    ['mobile', 390],
-  ] as const)('%s', (_name, width) => {
+  describe.each(PAGE_WIDTHS)('%s', (_name, width) => {
     let context: BrowserContext;
     let page: Page;
 

@@ -15,7 +15,7 @@ import { ALIPAY_SETUP, AlipaySetup } from '../src/alipay/alipay-setup';
 import { createSampleApp } from '../src/sample-app';
 import { vectors } from '../../../test/fixtures/vectors';
 import { freePort } from '../../../test/support/free-port';
-import { browserSuite, launchChromium } from '../../../test/support/chromium';
+import { browserSuite, launchChromium, PAGE_WIDTHS } from '../../../test/support/chromium';
 import { SimulatedSample, startSimulatedSample } from './simulated-sample';
 
 const APP_ID = '2021004100000001';
@@ -151,10 +151,7 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
     await sample?.close();
   });
 
-  describe.each([
-    ['desktop', 1280],
-    ['mobile', 390],
-  ] as const)('%s', (name, width) => {
+  describe.each(PAGE_WIDTHS)('%s', (name, width) => {
     let page: Page;
     const save = (what: string) => page.screenshot({ path: join(DOC_SHOTS, `sample-${what}-${name}.png`), fullPage: true });
     /** Nothing wider than the viewport: no sideways scrolling on a phone. */
