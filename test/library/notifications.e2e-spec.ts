@@ -6,7 +6,6 @@
  */
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import fc from 'fast-check';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -21,8 +20,9 @@ import {
   escapeLogValue,
 } from 'nestjs-alipay-auth';
 import { buildNotifySignContent, loadPrivateKey, rsaSign } from 'nestjs-alipay-auth/protocol';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations, alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
+import { alipayAuthorizationsTable } from 'nestjs-alipay-auth/typeorm';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { libraryTypeOrm } from '../support/library-on-simulator';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
 import { keyFile, vectors } from '../fixtures/vectors';
 
@@ -61,18 +61,9 @@ describe.each(testDatabaseEngines())('notifications (%s)', (engine) => {
   const contexts: INestApplicationContext[] = [];
 
   async function instance(name: string, migrate = false, extra: Record<string, unknown> = {}): Promise<INestApplicationContext> {
-    const options = db.options();
     const ctx = await (
       await Test.createTestingModule({
-        imports: [
-          TypeOrmModule.forRoot({
-            ...options,
-            entities: ALIPAY_AUTH_ENTITIES,
-            migrations: alipayAuthMigrations(options.type as 'postgres'),
-            migrationsRun: migrate,
-          } as never),
-          AlipayAuthModule.forRoot(alipay.moduleOptions({ instanceId: name, ...extra })),
-        ],
+        imports: [libraryTypeOrm(db, migrate), AlipayAuthModule.forRoot(alipay.moduleOptions({ instanceId: name, ...extra }))],
       }).compile()
     ).init();
     contexts.push(ctx);

@@ -1,6 +1,5 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
   ALIPAY_AUTH_CONFIG,
@@ -12,10 +11,11 @@ import {
 } from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
 import { dueCriteria } from 'nestjs-alipay-auth/tokens/refresh-policy';
-import { ALIPAY_AUTH_ENTITIES, AlipayAuthorizationEntity, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
+import { AlipayAuthorizationEntity } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
 import { vectors } from '../fixtures/vectors';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { libraryTypeOrm } from '../support/library-on-simulator';
 import { spawnRefreshWorker } from '../support/refresh-worker-process';
 
 const DAY = 86_400_000;
@@ -39,16 +39,9 @@ describe.each(testDatabaseEngines())('scheduled refresh across instances (%s)', 
   const contexts: INestApplicationContext[] = [];
 
   async function instance(name: string, migrate = false): Promise<INestApplicationContext> {
-    const options = db.options();
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          ...options,
-          entities: ALIPAY_AUTH_ENTITIES,
-          migrations: alipayAuthMigrations(options.type as 'postgres'),
-          migrationsRun: migrate,
-          extra: engine === 'postgres' ? { max: 10 } : engine === 'mariadb' ? { connectionLimit: 10 } : undefined,
-        } as never),
+        libraryTypeOrm(db, migrate, { extra: engine === 'postgres' ? { max: 10 } : engine === 'mariadb' ? { connectionLimit: 10 } : undefined }),
         AlipayAuthModule.forRoot(
           alipay.moduleOptions({
             instanceId: name,

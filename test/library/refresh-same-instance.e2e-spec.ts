@@ -1,11 +1,10 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
-import { ALIPAY_AUTH_ENTITIES, alipayAuthMigrations } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
+import { libraryTypeOrm } from '../support/library-on-simulator';
 
 const DAY = 86_400_000;
 const CALL_MS = 1500;
@@ -24,15 +23,9 @@ describe.each(testDatabaseEngines())('scheduler and callers of one instance (%s)
   beforeAll(async () => {
     alipay = await SimulatedAlipay.start({ tokenOverlapMs: 0 });
     db = await createIsolatedDatabase(engine, 'same-instance');
-    const options = db.options();
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          ...options,
-          entities: ALIPAY_AUTH_ENTITIES,
-          migrations: alipayAuthMigrations(options.type as 'postgres'),
-          migrationsRun: true,
-        } as never),
+        libraryTypeOrm(db, true),
         AlipayAuthModule.forRoot(alipay.moduleOptions({ instanceId: 'one', timeoutMs: 10_000, cacheTtlMs: 0, refresh: { statusCheckIntervalMs: 0 } })),
       ],
     }).compile();

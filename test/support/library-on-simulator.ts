@@ -1,10 +1,10 @@
 /**
- * The library's set-up shared by the suites judged at the simulator (recovery, row integrity): app instances
- * (Nest contexts with their own pools) on one isolated database and one simulated Alipay, merchants
- * authorized through the callback code, a merchant API call saying whether Alipay accepts a token, and
- * the suite's results table for docs/reliability.md.
+ * The library's set-up shared by the suites judged at the simulator (recovery, row integrity; the TypeORM
+ * module also notifications and the refresh suites): app instances (Nest contexts with their own pools) on
+ * one isolated database and one simulated Alipay, merchants authorized through the callback code, a
+ * merchant API call saying whether Alipay accepts a token, and the suite's results table for docs/reliability.md.
  */
-import { INestApplicationContext } from '@nestjs/common';
+import { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -24,6 +24,18 @@ export const TIMEOUT_MS = 2000;
 export const LEASE_MS = 6000;
 export const OTHER_APP_ID = '2021004100000002';
 
+/** The TypeORM module of one app instance: the library's tables on `db`, migrated when `migrate`; `extra` overrides. */
+export function libraryTypeOrm(db: IsolatedDatabase, migrate: boolean, extra: Record<string, unknown> = {}): DynamicModule {
+  const options = db.options();
+  return TypeOrmModule.forRoot({
+    ...options,
+    entities: ALIPAY_AUTH_ENTITIES,
+    migrations: alipayAuthMigrations(options.type as 'postgres'),
+    migrationsRun: migrate,
+    ...extra,
+  } as never);
+}
+
 /**
  * One app instance on `db`, talking to `on`; `migrate` for the first. Short calls and leases, no status
  * checks, back-off from a minute, no rate limit: `extra` (and `extra.refresh`) override.
@@ -35,16 +47,10 @@ export async function startInstance(
   extra: Partial<AlipayAuthModuleOptions> = {},
   migrate = false,
 ): Promise<INestApplicationContext> {
-  const options = db.options();
   const moduleRef = await Test.createTestingModule({
     imports: [
       EventEmitterModule.forRoot(),
-      TypeOrmModule.forRoot({
-        ...options,
-        entities: ALIPAY_AUTH_ENTITIES,
-        migrations: alipayAuthMigrations(options.type as 'postgres'),
-        migrationsRun: migrate,
-      } as never),
+      libraryTypeOrm(db, migrate),
       AlipayAuthModule.forRoot(
         on.moduleOptions({
           instanceId: name,
