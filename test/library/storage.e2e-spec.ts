@@ -729,14 +729,18 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     // ... nor when swapped between the two columns of the same row.
     await patch('m1', { app_refresh_token_enc: String(raw.app_auth_token_enc) });
     expect((await rotated.find(APP, 'm1'))!.unreadable).toMatch(/^authentication-failed/);
-    // One unreadable row never fails a page.
+    // One unreadable row never fails a page. A listing decrypts nothing and returns no token: it names
+    // the rows under a key id it lacks; an altered value passes until it is used.
     await save('m3');
-    const page = await rotated.list(APP);
+    const page = await store.list(APP);
     expect(page.items.map((r) => [r.authAppId, r.unreadable === null])).toEqual([
       ['m3', true],
       ['m2', false],
       ['m1', false],
     ]);
+    expect(page.items[2].unreadable).toMatch(/^unknown-key: .*"k2".*column app_auth_token_enc/);
+    expect(page.items.some((r) => 'appAuthToken' in r || 'appRefreshToken' in r)).toBe(false);
+    expect((await rotated.list(APP)).items.map((r) => r.unreadable)).toEqual([null, null, null]);
   });
 
   it('re-encrypts every row under the current key in batches, safely beside other writers', async () => {

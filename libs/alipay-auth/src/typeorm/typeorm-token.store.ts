@@ -11,6 +11,7 @@ import {
   AlipayDueCriteria,
   AlipayIssuedTokens,
   AlipayLease,
+  AlipayListedAuthorization,
   AlipayPage,
   AlipayPageResult,
   AlipayRefreshFailure,
@@ -24,7 +25,7 @@ import { AlipayClaimQueries, dueCondition, leaseMs, owner } from './claim-querie
 import { TypeOrmStoreMaintenance } from './maintenance';
 import { TypeOrmNotificationMemory } from './notification-memory';
 import { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions, TypeOrmRefreshWindowSync } from './refresh-window-sync';
-import { AlipayRowCodec, expected, id, ms, msOrNull, status, text } from './row-codec';
+import { AlipayRowCodec, expected, id, ms, msOrNull, rowColumns, status, text } from './row-codec';
 import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from './statements';
 
 /**
@@ -202,15 +203,18 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return row ? this.codec.toDomain(row) : null;
   }
 
-  async list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayAuthorization>> {
+  async list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayListedAuthorization>> {
     const q = alipayListQuery(filter, page);
     if (q.empty) return { items: [], total: 0 };
     const { where, orderBy, params } = listStatement(appId, q);
     const { rows: counted } = await this.sql.run(`SELECT COUNT(*) AS n FROM ${this.sql.table} WHERE ${where}`, params);
     const total = Number(counted[0]?.n ?? 0);
     if (q.limit === 0 || q.offset >= total) return { items: [], total };
-    const { rows } = await this.sql.run(`SELECT * FROM ${this.sql.table} WHERE ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`, params);
-    return { items: rows.map((r) => this.codec.toDomain(r)), total };
+    const { rows } = await this.sql.run(
+      `SELECT ${rowColumns()} FROM ${this.sql.table} WHERE ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`,
+      params,
+    );
+    return { items: rows.map((r) => this.codec.toListed(r)), total };
   }
 
   async countByStatus(appId: string): Promise<AlipayAuthorizationCounts> {
@@ -246,7 +250,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
 
   async findByToken(appId: string, appAuthToken: string): Promise<AlipayAuthorization | null> {
     if (typeof appAuthToken !== 'string' || !appAuthToken) return null;
-    const { rows } = await this.sql.run(`SELECT * FROM ${this.sql.table} WHERE app_id = :appId AND token_hash IN (:...hashes)`, {
+    const { rows } = await this.sql.run(`SELECT ${rowColumns()} FROM ${this.sql.table} WHERE app_id = :appId AND token_hash IN (:...hashes)`, {
       appId,
       hashes: this.cipher.lookupHashes(appAuthToken),
     });
