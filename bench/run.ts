@@ -221,7 +221,11 @@ function compileWorker(): string {
 }
 
 /** Scheduled refresh of `n` due rows by `processes` instance processes against a simulator answering in 50 ms. */
-async function refresh(engine: TestEngine, processes: number, n: number): Promise<{ rate: number; rssReady: number[]; rssAfter: number[] }> {
+async function refresh(
+  engine: TestEngine,
+  processes: number,
+  n: number,
+): Promise<{ rate: number; rssReady: number[]; rssAfter: number[]; cpuUs: number[]; floorUs: number[] }> {
   const sim = await startAlipaySimulator({ port: 0, apps: [{ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem }] });
   const db = await createIsolatedDatabase(engine, 'bench-refresh');
   const seeder = await instance(sim, db, true);
@@ -245,7 +249,7 @@ async function refresh(engine: TestEngine, processes: number, n: number): Promis
           offsetMs: 340 * DAY,
           refresh: { enabled: false, batchSize: 100, concurrency, ratePerSecond: 100_000, statusCheckIntervalMs: 0 },
         },
-        { waitForGo: true, compiled: compileWorker() },
+        { waitForGo: true, compiled: compileWorker(), cryptoFloor: processes === 1 },
       ),
     );
     const lines = workers.map((w) => {
@@ -268,7 +272,14 @@ async function refresh(engine: TestEngine, processes: number, n: number): Promis
     const refreshed = results.reduce((x, r) => x + r.refreshed, 0);
     const twice = Object.values(sim.controls.stats().refreshesByMerchant).filter((c) => c !== 1).length;
     if (refreshed !== n || twice !== 0) throw new Error(`expected ${n} refreshed exactly once each; got ${refreshed}, ${twice} not once`);
-    return { rate: refreshed / seconds, rssReady: results.map((r) => r.rssReady / 1e6), rssAfter: results.map((r) => r.rssAfter / 1e6) };
+    return {
+      rate: refreshed / seconds,
+      rssReady: results.map((r) => r.rssReady / 1e6),
+      rssAfter: results.map((r) => r.rssAfter / 1e6),
+      // The instance's own CPU (the simulator runs in this process, not in the worker's).
+      cpuUs: results.map((r) => r.cpuUs / r.refreshed),
+      floorUs: results.flatMap((r) => (r.floorUs ? [r.floorUs] : [])),
+    };
   } finally {
     sim.controls.clearFaults();
     await sim.close();
@@ -402,6 +413,25 @@ async function main(): Promise<void> {
       'MB',
       runs.flatMap((r) => r.rssAfter),
     );
+    if (processes === 1) {
+      // Issue 21: the instance's CPU per scheduled refresh (claim, re-lease, sign, HTTP, verify, decrypt,
+      // seal, write) against one sign, one verify and the tokens' seal and open, in the same process.
+      figure(
+        'postgres: instance CPU per scheduled refresh',
+        'ms',
+        runs.flatMap((r) => r.cpuUs.map((us) => us / 1000)),
+      );
+      figure(
+        'crypto floor of one refresh (RSA2 sign + verify, AES-GCM seal + open of both tokens)',
+        'ms',
+        runs.flatMap((r) => r.floorUs.map((us) => us / 1000)),
+      );
+      figure(
+        'ratio: refresh CPU / crypto floor (target <= 2.5)',
+        'x',
+        runs.map((r) => r.cpuUs[0] / r.floorUs[0]),
+      );
+    }
   }
   if (part('claim')) {
     for (const [share, samples] of Object.entries(await claimBench('postgres', CLAIM_ROWS))) {
