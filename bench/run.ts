@@ -346,8 +346,8 @@ async function scale(): Promise<void> {
   const parts: Array<[string, (r: ScaleResult) => number[], number]> = [
     ['status-check claim of 100', (r) => r.statusCheckClaimMs, 20],
     ['refresh claim of 100', (r) => r.refreshClaimMs, 20],
-    ['health probe (AlipayAuthHealthService.summary, counts shared)', (r) => r.healthProbeMs, 200],
-    ['the count behind it (shared for 50 x its duration once it takes 100 ms)', (r) => r.healthCountMs, 5],
+    ['health probe (AlipayAuthHealthService.summary, counting at every probe: problem ranges, stored totals)', (r) => r.healthProbeMs, 200],
+    ['the former count behind it (countByStatus + countDue over the table)', (r) => r.healthCountMs, 5],
     ['start-up (windows fingerprint, key sample)', (r) => r.bootMs, 5],
     ['start-up as before (syncDueAt, countUnknownKeyRows over the table)', (r) => r.formerBootMs, 3],
     ['re-application of changed windows, once per cluster, in the background', (r) => r.reapplyMs, 1],

@@ -26,6 +26,8 @@ import { createIsolatedDatabase } from '../test/support/databases';
 const APP = '2021004100000001';
 const DAY = 86_400_000;
 const CLAIMED = 4_000;
+/** Failing rows at every size: the health probe's problem ranges hold these, whatever the table's size. */
+const PROBLEM_ROWS = 50;
 const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
 
 export interface ScaleResult {
@@ -39,7 +41,7 @@ export interface ScaleResult {
   formerBootMs: number[];
   /** The one-time re-application of changed windows (every row, in batches). */
   reapplyMs: number[];
-  /** AlipayAuthHealthService.summary() per probe, counts shared (default countsMaxAgeMs). */
+  /** AlipayAuthHealthService.summary() per probe, counting at every probe (countsMaxAgeMs 0). */
   healthProbeMs: number[];
   /** The status-check candidates read as before check_due_at (ORDER BY CASE over last_checked_at), and as now: SELECT only. */
   formerCheckSelectMs: number[];
@@ -72,7 +74,8 @@ export async function scaleBench(rows: number): Promise<ScaleResult> {
     await ds.query(
       `INSERT INTO ${t} (app_id, auth_app_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at, token_issued_at, status,
          authorized_at, last_checked_at, check_due_at, due_at, failure_count, version, created_at, updated_at)
-       SELECT $1, lpad(g::text, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, $2::bigint, 'active', $2::bigint, c, c, e - ${30 * DAY}, 0, 1, $2::bigint, $2::bigint
+       SELECT $1, lpad(g::text, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, $2::bigint, 'active', $2::bigint, c, c, e - ${30 * DAY},
+         CASE WHEN g % ($3::int / ${PROBLEM_ROWS}) = 1 THEN 1 ELSE 0 END, 1, $2::bigint, $2::bigint
        FROM generate_series(0, $3::int - 1) AS g,
          LATERAL (SELECT CASE WHEN g < greatest($3::int / 100, 2500) THEN $2::bigint + ${10 * DAY} + g ELSE $2::bigint + ${200 * DAY} + g END AS e,
                          CASE WHEN g % 10 IN (3, 6, 9) THEN $2::bigint - ${2 * DAY} - (g::bigint * 7919) % ${DAY} ELSE $2::bigint - (g::bigint * 7919) % ${DAY / 2} END AS c) AS v`,
@@ -148,7 +151,8 @@ export async function scaleBench(rows: number): Promise<ScaleResult> {
       {} as AlipayOpenApiClient,
     );
     await health.summary();
-    const healthProbeMs = await timed(200, () => health.summary());
+    // Counting at every probe (no sharing): the problem ranges and the stored totals.
+    const healthProbeMs = await timed(200, () => health.summary({ countsMaxAgeMs: 0 }));
     const select = (order: string, where: string) => () =>
       ds.query(`SELECT id FROM ${t} WHERE app_id = $1 AND status = 'active' AND ${where} ORDER BY ${order} LIMIT 100`, [APP, checkedBefore.getTime()]);
     const formerCheckSelectMs = await timed(

@@ -666,6 +666,34 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(await store.find(APP, 'm1')).toMatchObject({ lastCheckedAt: at(77), version: row.version });
   });
 
+  it('health counts: problem rows exact from their index ranges, totals stored and counted again once stale, by one instance', async () => {
+    await ds.query(`DELETE FROM ${alipayMaintenanceTable(ds)}`);
+    for (let i = 0; i < 8; i++) await save(merchant(i), tokens({ expiresAt: at((i < 2 ? 5 : 300) * DAY), refreshExpiresAt: at(330 * DAY) }));
+    await recordFailure(merchant(2), { errorCode: 'network-timeout', nextAttemptAt: at(HOUR) });
+    await recordFailure(merchant(3), { errorCode: 'network-reset', nextAttemptAt: at(HOUR), verify: true });
+    await recordFailure(merchant(4), { errorCode: 'row-unreadable', nextAttemptAt: at(HOUR) });
+    await setStatus(merchant(5), 'cancelled', null);
+    await setStatus(merchant(6), 'revoked', null);
+    // Overdue: due (window open) before the bound; merchant(0) and (1) opened their windows 25 days ago.
+    const read = (maxAge: number, owner = 'a', s: TypeOrmAlipayTokenStore = store) => s.healthCounts(APP, at(-DAY), { owner, totalsMaxAgeMs: maxAge });
+    const first = await read(60_000);
+    expect(first.counts).toEqual({ active: 6, reauthorization_required: 0, revoked: 1, cancelled: 1, failing: 3, verifying: 1, unreadable: 1 });
+    expect(first.overdue).toBe(2);
+    expect(first.totalsAgeMs).toBeLessThan(60_000);
+
+    // A new row: the problem counts see it at once, the totals once they are older than allowed.
+    await save(merchant(8));
+    await recordFailure(merchant(8), { errorCode: 'network-timeout', nextAttemptAt: at(HOUR) });
+    expect((await read(60_000)).counts).toMatchObject({ active: 6, failing: 4 });
+    // Stale for every instance: one count for the cluster (the other finds the lease taken or the totals fresh).
+    const other = new TypeOrmAlipayTokenStore(await open(), new AlipayTokenCipher([k1]), clock);
+    await Promise.all([read(0, 'a'), read(0, 'b', other)]);
+    for (let i = 0; i < 100 && (await read(60_000)).counts.active !== 7; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await read(60_000)).counts).toMatchObject({ active: 7, failing: 4 });
+    const [row] = await ds.query(`SELECT fingerprint, lease_owner FROM ${alipayMaintenanceTable(ds)} WHERE task = 'row-totals'`);
+    expect(row).toMatchObject({ fingerprint: '7.0.1.1', lease_owner: null });
+  });
+
   it('lists with filters and pagination, newest authorization first, with the total', async () => {
     const statuses: AlipayAuthorizationStatus[] = ['active', 'active', 'cancelled', 'revoked', 'reauthorization_required'];
     for (let i = 0; i < 120; i++) {

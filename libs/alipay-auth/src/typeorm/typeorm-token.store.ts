@@ -22,6 +22,7 @@ import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW } from '../storage/refresh-
 import { alipayListQuery } from '../storage/list-query';
 import { listStatement } from './list-statement';
 import { AlipayClaimQueries, dueCondition, leaseMs, owner } from './claim-queries';
+import { AlipayHealthCounts, AlipayHealthCountsOptions, TypeOrmHealthCounts } from './health-counts';
 import { TypeOrmStoreMaintenance } from './maintenance';
 import { TypeOrmNotificationMemory } from './notification-memory';
 import { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions, TypeOrmRefreshWindowSync } from './refresh-window-sync';
@@ -61,6 +62,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private readonly notifications: TypeOrmNotificationMemory;
   private readonly maintenance: TypeOrmStoreMaintenance;
   private readonly windowSync: TypeOrmRefreshWindowSync;
+  private readonly health: TypeOrmHealthCounts;
 
   /**
    * `window`: the refresh windows of the module (`refresh.refreshAheadMs`, …), from which each row's
@@ -80,6 +82,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     this.notifications = new TypeOrmNotificationMemory(this.sql, () => this.now());
     this.maintenance = new TypeOrmStoreMaintenance(this.sql, this.codec, cipher, windows);
     this.windowSync = new TypeOrmRefreshWindowSync(this.sql, windows, () => this.now());
+    this.health = new TypeOrmHealthCounts(this.sql, () => this.now());
   }
 
   private now(): number {
@@ -246,6 +249,16 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       ...params,
     });
     return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * What the health summary needs, at a cost that does not grow with the table: failing, verifying, unreadable
+   * and overdue (due before `overdueBefore`, this store's windows) read now from index ranges that hold only
+   * such rows; the totals per status as last counted, counted again in the background once they are older
+   * than `options.totalsMaxAgeMs` (by one instance of the cluster, under a lease on the database's clock).
+   */
+  healthCounts(appId: string, overdueBefore: Date, options: AlipayHealthCountsOptions): Promise<AlipayHealthCounts> {
+    return this.health.read(appId, ms(overdueBefore, 'overdueBefore'), options);
   }
 
   async findByToken(appId: string, appAuthToken: string): Promise<AlipayAuthorization | null> {
