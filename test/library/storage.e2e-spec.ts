@@ -543,6 +543,42 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(await new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k2]), clock).sampleUnknownKeyRows(10)).toEqual({ sampled: 20, unknown: 20 });
   });
 
+  it("re-applies windows by compare-and-set on each row's version: rows written between its read and its write keep what their writer wrote", async () => {
+    await ds.query(`DELETE FROM ${alipayMaintenanceTable(ds)}`);
+    const ids = Array.from({ length: 12 }, (_, i) => merchant(i));
+    for (const id of ids) await save(id, tokens({ expiresAt: at(200 * DAY), refreshExpiresAt: at(400 * DAY) }));
+    expect(await store.applyRefreshWindows(APP, { owner: 'a' })).toEqual({ state: 'applied', changed: 0 });
+    // The instance applying wider windows runs on its own connection; between its batch's read and its write,
+    // other writers (on the former windows) refresh one row, record a failure on another, check a third.
+    const own = await open();
+    const runner = own.createQueryRunner.bind(own);
+    let writes = 0;
+    const wrapped = new WeakSet<object>();
+    own.createQueryRunner = (...args: Parameters<typeof runner>) => {
+      const qr = runner(...args);
+      // SQLite hands out one runner for its one connection: wrapped once.
+      if (wrapped.has(qr)) return qr;
+      wrapped.add(qr);
+      const query = qr.query.bind(qr);
+      qr.query = (async (sql: string, ...rest: unknown[]) => {
+        if (/SET due_at = CASE/.test(sql) && writes++ === 0) {
+          await store.saveRefreshed(APP, ids[5], await version(ids[5]), tokens({ expiresAt: at(250 * DAY), refreshExpiresAt: at(400 * DAY) }));
+          await recordFailure(ids[6], { errorCode: 'network-timeout', nextAttemptAt: at(HOUR) });
+          await markChecked(ids[7], at(0));
+        }
+        return (query as (...a: unknown[]) => Promise<unknown>)(sql, ...rest);
+      }) as typeof qr.query;
+      return qr;
+    };
+    const wider = new TypeOrmAlipayTokenStore(own, new AlipayTokenCipher([k1]), clock, { refreshAheadMs: 60 * DAY });
+    expect(await wider.applyRefreshWindows(APP, { owner: 'w' })).toEqual({ state: 'applied', changed: 10 });
+    expect(writes).toBe(1);
+    const dueAts = await Promise.all(ids.map(async (id) => (await store.find(APP, id))!.dueAt!.getTime() - T0));
+    // The refreshed row keeps its writer's due_at (250 - 30 days), the failed one its retry time; a check
+    // changes no version, so that row gets the new windows like the rest (200 - 60 days).
+    expect(dueAts).toEqual(ids.map((_, i) => (i === 5 ? 220 * DAY : i === 6 ? HOUR : 140 * DAY)));
+  });
+
   it('a scheduled refresh decrypts its row once: the claim opens the pair, the re-lease and the write read it back without decrypting', async () => {
     await save('m1', tokens({ expiresAt: at(DAY), refreshExpiresAt: at(100 * DAY) }));
     const cipher = new AlipayTokenCipher([k1]);
