@@ -1,6 +1,6 @@
 /*
  * Scale (issue 21): what one instance's database work costs at 10k, 100k (and, with BENCH_SCALE_1M=1, 1M)
- * rows on PostgreSQL: the status-check claim, the refresh claim, the count behind the health summary, and
+ * rows on PostgreSQL (and MariaDB with BENCH_SCALE_ENGINES=postgres,mariadb): the status-check claim, the refresh claim, the count behind the health summary, and
  * the start-up statements. Rows are seeded set-based (one INSERT ... SELECT FROM generate_series); the rows
  * the claims take (the first 4,000 in each claim order) then get tokens encrypted for their own row, so the
  * claims decrypt as in production.
@@ -30,7 +30,10 @@ const CLAIMED = 4_000;
 const PROBLEM_ROWS = 50;
 const vectors = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/alipay-v3-vectors/alipay-v3-signing.json'), 'utf8'));
 
+export type ScaleEngine = 'postgres' | 'mariadb';
+
 export interface ScaleResult {
+  engine: ScaleEngine;
   rows: number;
   seedMs: number;
   statusCheckClaimMs: number[];
@@ -52,10 +55,20 @@ export interface ScaleResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function scaleBench(rows: number): Promise<ScaleResult> {
-  const db = await createIsolatedDatabase('postgres', 'bench-scale');
+export async function scaleBench(rows: number, engine: ScaleEngine = 'postgres'): Promise<ScaleResult> {
+  const db = await createIsolatedDatabase(engine, 'bench-scale');
   const options = db.options({ entities: ALIPAY_AUTH_ENTITIES, logging: false });
-  const ds = new DataSource({ ...options, migrations: alipayAuthMigrations('postgres') });
+  const ds = new DataSource({ ...options, migrations: alipayAuthMigrations(engine) });
+  const pg = engine === 'postgres';
+  // Statements written for PostgreSQL ($n placeholders), sent to MariaDB with ? in their order.
+  const query = (sql: string, params: unknown[] = []) => {
+    if (pg) return ds.query(sql, params);
+    const ordered: unknown[] = [];
+    return ds.query(
+      sql.replace(/\$(\d+)/g, (_, n: string) => (ordered.push(params[Number(n) - 1]), '?')),
+      ordered,
+    );
+  };
   await ds.initialize();
   try {
     await ds.runMigrations();
@@ -71,34 +84,58 @@ export async function scaleBench(rows: number): Promise<ScaleResult> {
     // 1 % due for refresh (at least 2,500 rows: 20 claims of 100 at every size); 30 % due for a status check
     // (checked 2-3 days ago, in another order than the ids), the rest checked within the day.
     const seedStarted = performance.now();
-    await ds.query(
-      `INSERT INTO ${t} (app_id, auth_app_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at, token_issued_at, status,
-         authorized_at, last_checked_at, check_due_at, due_at, failure_count, version, created_at, updated_at)
-       SELECT $1, lpad(g::text, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, $2::bigint, 'active', $2::bigint, c, c, e - ${30 * DAY},
-         CASE WHEN g % ($3::int / ${PROBLEM_ROWS}) = 1 THEN 1 ELSE 0 END, 1, $2::bigint, $2::bigint
-       FROM generate_series(0, $3::int - 1) AS g,
-         LATERAL (SELECT CASE WHEN g < greatest($3::int / 100, 2500) THEN $2::bigint + ${10 * DAY} + g ELSE $2::bigint + ${200 * DAY} + g END AS e,
-                         CASE WHEN g % 10 IN (3, 6, 9) THEN $2::bigint - ${2 * DAY} - (g::bigint * 7919) % ${DAY} ELSE $2::bigint - (g::bigint * 7919) % ${DAY / 2} END AS c) AS v`,
-      [APP, now, rows],
-    );
+    const columns = `app_id, auth_app_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at, token_issued_at, status,
+         authorized_at, last_checked_at, check_due_at, due_at, failure_count, version, created_at, updated_at`;
+    if (pg) {
+      await ds.query(
+        `INSERT INTO ${t} (${columns})
+         SELECT $1, lpad(g::text, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, $2::bigint, 'active', $2::bigint, c, c, e - ${30 * DAY},
+           CASE WHEN g % ($3::int / ${PROBLEM_ROWS}) = 1 THEN 1 ELSE 0 END, 1, $2::bigint, $2::bigint
+         FROM generate_series(0, $3::int - 1) AS g,
+           LATERAL (SELECT CASE WHEN g < greatest($3::int / 100, 2500) THEN $2::bigint + ${10 * DAY} + g ELSE $2::bigint + ${200 * DAY} + g END AS e,
+                           CASE WHEN g % 10 IN (3, 6, 9) THEN $2::bigint - ${2 * DAY} - (g::bigint * 7919) % ${DAY} ELSE $2::bigint - (g::bigint * 7919) % ${DAY / 2} END AS c) AS v`,
+        [APP, now, rows],
+      );
+    } else {
+      // The same rows from MariaDB's sequence engine (seq_0_to_N), in one statement.
+      await ds.query(
+        `INSERT INTO ${t} (${columns})
+         SELECT ?, lpad(g, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, ?, 'active', ?, c, c, e - ${30 * DAY},
+           CASE WHEN g % ${Math.floor(rows / PROBLEM_ROWS)} = 1 THEN 1 ELSE 0 END, 1, ?, ?
+         FROM (SELECT seq AS g,
+                 CASE WHEN seq < ${Math.max(Math.floor(rows / 100), 2500)} THEN ? + ${10 * DAY} + seq ELSE ? + ${200 * DAY} + seq END AS e,
+                 CASE WHEN seq % 10 IN (3, 6, 9) THEN ? - ${2 * DAY} - (seq * 7919) % ${DAY} ELSE ? - (seq * 7919) % ${DAY / 2} END AS c
+               FROM seq_0_to_${rows - 1}) AS v`,
+        [APP, now, now, now, now, now, now, now, now],
+      );
+    }
     // Real ciphertexts where the claims will read.
     const readable = (await ds.query(
       `(SELECT id, auth_app_id FROM ${t} ORDER BY due_at, id LIMIT ${CLAIMED}) UNION (SELECT id, auth_app_id FROM ${t} ORDER BY check_due_at, id LIMIT ${CLAIMED})`,
     )) as Array<{ id: number; auth_app_id: string }>;
     for (let i = 0; i < readable.length; i += 1000) {
       const chunk = readable.slice(i, i + 1000);
-      const values = chunk.map((r, k) => `($${3 * k + 1}::int, $${3 * k + 2}, $${3 * k + 3})`).join(',');
-      const params = chunk.flatMap((r) => [
-        r.id,
-        cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, r.auth_app_id, 'app_auth_token')),
-        cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, r.auth_app_id, 'app_refresh_token')),
-      ]);
-      await ds.query(
-        `UPDATE ${t} AS r SET app_auth_token_enc = v.a, app_refresh_token_enc = v.b FROM (VALUES ${values}) AS v(id, a, b) WHERE r.id = v.id`,
-        params,
-      );
+      const sealed = chunk.map((r) => ({
+        id: Number(r.id),
+        a: cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, r.auth_app_id, 'app_auth_token')),
+        b: cipher.encrypt(`202612BB${randomBytes(16).toString('hex')}`, alipayTokenAad(APP, r.auth_app_id, 'app_refresh_token')),
+      }));
+      if (pg) {
+        const values = chunk.map((r, k) => `($${3 * k + 1}::int, $${3 * k + 2}, $${3 * k + 3})`).join(',');
+        await ds.query(
+          `UPDATE ${t} AS r SET app_auth_token_enc = v.a, app_refresh_token_enc = v.b FROM (VALUES ${values}) AS v(id, a, b) WHERE r.id = v.id`,
+          sealed.flatMap((v) => [v.id, v.a, v.b]),
+        );
+      } else {
+        const cases = sealed.map(() => 'WHEN ? THEN ?').join(' ');
+        await ds.query(`UPDATE ${t} SET app_auth_token_enc = CASE id ${cases} END, app_refresh_token_enc = CASE id ${cases} END WHERE id IN (?)`, [
+          ...sealed.flatMap((v) => [v.id, v.a]),
+          ...sealed.flatMap((v) => [v.id, v.b]),
+          sealed.map((v) => v.id),
+        ]);
+      }
     }
-    await ds.query(`VACUUM ANALYZE ${t}`);
+    await ds.query(pg ? `VACUUM ANALYZE ${t}` : `ANALYZE TABLE ${t}`);
     const seedMs = performance.now() - seedStarted;
 
     const store = new TypeOrmAlipayTokenStore(ds, cipher, Date.now, policy);
@@ -125,11 +162,10 @@ export async function scaleBench(rows: number): Promise<ScaleResult> {
         const got = await claim(k);
         times.push(performance.now() - started);
         claimed(what)(got);
-        await ds.query(`UPDATE ${t} SET ${column} = $3, lease_owner = NULL, lease_until = NULL WHERE app_id = $1 AND auth_app_id = ANY($2)`, [
-          APP,
-          got.map((r) => r.authAppId),
-          now + 300 * DAY,
-        ]);
+        await query(
+          `UPDATE ${t} SET ${column} = $3, lease_owner = NULL, lease_until = NULL WHERE app_id = $1 AND auth_app_id ${pg ? '= ANY($2)' : 'IN ($2)'}`,
+          [APP, got.map((r) => r.authAppId), now + 300 * DAY],
+        );
       }
       return times;
     };
@@ -170,18 +206,19 @@ export async function scaleBench(rows: number): Promise<ScaleResult> {
     // Counting at every probe (no sharing): the problem ranges and the stored totals.
     const healthProbeMs = await timed(200, () => health.summary({ countsMaxAgeMs: 0 }));
     const select = (order: string, where: string) => () =>
-      ds.query(`SELECT id FROM ${t} WHERE app_id = $1 AND status = 'active' AND ${where} ORDER BY ${order} LIMIT 100`, [APP, checkedBefore.getTime()]);
+      query(`SELECT id FROM ${t} WHERE app_id = $1 AND status = 'active' AND ${where} ORDER BY ${order} LIMIT 100`, [APP, checkedBefore.getTime()]);
     const formerCheckSelectMs = await timed(
       5,
       select('CASE WHEN last_checked_at IS NULL THEN 0 ELSE 1 END, last_checked_at, id', '(last_checked_at IS NULL OR last_checked_at < $2)'),
     );
     const checkSelectMs = await timed(5, select('check_due_at, id', 'check_due_at < $2'));
-    const plan = (await ds.query(
+    const plan = (await query(
       `EXPLAIN SELECT id FROM ${t} WHERE app_id = $1 AND status = 'active' AND check_due_at < $2 AND (lease_until IS NULL OR lease_until <= $3)
-       ORDER BY check_due_at, id LIMIT 100 FOR UPDATE SKIP LOCKED`,
+       ORDER BY check_due_at, id LIMIT 100${pg ? ' FOR UPDATE SKIP LOCKED' : ''}`,
       [APP, checkedBefore.getTime(), now],
-    )) as Array<{ 'QUERY PLAN': string }>;
+    )) as Array<Record<string, unknown>>;
     return {
+      engine,
       rows,
       seedMs,
       statusCheckClaimMs,
@@ -193,12 +230,19 @@ export async function scaleBench(rows: number): Promise<ScaleResult> {
       healthProbeMs,
       formerCheckSelectMs,
       checkSelectMs,
-      statusCheckPlan: plan.map((p) => p['QUERY PLAN'].trim()).join(' / '),
+      statusCheckPlan: pg
+        ? plan.map((p) => String(p['QUERY PLAN']).trim()).join(' / ')
+        : plan.map((p) => `${p.type} on ${p.key ?? '-'} (rows ${p.rows}; ${p.Extra ?? ''})`).join(' / '),
     };
   } finally {
     await ds.destroy();
     await db.drop();
   }
+}
+
+/** BENCH_SCALE_ENGINES (default postgres,mariadb): the engines of the scale figures. */
+export function scaleEngines(): ScaleEngine[] {
+  return (process.env.BENCH_SCALE_ENGINES ?? 'postgres,mariadb').split(',').map((e) => e.trim() as ScaleEngine);
 }
 
 export function scaleSizes(): number[] {
@@ -209,14 +253,15 @@ export function scaleSizes(): number[] {
 
 if (require.main === module) {
   void (async () => {
-    for (const n of scaleSizes()) {
-      const r = await scaleBench(n);
-      console.log(
-        `${n} rows (seeded in ${(r.seedMs / 1000).toFixed(1)} s): status-check claim ${median(r.statusCheckClaimMs).toFixed(2)} ms, refresh claim ${median(r.refreshClaimMs).toFixed(2)} ms, ` +
-          `health count ${median(r.healthCountMs).toFixed(1)} ms, health probe ${median(r.healthProbeMs).toFixed(3)} ms, ` +
-          `start-up ${median(r.bootMs).toFixed(2)} ms (formerly ${median(r.formerBootMs).toFixed(1)} ms), re-application ${median(r.reapplyMs).toFixed(0)} ms, ` +
-          `check candidates ${median(r.checkSelectMs).toFixed(2)} ms (formerly ${median(r.formerCheckSelectMs).toFixed(1)} ms)\n  plan: ${r.statusCheckPlan}`,
-      );
-    }
+    for (const engine of scaleEngines())
+      for (const n of scaleSizes()) {
+        const r = await scaleBench(n, engine);
+        console.log(
+          `${engine} ${n} rows (seeded in ${(r.seedMs / 1000).toFixed(1)} s): status-check claim ${median(r.statusCheckClaimMs).toFixed(2)} ms, refresh claim ${median(r.refreshClaimMs).toFixed(2)} ms, ` +
+            `health count ${median(r.healthCountMs).toFixed(1)} ms, health probe ${median(r.healthProbeMs).toFixed(3)} ms, ` +
+            `start-up ${median(r.bootMs).toFixed(2)} ms (formerly ${median(r.formerBootMs).toFixed(1)} ms), re-application ${median(r.reapplyMs).toFixed(0)} ms, ` +
+            `check candidates ${median(r.checkSelectMs).toFixed(2)} ms (formerly ${median(r.formerCheckSelectMs).toFixed(1)} ms)\n  plan: ${r.statusCheckPlan}`,
+        );
+      }
   })();
 }
