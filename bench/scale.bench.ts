@@ -24,7 +24,8 @@ import { AlipayConfigurationCircuit } from 'nestjs-alipay-auth/tokens/configurat
 import { createIsolatedDatabase } from '../test/support/databases';
 
 const APP = '2021004100000001';
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const CLAIMED = 4_000;
 /** Failing rows at every size: the health probe's problem ranges hold these, whatever the table's size. */
 const PROBLEM_ROWS = 50;
@@ -81,7 +82,8 @@ export async function scaleBench(rows: number, engine: ScaleEngine = 'postgres')
       alipayPublicKey: vectors.keys.alipay.publicKeySpkiPem,
     });
     const policy = config.refresh;
-    // 1 % due for refresh (at least 2,500 rows: 20 claims of 100 at every size); 30 % due for a status check
+    // 1 % due for refresh (at least 2,500 rows: 20 claims of 100 at every size), their windows open within the hour (due, not
+    // overdue: the health probe's overdue range holds the overdue rows only); 30 % due for a status check
     // (checked 2-3 days ago, in another order than the ids), the rest checked within the day.
     const seedStarted = performance.now();
     const columns = `app_id, auth_app_id, app_auth_token_enc, app_refresh_token_enc, expires_at, refresh_expires_at, token_issued_at, status,
@@ -92,7 +94,7 @@ export async function scaleBench(rows: number, engine: ScaleEngine = 'postgres')
          SELECT $1, lpad(g::text, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, $2::bigint, 'active', $2::bigint, c, c, e - ${30 * DAY},
            CASE WHEN g % ($3::int / ${PROBLEM_ROWS}) = 1 THEN 1 ELSE 0 END, 1, $2::bigint, $2::bigint
          FROM generate_series(0, $3::int - 1) AS g,
-           LATERAL (SELECT CASE WHEN g < greatest($3::int / 100, 2500) THEN $2::bigint + ${10 * DAY} + g ELSE $2::bigint + ${200 * DAY} + g END AS e,
+           LATERAL (SELECT CASE WHEN g < greatest($3::int / 100, 2500) THEN $2::bigint + ${30 * DAY - HOUR} + g ELSE $2::bigint + ${200 * DAY} + g END AS e,
                            CASE WHEN g % 10 IN (3, 6, 9) THEN $2::bigint - ${2 * DAY} - (g::bigint * 7919) % ${DAY} ELSE $2::bigint - (g::bigint * 7919) % ${DAY / 2} END AS c) AS v`,
         [APP, now, rows],
       );
@@ -103,7 +105,7 @@ export async function scaleBench(rows: number, engine: ScaleEngine = 'postgres')
          SELECT ?, lpad(g, 16, '0'), 'v1.k1.seed', 'v1.k1.seed', e, e + ${7 * DAY}, ?, 'active', ?, c, c, e - ${30 * DAY},
            CASE WHEN g % ${Math.floor(rows / PROBLEM_ROWS)} = 1 THEN 1 ELSE 0 END, 1, ?, ?
          FROM (SELECT seq AS g,
-                 CASE WHEN seq < ${Math.max(Math.floor(rows / 100), 2500)} THEN ? + ${10 * DAY} + seq ELSE ? + ${200 * DAY} + seq END AS e,
+                 CASE WHEN seq < ${Math.max(Math.floor(rows / 100), 2500)} THEN ? + ${30 * DAY - HOUR} + seq ELSE ? + ${200 * DAY} + seq END AS e,
                  CASE WHEN seq % 10 IN (3, 6, 9) THEN ? - ${2 * DAY} - (seq * 7919) % ${DAY} ELSE ? - (seq * 7919) % ${DAY / 2} END AS c
                FROM seq_0_to_${rows - 1}) AS v`,
         [APP, now, now, now, now, now, now, now, now],
