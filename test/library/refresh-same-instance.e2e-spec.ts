@@ -1,7 +1,9 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { jest } from '@jest/globals';
 import { AlipayAuthModule, AlipayTokenRefreshScheduler, AlipayTokenService } from 'nestjs-alipay-auth';
 import { TOKEN_PATH as TOKEN_APP_PATH } from 'nestjs-alipay-auth/protocol';
+import { TypeOrmAlipayTokenStore } from 'nestjs-alipay-auth/typeorm';
 import { SimulatedAlipay, TEST_APP_ID as APP_ID } from '../support/simulated-alipay';
 import { createIsolatedDatabase, IsolatedDatabase, testDatabaseEngines } from '../support/databases';
 import { libraryTypeOrm } from '../support/library-on-simulator';
@@ -57,5 +59,24 @@ describe.each(testDatabaseEngines())('scheduler and callers of one instance (%s)
     expect(after).not.toBe(before);
     expect((await tokens.checkStatus(id)).alipayStatus).toBe('valid');
     expect(alipay.sim.controls.stats().refreshesByMerchant[id]).toBe(1);
+  });
+
+  it('a row refreshed right after its claim is read once: no re-lease, the write still a compare-and-set', async () => {
+    const tokens = ctx.get(AlipayTokenService);
+    const ids = ['2021001100000002', '2021001100000003'];
+    await tokens.exchangeCode(alipay.sim.controls.authorize(APP_ID, { authAppIds: ids }).app_auth_code);
+    alipay.advance(340 * DAY);
+    // On the prototype: the module's store is behind the guard's proxy.
+    const leases = jest.spyOn(TypeOrmAlipayTokenStore.prototype, 'tryLease');
+    try {
+      // The two, and the first case's merchant, due again.
+      expect((await ctx.get(AlipayTokenRefreshScheduler).refreshDue()).refreshed).toBe(3);
+      expect(leases).not.toHaveBeenCalled();
+      await tokens.refresh(ids[0]); // a caller's refresh leases first
+      expect(leases).toHaveBeenCalledTimes(1);
+    } finally {
+      leases.mockRestore();
+    }
+    for (const id of ids) expect((await tokens.checkStatus(id)).alipayStatus).toBe('valid');
   });
 });

@@ -543,6 +543,42 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(await new TypeOrmAlipayTokenStore(ds, new AlipayTokenCipher([k2]), clock).sampleUnknownKeyRows(10)).toEqual({ sampled: 20, unknown: 20 });
   });
 
+  it("re-applies windows by compare-and-set on each row's version: rows written between its read and its write keep what their writer wrote", async () => {
+    await ds.query(`DELETE FROM ${alipayMaintenanceTable(ds)}`);
+    const ids = Array.from({ length: 12 }, (_, i) => merchant(i));
+    for (const id of ids) await save(id, tokens({ expiresAt: at(200 * DAY), refreshExpiresAt: at(400 * DAY) }));
+    expect(await store.applyRefreshWindows(APP, { owner: 'a' })).toEqual({ state: 'applied', changed: 0 });
+    // The instance applying wider windows runs on its own connection; between its batch's read and its write,
+    // other writers (on the former windows) refresh one row, record a failure on another, check a third.
+    const own = await open();
+    const runner = own.createQueryRunner.bind(own);
+    let writes = 0;
+    const wrapped = new WeakSet<object>();
+    own.createQueryRunner = (...args: Parameters<typeof runner>) => {
+      const qr = runner(...args);
+      // SQLite hands out one runner for its one connection: wrapped once.
+      if (wrapped.has(qr)) return qr;
+      wrapped.add(qr);
+      const query = qr.query.bind(qr);
+      qr.query = (async (sql: string, ...rest: unknown[]) => {
+        if (/SET due_at = CASE/.test(sql) && writes++ === 0) {
+          await store.saveRefreshed(APP, ids[5], await version(ids[5]), tokens({ expiresAt: at(250 * DAY), refreshExpiresAt: at(400 * DAY) }));
+          await recordFailure(ids[6], { errorCode: 'network-timeout', nextAttemptAt: at(HOUR) });
+          await markChecked(ids[7], at(0));
+        }
+        return (query as (...a: unknown[]) => Promise<unknown>)(sql, ...rest);
+      }) as typeof qr.query;
+      return qr;
+    };
+    const wider = new TypeOrmAlipayTokenStore(own, new AlipayTokenCipher([k1]), clock, { refreshAheadMs: 60 * DAY });
+    expect(await wider.applyRefreshWindows(APP, { owner: 'w' })).toEqual({ state: 'applied', changed: 10 });
+    expect(writes).toBe(1);
+    const dueAts = await Promise.all(ids.map(async (id) => (await store.find(APP, id))!.dueAt!.getTime() - T0));
+    // The refreshed row keeps its writer's due_at (250 - 30 days), the failed one its retry time; a check
+    // changes no version, so that row gets the new windows like the rest (200 - 60 days).
+    expect(dueAts).toEqual(ids.map((_, i) => (i === 5 ? 220 * DAY : i === 6 ? HOUR : 140 * DAY)));
+  });
+
   it('a scheduled refresh decrypts its row once: the claim opens the pair, the re-lease and the write read it back without decrypting', async () => {
     await save('m1', tokens({ expiresAt: at(DAY), refreshExpiresAt: at(100 * DAY) }));
     const cipher = new AlipayTokenCipher([k1]);
@@ -666,6 +702,34 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect(await store.find(APP, 'm1')).toMatchObject({ lastCheckedAt: at(77), version: row.version });
   });
 
+  it('health counts: problem rows exact from their index ranges, totals stored and counted again once stale, by one instance', async () => {
+    await ds.query(`DELETE FROM ${alipayMaintenanceTable(ds)}`);
+    for (let i = 0; i < 8; i++) await save(merchant(i), tokens({ expiresAt: at((i < 2 ? 5 : 300) * DAY), refreshExpiresAt: at(330 * DAY) }));
+    await recordFailure(merchant(2), { errorCode: 'network-timeout', nextAttemptAt: at(HOUR) });
+    await recordFailure(merchant(3), { errorCode: 'network-reset', nextAttemptAt: at(HOUR), verify: true });
+    await recordFailure(merchant(4), { errorCode: 'row-unreadable', nextAttemptAt: at(HOUR) });
+    await setStatus(merchant(5), 'cancelled', null);
+    await setStatus(merchant(6), 'revoked', null);
+    // Overdue: due (window open) before the bound; merchant(0) and (1) opened their windows 25 days ago.
+    const read = (maxAge: number, owner = 'a', s: TypeOrmAlipayTokenStore = store) => s.healthCounts(APP, at(-DAY), { owner, totalsMaxAgeMs: maxAge });
+    const first = await read(60_000);
+    expect(first.counts).toEqual({ active: 6, reauthorization_required: 0, revoked: 1, cancelled: 1, failing: 3, verifying: 1, unreadable: 1 });
+    expect(first.overdue).toBe(2);
+    expect(first.totalsAgeMs).toBeLessThan(60_000);
+
+    // A new row: the problem counts see it at once, the totals once they are older than allowed.
+    await save(merchant(8));
+    await recordFailure(merchant(8), { errorCode: 'network-timeout', nextAttemptAt: at(HOUR) });
+    expect((await read(60_000)).counts).toMatchObject({ active: 6, failing: 4 });
+    // Stale for every instance: one count for the cluster (the other finds the lease taken or the totals fresh).
+    const other = new TypeOrmAlipayTokenStore(await open(), new AlipayTokenCipher([k1]), clock);
+    await Promise.all([read(0, 'a'), read(0, 'b', other)]);
+    for (let i = 0; i < 100 && (await read(60_000)).counts.active !== 7; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await read(60_000)).counts).toMatchObject({ active: 7, failing: 4 });
+    const [row] = await ds.query(`SELECT fingerprint, lease_owner FROM ${alipayMaintenanceTable(ds)} WHERE task = 'row-totals'`);
+    expect(row).toMatchObject({ fingerprint: '7.0.1.1', lease_owner: null });
+  });
+
   it('lists with filters and pagination, newest authorization first, with the total', async () => {
     const statuses: AlipayAuthorizationStatus[] = ['active', 'active', 'cancelled', 'revoked', 'reauthorization_required'];
     for (let i = 0; i < 120; i++) {
@@ -729,14 +793,18 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     // ... nor when swapped between the two columns of the same row.
     await patch('m1', { app_refresh_token_enc: String(raw.app_auth_token_enc) });
     expect((await rotated.find(APP, 'm1'))!.unreadable).toMatch(/^authentication-failed/);
-    // One unreadable row never fails a page.
+    // One unreadable row never fails a page. A listing decrypts nothing and returns no token: it names
+    // the rows under a key id it lacks; an altered value passes until it is used.
     await save('m3');
-    const page = await rotated.list(APP);
+    const page = await store.list(APP);
     expect(page.items.map((r) => [r.authAppId, r.unreadable === null])).toEqual([
       ['m3', true],
       ['m2', false],
       ['m1', false],
     ]);
+    expect(page.items[2].unreadable).toMatch(/^unknown-key: .*"k2".*column app_auth_token_enc/);
+    expect(page.items.some((r) => 'appAuthToken' in r || 'appRefreshToken' in r)).toBe(false);
+    expect((await rotated.list(APP)).items.map((r) => r.unreadable)).toEqual([null, null, null]);
   });
 
   it('re-encrypts every row under the current key in batches, safely beside other writers', async () => {

@@ -147,8 +147,10 @@ describe('authorization flow', () => {
     const list = await merchants();
     const m = list.items.find((i) => i.authAppId === MERCHANT);
     expect(m).toMatchObject({ status: 'active', userId: '2088000000000001', appId: APP_ID });
-    expect(m.maskedToken).toContain('…');
-    expect(JSON.stringify(list)).not.toMatch(/appAuthToken|appRefreshToken|app_refresh_token/);
+    // The list has no token, not even masked (nothing decrypted); one merchant's JSON shows it masked.
+    expect(JSON.stringify(list)).not.toMatch(/appAuthToken|appRefreshToken|app_refresh_token|maskedToken/);
+    const one = await request(base).get(`/alipay/merchants/${MERCHANT}`).set(bearer).expect(200);
+    expect(one.body.maskedToken).toContain('…');
 
     const home = await request(base).get('/').set(bearer).expect(200);
     expect(home.text).toContain(MERCHANT);

@@ -61,7 +61,7 @@ export type { AlipayHttpRequest } from './http/alipay-http-request';
 // Tokens: the facade, its events, the authorization link
 export { AlipayTokenService, ALIPAY_AUTH_CODE_PATTERN } from './tokens/alipay-token.service';
 export type { AlipayStatusCheck, AlipayScheduledOutcome } from './tokens/refresh-coordinator';
-export type { AlipayAuthorizationInfo, AlipayTokenQueryResponse } from './tokens/alipay-token.types';
+export type { AlipayAuthorizationInfo, AlipayAuthorizationListItem, AlipayTokenQueryResponse } from './tokens/alipay-token.types';
 export type { AlipayNotificationResult } from './tokens/alipay-notification.handler';
 export type { AlipayRecoveryResult, AlipayTokenStatus } from './tokens/token-recovery';
 export { ALIPAY_AUTH_APP_ID_PATTERN } from './tokens/token-refresher';
@@ -102,6 +102,7 @@ export {
 } from './storage/alipay-token-store';
 export type {
   AlipayAuthorization,
+  AlipayListedAuthorization,
   AlipayAuthorizationStatus,
   AlipayAuthorizationWrite,
   AlipayIssuedTokens,

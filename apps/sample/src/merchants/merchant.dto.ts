@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { ALIPAY_AUTHORIZATION_STATUSES } from 'nestjs-alipay-auth';
 
 /** An authorization as the operators' API shows it: no secrets, the token masked. */
@@ -20,8 +20,11 @@ export class MerchantDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) nextAttemptAt: Date | null;
 }
 
+/** A listed authorization: no token at all (a listing decrypts nothing; one merchant's page shows it masked). */
+export class MerchantListItemDto extends OmitType(MerchantDto, ['maskedToken'] as const) {}
+
 export class MerchantListDto {
-  @ApiProperty({ type: [MerchantDto] }) items: MerchantDto[];
+  @ApiProperty({ type: [MerchantListItemDto] }) items: MerchantListItemDto[];
   @ApiProperty() total: number;
   @ApiProperty() offset: number;
   @ApiProperty() limit: number;

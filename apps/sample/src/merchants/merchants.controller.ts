@@ -151,7 +151,7 @@ export class MerchantsController {
   }
 
   @Get(MERCHANTS_PATH)
-  @ApiOperation({ summary: "Authorized merchants (JSON, tokens masked); the operators' page's views, search and orders too" })
+  @ApiOperation({ summary: "Authorized merchants (JSON, no tokens); the operators' page's views, search and orders too" })
   @ApiQuery({ name: 'status', required: false, enum: [...ALIPAY_AUTHORIZATION_STATUSES] })
   @ApiQuery({ name: 'view', required: false, enum: [...MERCHANT_VIEWS], description: "A view of the operators' page (attention, all, or one state)" })
   @ApiQuery({ name: 'q', required: false, description: 'A merchant app id or an Alipay user id (exact)' })

@@ -1,5 +1,5 @@
 import { refreshDueAt } from 'nestjs-alipay-auth';
-import type { AlipayAuthorizationInfo, AlipayAuthorizationStatus } from 'nestjs-alipay-auth';
+import type { AlipayAuthorizationListItem, AlipayAuthorizationStatus } from 'nestjs-alipay-auth';
 import { explainCode, knownCode, STATE_SENTENCES } from './messages';
 
 /** What the operators' page says about one authorization: badge, explanation, next time, attention. */
@@ -21,7 +21,7 @@ export type ScheduledRun = (due: number, now: number) => Date | null;
 const atDue: ScheduledRun = (due) => new Date(due);
 
 export function merchantState(
-  m: AlipayAuthorizationInfo,
+  m: AlipayAuthorizationListItem,
   refresh: Parameters<typeof refreshDueAt>[1],
   schedule: ScheduledRun = atDue,
   now = Date.now(),

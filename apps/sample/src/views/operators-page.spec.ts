@@ -1,4 +1,4 @@
-import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
+import type { AlipayAuthorizationListItem } from 'nestjs-alipay-auth';
 import { merchantState } from './merchant-state';
 import { operatorsPage } from './operators-page';
 
@@ -6,7 +6,7 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 4, 1, 10, 0);
 const refresh = { refreshAheadMs: 30 * DAY, refreshTokenSafetyMs: 30 * DAY, maxTokenAgeMs: 0 };
 
-function row(over: Partial<AlipayAuthorizationInfo> = {}): AlipayAuthorizationInfo {
+function row(over: Partial<AlipayAuthorizationListItem> = {}): AlipayAuthorizationListItem {
   return {
     appId: '2021004100000001',
     authAppId: '2021004199990001',
@@ -24,9 +24,8 @@ function row(over: Partial<AlipayAuthorizationInfo> = {}): AlipayAuthorizationIn
     nextAttemptAt: null,
     verifyAt: null,
     unreadable: null,
-    maskedToken: '202605…F12',
     ...over,
-  } as AlipayAuthorizationInfo;
+  } as AlipayAuthorizationListItem;
 }
 
 describe("operators' page states", () => {

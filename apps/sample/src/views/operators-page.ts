@@ -1,4 +1,4 @@
-import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
+import type { AlipayAuthorizationListItem } from 'nestjs-alipay-auth';
 import type { HealthBannerState } from '../health/health-banner';
 import type { BulkJobProgress } from '../merchants/bulk-jobs';
 import type { MerchantCountsByView } from '../merchants/merchant-counts';
@@ -20,8 +20,8 @@ export interface OperatorsPageInput {
   /** The authorization-link card (views/authorization-link-card.ts). */
   link: AuthorizationLinkCardInput;
   alipayPageBase: string;
-  merchants: AlipayAuthorizationInfo[];
-  state: (m: AlipayAuthorizationInfo) => MerchantState;
+  merchants: AlipayAuthorizationListItem[];
+  state: (m: AlipayAuthorizationListItem) => MerchantState;
   /** Rows matching the list's view and search. */
   total: number;
   list: ShownList;
@@ -115,7 +115,7 @@ function pager(p: OperatorsPageInput): Html {
   </nav>`;
 }
 
-function row(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): Html {
+function row(p: OperatorsPageInput, m: AlipayAuthorizationListItem, back: string): Html {
   const st = p.state(m);
   const tokenLive = m.status === 'active' && !m.unreadable;
   const classes = [st.attention ? 'attention' : '', m.authAppId === p.highlight ? 'highlight' : ''].filter(Boolean).join(' ');
@@ -131,12 +131,7 @@ function row(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): H
     </td>
     <td data-label="Authorized">${when(m.authorizedAt, p.timeZone)}</td>
     <td data-label="Token">
-      ${
-        tokenLive
-          ? html`expires ${when(m.expiresAt, p.timeZone)}
-              <div class="muted mono">${m.maskedToken}</div>`
-          : html`<span class="muted">—</span>`
-      }
+      ${tokenLive ? html`expires ${when(m.expiresAt, p.timeZone)}` : html`<span class="muted">—</span>`}
     </td>
     <td data-label="Last refresh">${when(m.lastRefreshedAt, p.timeZone)}${m.lastCheckedAt ? html`<div class="muted">checked ${when(m.lastCheckedAt, p.timeZone)}</div>` : ''}</td>
     <td data-label="Next">
@@ -153,14 +148,14 @@ function row(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): H
 }
 
 /** A form posting one action for one row; the button's name says which merchant (unique on the page). */
-function rowForm(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string, action: string, label: string, primary = false): Html {
+function rowForm(p: OperatorsPageInput, m: AlipayAuthorizationListItem, back: string, action: string, label: string, primary = false): Html {
   return html`<form method="post" action="/alipay/merchants/${encodeURIComponent(m.authAppId)}/${action}">
     <input type="hidden" name="csrf" value="${p.csrf}" /><input type="hidden" name="back" value="${back}" />
     <button class="btn small${primary ? '' : ' secondary'}" type="submit">${label}<span class="sr-only"> merchant app ${m.authAppId}</span></button>
   </form>`;
 }
 
-function actions(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): Html {
+function actions(p: OperatorsPageInput, m: AlipayAuthorizationListItem, back: string): Html {
   const stop = html`<a class="btn small danger" href="/alipay/merchants/${encodeURIComponent(m.authAppId)}/revoke?back=${encodeURIComponent(back)}"
     >Stop serving…<span class="sr-only"> merchant app ${m.authAppId}</span></a
   >`;

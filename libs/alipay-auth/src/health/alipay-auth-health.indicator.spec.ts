@@ -11,6 +11,7 @@ const UP: AlipayAuthHealthSummary = {
   problems: [],
   counts: { active: 8, reauthorization_required: 1, revoked: 0, cancelled: 2, failing: 1, verifying: 0, unreadable: 0 },
   overdue: 0,
+  totalsAgeMs: 0,
   configurationCircuit: { open: false },
   lastRunAgeMs: 312_400,
 };

@@ -39,14 +39,29 @@ export interface AlipayAuthHealthThresholds {
    * the run age are live.
    */
   countsMaxAgeMs?: number;
+  /**
+   * With a store that keeps its totals (the TypeORM store): how old the totals per status may be before one
+   * instance of the cluster counts them again, in the background. Default 5 minutes. The problem counts
+   * (failing, verifying, unreadable, overdue) are read at every count, from index ranges that hold only them.
+   */
+  totalsMaxAgeMs?: number;
 }
 
 export interface AlipayAuthHealthSummary {
   status: 'up' | 'down';
   /** Why it is down, one line per breached threshold. */
   problems: string[];
+  /**
+   * `failing`, `verifying`, `unreadable` and `overdue`: exact when counted (within `countsMaxAgeMs`). The four
+   * statuses (`active` … `cancelled`, the ratios' denominators): `totalsAgeMs` old.
+   */
   counts: AlipayAuthorizationCounts;
   overdue: number;
+  /**
+   * Age of the totals per status in `counts` (database clock, ms): 0 when counted for this summary; with the
+   * TypeORM store up to `totalsMaxAgeMs` plus one count. With such a store `unreadable` counts active rows only.
+   */
+  totalsAgeMs: number;
   configurationCircuit: AlipayConfigurationCircuitState;
   /** Milliseconds since this instance's last completed run; null when it has none (not started, or refresh disabled). */
   lastRunAgeMs: number | null;
@@ -54,14 +69,19 @@ export interface AlipayAuthHealthSummary {
 
 const DAY = 24 * 3600_000;
 
-/** Upkeep a store may offer (the TypeORM store does): start-up calls each that is there. */
+type RowCounts = { counts: AlipayAuthorizationCounts; overdue: number; totalsAgeMs: number };
+
+/** Upkeep a store may offer (the TypeORM store does): start-up and health call each that is there. */
 interface StoreUpkeep {
+  healthCounts(appId: string, overdueBefore: Date, options: { owner: string; totalsMaxAgeMs: number }): Promise<RowCounts>;
   sampleUnknownKeyRows(): Promise<{ sampled: number; unknown: number }>;
   applyRefreshWindows(appId: string, options: { owner: string; stopped: () => boolean }): Promise<{ state: string; changed: number }>;
 }
 /** Default `countsMaxAgeMs`: fresh while a count is quicker than this; beyond, this many times its duration. */
 const SLOW_COUNT_MS = 100;
 const COUNT_TIME_FACTOR = 50;
+/** Default `totalsMaxAgeMs`. */
+const TOTALS_MAX_AGE_MS = 5 * 60_000;
 
 /**
  * The library's own view of its health, for `/health` endpoints and dashboards: failing, verifying,
@@ -76,7 +96,7 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap, BeforeAp
   private stopping = false;
   /** How long the last count of the rows took (the default `countsMaxAgeMs` grows with it). */
   private lastCountMs = 0;
-  private counts?: { overdueAfterMs: number; at: number; settled: boolean; value: Promise<{ counts: AlipayAuthorizationCounts; overdue: number }> };
+  private counts?: { overdueAfterMs: number; at: number; settled: boolean; value: Promise<RowCounts> };
 
   constructor(
     @Inject(AlipayTokenStore) private readonly store: AlipayTokenStore,
@@ -129,7 +149,7 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap, BeforeAp
       ...thresholds,
     };
     const now = this.config.clock();
-    const { counts, overdue } = await this.rowCounts(t.overdueAfterMs, thresholds.countsMaxAgeMs);
+    const { counts, overdue, totalsAgeMs } = await this.rowCounts(t.overdueAfterMs, thresholds.countsMaxAgeMs, thresholds.totalsMaxAgeMs ?? TOTALS_MAX_AGE_MS);
     const circuit = this.circuit.state;
     const last = this.scheduler.lastCompletedRun;
     const lastRunAgeMs = last ? Math.max(0, now - last.finishedAt.getTime()) : null;
@@ -149,7 +169,7 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap, BeforeAp
     if (ratio(counts.verifying) > t.maxVerifyingRatio) problems.push(`${counts.verifying} of ${counts.active} active row(s) awaiting verification`);
     if (this.config.refresh.enabled && lastRunAgeMs !== null && lastRunAgeMs > t.maxRunAgeMs)
       problems.push(`last scheduled run finished ${Math.round(lastRunAgeMs / 1000)} s ago`);
-    return { status: problems.length ? 'down' : 'up', problems, counts, overdue, configurationCircuit: circuit, lastRunAgeMs };
+    return { status: problems.length ? 'down' : 'up', problems, counts, overdue, totalsAgeMs, configurationCircuit: circuit, lastRunAgeMs };
   }
 
   /**
@@ -157,7 +177,7 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap, BeforeAp
    * every instance often costs one count per instance per `maxAgeMs`, not one per probe. A failed count is
    * not kept.
    */
-  private rowCounts(overdueAfterMs: number, countsMaxAgeMs?: number): Promise<{ counts: AlipayAuthorizationCounts; overdue: number }> {
+  private rowCounts(overdueAfterMs: number, countsMaxAgeMs: number | undefined, totalsMaxAgeMs: number): Promise<RowCounts> {
     const at = performance.now();
     const kept = this.counts;
     const maxAgeMs = countsMaxAgeMs ?? (this.lastCountMs >= SLOW_COUNT_MS ? COUNT_TIME_FACTOR * this.lastCountMs : 0);
@@ -166,11 +186,18 @@ export class AlipayAuthHealthService implements OnApplicationBootstrap, BeforeAp
     if (kept && shared && countsMaxAgeMs !== 0) return kept.value;
     const value = (async () => {
       const started = performance.now();
+      const upkeep = this.store as AlipayTokenStore & Partial<StoreUpkeep>;
+      const overdueBefore = this.config.clock() - overdueAfterMs;
+      if (upkeep.healthCounts) {
+        const r = await upkeep.healthCounts(this.config.appId, new Date(overdueBefore), { owner: this.config.instanceId, totalsMaxAgeMs });
+        this.lastCountMs = performance.now() - started;
+        return r;
+      }
       const counts = await this.store.countByStatus(this.config.appId);
       // Overdue: due already at (now - overdueAfterMs), i.e. inside the refresh window for longer than that.
-      const overdue = await this.store.countDue(this.config.appId, dueCriteria(this.config.clock() - overdueAfterMs, this.config.refresh));
+      const overdue = await this.store.countDue(this.config.appId, dueCriteria(overdueBefore, this.config.refresh));
       this.lastCountMs = performance.now() - started;
-      return { counts, overdue };
+      return { counts, overdue, totalsAgeMs: 0 };
     })();
     const entry = { overdueAfterMs, at, value, settled: false };
     this.counts = entry;

@@ -43,6 +43,8 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
   private job?: CronJob;
   private running?: Promise<AlipayRefreshRunSummary>;
   private stopping = false;
+  /** When each claimed row was claimed (performance.now()): a row refreshed right after its claim is not re-leased. */
+  private readonly claimedAt = new WeakMap<AlipayAuthorization, number>();
   private lastRun?: { finishedAt: Date; summary: AlipayRefreshRunSummary };
 
   constructor(
@@ -164,6 +166,8 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
   ): Promise<AlipayAuthorization[]> {
     if (halted()) return [];
     const batch = await claim();
+    const claimedAt = performance.now();
+    for (const r of batch) this.claimedAt.set(r, claimedAt);
     const fresh = batch.filter((r) => !seen.has(r.authAppId));
     for (const r of batch) {
       if (seen.has(r.authAppId)) await this.store.releaseLease(this.config.appId, r.authAppId, this.config.instanceId);
@@ -204,7 +208,7 @@ export class AlipayTokenRefreshScheduler implements OnApplicationBootstrap, Befo
 
   private async refreshOne(row: AlipayAuthorization, gate: AlipayCallGate, s: AlipayRefreshRunSummary, halted: () => boolean): Promise<void> {
     if (halted()) return this.release(row, s);
-    const outcome = await this.coordinator.refreshLeased(row, this.config.instanceId, gate).catch((e) => {
+    const outcome = await this.coordinator.refreshLeased(row, this.config.instanceId, gate, this.claimedAt.get(row)).catch((e) => {
       this.logger.warn(`Refresh of ${row.authAppId} failed: ${e instanceof Error ? e.message : String(e)}`);
       return 'failed' as const;
     });

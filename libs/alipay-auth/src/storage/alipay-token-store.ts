@@ -60,6 +60,12 @@ export interface AlipayAuthorization {
   updatedAt: Date;
 }
 
+/**
+ * An authorization as `list` returns it: everything but the tokens, which a listing never decrypts.
+ * `unreadable` says what the stored values' format and key ids tell (an altered ciphertext shows when used).
+ */
+export type AlipayListedAuthorization = Omit<AlipayAuthorization, 'appAuthToken' | 'appRefreshToken'>;
+
 /** A token pair as issued by Alipay, with absolute expiries. */
 export interface AlipayIssuedTokens {
   appAuthToken: string;
@@ -205,7 +211,8 @@ export interface AlipayTokenStore extends AlipayNotificationLog {
 
   find(appId: string, authAppId: string): Promise<AlipayAuthorization | null>;
 
-  list(appId: string, filter?: AlipayAuthorizationFilter, page?: AlipayPage): Promise<AlipayPageResult<AlipayAuthorization>>;
+  /** A page of authorizations without their tokens (nothing decrypted). */
+  list(appId: string, filter?: AlipayAuthorizationFilter, page?: AlipayPage): Promise<AlipayPageResult<AlipayListedAuthorization>>;
 
   /**
    * Compare-and-set: replaces the token pair only if the row is still at `expectedVersion`, and clears

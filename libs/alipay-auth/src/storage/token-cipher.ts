@@ -127,13 +127,7 @@ export class AlipayTokenCipher {
       throw new AlipayTokenDecryptError('malformed', 'Stored token has a malformed v1 value');
     }
     const key = this.keys.get(keyId);
-    if (!key) {
-      throw new AlipayTokenDecryptError(
-        'unknown-key',
-        `Stored token was encrypted with key id "${keyId}", which is not in option "tokenEncryptionKeys"; add that key back (after the current one) to read it`,
-        keyId,
-      );
-    }
+    if (!key) throw unknownKey(keyId);
     const iv = Buffer.from(ivText, 'base64url');
     const tag = Buffer.from(tagText, 'base64url');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new AlipayTokenDecryptError('malformed', 'Stored token has a malformed v1 value', keyId);
@@ -161,6 +155,25 @@ export class AlipayTokenCipher {
     const id = parts.slice(1, -3).join('.');
     return KEY_ID.test(id) ? id : undefined;
   }
+}
+
+function unknownKey(keyId: string): AlipayTokenDecryptError {
+  return new AlipayTokenDecryptError(
+    'unknown-key',
+    `Stored token was encrypted with key id "${keyId}", which is not in option "tokenEncryptionKeys"; add that key back (after the current one) to read it`,
+    keyId,
+  );
+}
+
+/**
+ * Why `stored` cannot be decrypted as far as its format and key id tell, or null: a check that decrypts
+ * nothing (listings). An altered ciphertext passes it and fails `decrypt`.
+ */
+export function storedTokenProblem(cipher: AlipayTokenCipher, stored: string): AlipayTokenDecryptError | null {
+  const keyId = AlipayTokenCipher.keyIdOf(stored);
+  if (keyId === undefined) return new AlipayTokenDecryptError('malformed', 'Stored token has a malformed value');
+  if (keyId !== null && ![...cipher.keyIds].includes(keyId)) return unknownKey(keyId);
+  return null;
 }
 
 function aad(keyId: string, context: string): Buffer {

@@ -10,6 +10,7 @@ import {
   AlipayDueCriteria,
   AlipayIssuedTokens,
   AlipayLease,
+  AlipayListedAuthorization,
   AlipayPage,
   AlipayPageResult,
   AlipayListOrder,
@@ -155,6 +156,12 @@ export function toDomain(r: Row): AlipayAuthorization {
   };
 }
 
+/** A row as `list` returns it: without its tokens. */
+function toListed(r: Row): AlipayListedAuthorization {
+  const { appAuthToken: _t, appRefreshToken: _r, ...listed } = toDomain(r);
+  return listed;
+}
+
 /** `due_at` as the TypeORM store keeps it under the default windows: the retry time, else the refresh window's opening. */
 function dueAt(r: Row): number | null {
   if (r.nextAttemptAt !== null) return r.nextAttemptAt;
@@ -173,7 +180,7 @@ const LIST_ORDERS: Record<AlipayListOrder, (a: Row, b: Row) => number> = {
 };
 
 /** `list` over one app's rows: the filters, the order (newest authorization first by default), one page. */
-export function listRows(rows: Row[], filter: AlipayAuthorizationFilter, page: AlipayPage): AlipayPageResult<AlipayAuthorization> {
+export function listRows(rows: Row[], filter: AlipayAuthorizationFilter, page: AlipayPage): AlipayPageResult<AlipayListedAuthorization> {
   const q = alipayListQuery(filter, page);
   if (q.empty) return { items: [], total: 0 };
   const ids = q.authAppIds && new Set(q.authAppIds);
@@ -188,7 +195,7 @@ export function listRows(rows: Row[], filter: AlipayAuthorizationFilter, page: A
     .filter((r) => q.search === null || r.authAppId === q.search || r.userId === q.search)
     .filter((r) => !q.states || inState(r))
     .sort(LIST_ORDERS[q.order]);
-  return { items: matches.slice(q.offset, q.offset + q.limit).map(toDomain), total: matches.length };
+  return { items: matches.slice(q.offset, q.offset + q.limit).map(toListed), total: matches.length };
 }
 
 /** `countByStatus` over one app's rows: failing and verifying count active rows only. */

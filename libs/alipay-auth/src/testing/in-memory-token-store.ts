@@ -7,6 +7,7 @@ import {
   AlipayDueCriteria,
   AlipayIssuedTokens,
   AlipayLease,
+  AlipayListedAuthorization,
   AlipayPage,
   AlipayPageResult,
   AlipayRefreshFailure,
@@ -252,7 +253,7 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
     });
   }
 
-  list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayAuthorization>> {
+  list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayListedAuthorization>> {
     return this.op('list', () => {
       return listRows(this.ofApp(appId), filter, page);
     });

@@ -12,7 +12,13 @@ import {
   AlipayTokenStore,
 } from '../storage/alipay-token-store';
 import { AlipayAuthEvent, AlipayAuthEventPublisher } from './alipay-auth.events';
-import { AlipayAuthorizationInfo, AlipayTokenAppResponse, toAuthorizationInfo } from './alipay-token.types';
+import {
+  AlipayAuthorizationInfo,
+  AlipayAuthorizationListItem,
+  AlipayTokenAppResponse,
+  toAuthorizationInfo,
+  toAuthorizationListItem,
+} from './alipay-token.types';
 import { AlipayNotificationHandler, AlipayNotificationResult } from './alipay-notification.handler';
 import { rememberStoredPair, replaceAuthorization, WRITE_ATTEMPTS } from './authorization-writes';
 import { AlipayRefreshCoordinator, AlipayStatusCheck } from './refresh-coordinator';
@@ -138,10 +144,13 @@ export class AlipayTokenService implements OnModuleInit {
     return row ? toAuthorizationInfo(row) : null;
   }
 
-  /** Rows whose tokens cannot be decrypted are listed with `unreadable` set; they never fail the page. */
-  async list(filter?: AlipayAuthorizationFilter, page?: AlipayPage): Promise<AlipayPageResult<AlipayAuthorizationInfo>> {
+  /**
+   * A page of authorizations, without tokens (nothing is decrypted; `get` shows the masked token). Rows
+   * under a key id that is not configured are listed with `unreadable` set; they never fail the page.
+   */
+  async list(filter?: AlipayAuthorizationFilter, page?: AlipayPage): Promise<AlipayPageResult<AlipayAuthorizationListItem>> {
     const res = await this.store.list(this.appId, filter, page);
-    return { total: res.total, items: res.items.map(toAuthorizationInfo) };
+    return { total: res.total, items: res.items.map(toAuthorizationListItem) };
   }
 
   /** Authorizations by status, plus failing, verifying and unreadable rows: for health checks and dashboards. */

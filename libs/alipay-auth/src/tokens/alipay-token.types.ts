@@ -1,4 +1,4 @@
-import type { AlipayAuthorization } from '../storage/alipay-token-store';
+import type { AlipayAuthorization, AlipayListedAuthorization } from '../storage/alipay-token-store';
 
 /** One element of the token/app response (`tokens[]`, or the top-level fields). Numbers may be strings. */
 export interface AlipayTokenAppElement {
@@ -42,9 +42,17 @@ export function maskToken(token: string): string {
   return `${token.slice(0, 6)}…${token.slice(-3)}`;
 }
 
+/** An authorization as `list` shows it: `AlipayAuthorizationInfo` without the masked token (a listing decrypts nothing). */
+export type AlipayAuthorizationListItem = Omit<AlipayAuthorizationInfo, 'maskedToken'>;
+
 export function toAuthorizationInfo(a: AlipayAuthorization): AlipayAuthorizationInfo {
-  const { appAuthToken, appRefreshToken: _r, version: _v, leaseOwner: _o, leaseUntil: _u, createdAt: _c, updatedAt: _p, ...rest } = a;
-  return { ...rest, maskedToken: maskToken(appAuthToken) };
+  return { ...toAuthorizationListItem(a), maskedToken: maskToken(a.appAuthToken) };
+}
+
+/** Drops the bookkeeping and any tokens (a custom store's `list` may return whole rows). */
+export function toAuthorizationListItem(a: AlipayListedAuthorization & Partial<AlipayAuthorization>): AlipayAuthorizationListItem {
+  const { appAuthToken: _t, appRefreshToken: _r, version: _v, leaseOwner: _o, leaseUntil: _u, createdAt: _c, updatedAt: _p, ...shown } = a;
+  return shown;
 }
 
 /** Parses `expires_in`/`re_expires_in` leniently (string or number); null when absent or not a positive number. */

@@ -140,8 +140,21 @@ export class AlipayRefreshCoordinator {
    * checked again and its lease runs from now), then refreshes it when it is due, retries a failed
    * refresh, or verifies a pair in doubt.
    */
-  refreshLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayScheduledOutcome> {
-    return this.asScheduled(claimed.authAppId, () => this.refreshClaimed(claimed, owner, gate));
+  /** `claimedAt`: `performance.now()` when the claim returned the row (a claim just made needs no re-lease). */
+  refreshLeased(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate, claimedAt?: number): Promise<AlipayScheduledOutcome> {
+    return this.asScheduled(claimed.authAppId, (waited) =>
+      this.refreshClaimed(claimed, owner, gate, !waited && claimedAt !== undefined && performance.now() - claimedAt < this.claimFreshMs()),
+    );
+  }
+
+  /**
+   * How long a claimed row stands for a re-lease: it was read with its lease in one statement, writers without
+   * a lease bump the version (the write's compare-and-set catches them), and its lease still outlasts a call.
+   * A tenth of the longest call: a take-over waits for that much silence, and a refresh is one attempt.
+   */
+  private claimFreshMs(): number {
+    const callMs = maxCallMs(this.config);
+    return Math.max(0, Math.min(this.config.refresh.leaseMs - callMs, callMs / 10));
   }
 
   /** The scheduler's status check of a claimed row. */
@@ -160,9 +173,13 @@ export class AlipayRefreshCoordinator {
    * Runs the scheduler's work on one row once no caller of this instance is refreshing it (then the
    * re-lease finds what that caller wrote), and keeps callers here from refreshing it meanwhile.
    */
-  private async asScheduled<T>(authAppId: string, work: () => Promise<T>): Promise<T> {
-    for (let running = this.inflight.get(authAppId); running; running = this.inflight.get(authAppId)) await running.catch(() => undefined);
-    const done = work();
+  private async asScheduled<T>(authAppId: string, work: (waited: boolean) => Promise<T>): Promise<T> {
+    let waited = false;
+    for (let running = this.inflight.get(authAppId); running; running = this.inflight.get(authAppId)) {
+      waited = true;
+      await running.catch(() => undefined);
+    }
+    const done = work(waited);
     this.scheduled.set(
       authAppId,
       done.then(
@@ -177,9 +194,10 @@ export class AlipayRefreshCoordinator {
     }
   }
 
-  private async refreshClaimed(claimed: AlipayAuthorization, owner: string, gate?: AlipayCallGate): Promise<AlipayScheduledOutcome> {
+  private async refreshClaimed(claimed: AlipayAuthorization, owner: string, gate: AlipayCallGate | undefined, fresh: boolean): Promise<AlipayScheduledOutcome> {
     if (claimed.unreadable) return this.skipUnreadable(claimed, owner);
-    const row = await this.store.tryLease(this.appId, claimed.authAppId, { owner, ms: this.config.refresh.leaseMs });
+    // Re-leased (renewed and read again) unless just claimed and untouched by a caller of this instance.
+    const row = fresh ? claimed : await this.store.tryLease(this.appId, claimed.authAppId, { owner, ms: this.config.refresh.leaseMs });
     if (!row) return 'skipped';
     if (row.unreadable) return this.skipUnreadable(row, owner);
     const now = this.now();

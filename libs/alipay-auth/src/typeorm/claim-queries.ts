@@ -1,6 +1,6 @@
 import { AlipayAuthorization, AlipayDueCriteria, AlipayLease } from '../storage/alipay-token-store';
 import { AlipayRefreshWindow } from '../storage/refresh-window';
-import { AlipayRowCodec, id, ms, num } from './row-codec';
+import { AlipayRowCodec, id, ms, num, rowColumns } from './row-codec';
 import { isRetryableLock, Params, Row, TypeOrmStatements } from './statements';
 
 /** Upper bound of rows one claim call leases (bigger batches are cut to this). */
@@ -123,7 +123,7 @@ export class AlipayClaimQueries {
          )
          UPDATE ${this.sql.table} AS t SET lease_owner = :owner, lease_until = ${this.sql.dbNow} + :leaseMs
          FROM picked WHERE t.id = picked.id
-         RETURNING t.*`,
+         RETURNING ${rowColumns('t')}`,
         params,
       ));
     } else if (this.sql.dialect === 'sqlite') {
@@ -131,7 +131,7 @@ export class AlipayClaimQueries {
       ({ rows } = await this.sql.run(
         `UPDATE ${this.sql.table} SET lease_owner = :owner, lease_until = ${this.sql.dbNow} + :leaseMs
          WHERE id IN (SELECT id FROM ${this.sql.table} WHERE ${due} ORDER BY ${orderBy} LIMIT ${n})
-         RETURNING *`,
+         RETURNING ${rowColumns()}`,
         params,
       ));
     } else {
@@ -179,7 +179,7 @@ export class AlipayClaimQueries {
             { ...params, ids },
             qr,
           );
-          ({ rows } = await this.sql.run(`SELECT * FROM ${this.sql.table} WHERE id IN (:...ids)`, { ids }, qr));
+          ({ rows } = await this.sql.run(`SELECT ${rowColumns()} FROM ${this.sql.table} WHERE id IN (:...ids)`, { ids }, qr));
         }
         await qr.commitTransaction();
         return rows;

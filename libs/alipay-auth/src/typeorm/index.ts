@@ -35,5 +35,6 @@ export {
 } from './migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
 export type { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions } from './refresh-window-sync';
+export type { AlipayHealthCounts, AlipayHealthCountsOptions } from './health-counts';
 export { alipayTokenAad } from './row-codec';
 export { ALIPAY_MAX_CLAIM_BATCH } from './claim-queries';

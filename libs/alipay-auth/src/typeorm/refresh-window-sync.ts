@@ -1,9 +1,12 @@
-import { AlipayRefreshWindow } from '../storage/refresh-window';
+import { AlipayRefreshWindow, refreshDueAt } from '../storage/refresh-window';
+import { date, num } from './row-codec';
 import { owner as leaseOwner, leaseMs as checkedLeaseMs } from './claim-queries';
 import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from './statements';
 
 /** The task's name in the maintenance table. */
 const TASK = 'due-window';
+/** Rows per compare-and-set statement. */
+const WRITE_CHUNK = 500;
 
 /** What `applyRefreshWindows` found or did. */
 export interface AlipayRefreshWindowSync {
@@ -38,6 +41,11 @@ export function dueAtSql(w: AlipayRefreshWindow): { expr: string; params: Params
       : `CASE WHEN ${xs[0]} IS NULL THEN ${minOf(xs.slice(1))} WHEN ${minOf(xs.slice(1))} IS NULL THEN ${xs[0]} WHEN ${xs[0]} < ${minOf(xs.slice(1))} THEN ${xs[0]} ELSE ${minOf(xs.slice(1))} END`;
   const expr = minOf(['expires_at - :ahead', 'refresh_expires_at - :safety', ...(w.maxTokenAgeMs > 0 ? ['token_issued_at + :maxAge'] : [])]);
   return { expr, params: { ahead: w.refreshAheadMs, safety: w.refreshTokenSafetyMs, maxAge: w.maxTokenAgeMs } };
+}
+
+function integer(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new TypeError(`expected an integer, got ${n}`);
+  return n;
 }
 
 /** A stable name for the windows: the task is done again only when they change. */
@@ -108,15 +116,48 @@ export class TypeOrmRefreshWindowSync {
     }
   }
 
-  /** due_at from this store's windows for the active rows with `after < id <= until` that wait for no retry. */
+  /**
+   * due_at from this store's windows for the active rows with `after < id <= until` that wait for no retry:
+   * each row read with its version and the instants due_at derives from, and written (in chunks, one
+   * statement each) only if its version is still the one read and it still waits for no retry. A row whose
+   * version moved on was rewritten meanwhile with a due_at from its writer's windows: left as it is (an
+   * instance on the new windows wrote them already; one still on the old ones writes every row by those
+   * anyway until it is replaced, and the last instance to start wins, as before). Token instants change
+   * only with the version, so an unchanged version means unchanged inputs.
+   */
   private async applyRange(appId: string, after: number, until: number): Promise<number> {
-    const { expr, params } = dueAtSql(this.window);
-    const { affected } = await this.sql.run(
-      `UPDATE ${this.sql.table} SET due_at = ${expr}
-       WHERE id > :after AND id <= :until AND app_id = :appId AND status = 'active' AND next_attempt_at IS NULL AND (due_at IS NULL OR due_at <> ${expr})`,
-      { appId, after, until, ...params },
+    const { rows } = await this.sql.run(
+      `SELECT id, version, expires_at, refresh_expires_at, token_issued_at, due_at FROM ${this.sql.table}
+       WHERE id > :after AND id <= :until AND app_id = :appId AND status = 'active' AND next_attempt_at IS NULL`,
+      { appId, after, until },
     );
-    return affected;
+    const moved = rows
+      .map((r) => ({
+        id: Number(r.id),
+        version: Number(r.version),
+        was: num(r.due_at),
+        due: refreshDueAt(
+          { expiresAt: date(r.expires_at), refreshExpiresAt: date(r.refresh_expires_at), tokenIssuedAt: date(r.token_issued_at)! },
+          this.window,
+        ),
+      }))
+      .filter((r) => r.due !== r.was);
+    let changed = 0;
+    for (let i = 0; i < moved.length; i += WRITE_CHUNK) {
+      const chunk = moved.slice(i, i + WRITE_CHUNK);
+      // Integers read from the table and computed from them, written as literals: no parameter limits, and
+      // no engine left to guess a parameter's type inside CASE.
+      const int = (n: number | null) => (n === null ? 'NULL' : String(integer(n)));
+      const cases = (value: (r: (typeof chunk)[number]) => number | null) => chunk.map((r) => `WHEN ${int(r.id)} THEN ${int(value(r))}`).join(' ');
+      const { affected } = await this.sql.run(
+        `UPDATE ${this.sql.table} SET due_at = CASE id ${cases((r) => r.due)} END
+         WHERE id IN (${chunk.map((r) => int(r.id)).join(', ')}) AND app_id = :appId AND version = CASE id ${cases((r) => r.version)} END
+           AND status = 'active' AND next_attempt_at IS NULL`,
+        { appId },
+      );
+      changed += affected;
+    }
+    return changed;
   }
 
   /** Takes (`take`) or renews the task's lease; false when another owner holds it or the task moved on. */

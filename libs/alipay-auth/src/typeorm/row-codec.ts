@@ -1,12 +1,52 @@
-import { ALIPAY_AUTHORIZATION_STATUSES, AlipayAuthorization, AlipayAuthorizationStatus, AlipayIssuedTokens } from '../storage/alipay-token-store';
+import {
+  ALIPAY_AUTHORIZATION_STATUSES,
+  AlipayAuthorization,
+  AlipayAuthorizationStatus,
+  AlipayIssuedTokens,
+  AlipayListedAuthorization,
+} from '../storage/alipay-token-store';
 import { AlipayRefreshWindow, refreshDueAt } from '../storage/refresh-window';
-import { AlipayTokenCipher, AlipayTokenDecryptError } from '../storage/token-cipher';
+import { AlipayTokenCipher, AlipayTokenDecryptError, storedTokenProblem } from '../storage/token-cipher';
 import type { Params, Row } from './statements';
 
 const TOKEN_FIELD = 'app_auth_token';
 /** Values the codec remembers: two tokens of two claim batches of the largest size. */
 const OPENED_MEMO = 4000;
 const REFRESH_FIELD = 'app_refresh_token';
+
+/** The columns a row is read with: everything but the lookup hash (`check_due_at` orders claimed rows). */
+export const ROW_COLUMNS = [
+  'id',
+  'app_id',
+  'auth_app_id',
+  'user_id',
+  'app_auth_token_enc',
+  'app_refresh_token_enc',
+  'expires_at',
+  'refresh_expires_at',
+  'token_issued_at',
+  'status',
+  'status_reason',
+  'authorized_at',
+  'last_refreshed_at',
+  'last_checked_at',
+  'check_due_at',
+  'failure_count',
+  'last_error_code',
+  'next_attempt_at',
+  'verify_at',
+  'due_at',
+  'version',
+  'lease_owner',
+  'lease_until',
+  'created_at',
+  'updated_at',
+];
+
+/** `ROW_COLUMNS` as a select list, optionally qualified with a table alias. */
+export function rowColumns(alias?: string): string {
+  return alias ? ROW_COLUMNS.map((c) => `${alias}.${c}`).join(', ') : ROW_COLUMNS.join(', ');
+}
 
 /** Additional authenticated data binding an encrypted token to its row and field. */
 export function alipayTokenAad(appId: string, authAppId: string, field: 'app_auth_token' | 'app_refresh_token'): string {
@@ -90,13 +130,34 @@ export class AlipayRowCodec {
       if (!(e instanceof AlipayTokenDecryptError)) throw e;
       unreadable = `${e.reason}: ${e.message}`;
     }
-    const { appAuthToken, appRefreshToken } = tokens;
+    return { ...tokens, ...this.fields(r, unreadable) };
+  }
+
+  /**
+   * A row without its tokens, decrypting nothing: `unreadable` from the stored values' format and key ids
+   * (an altered ciphertext shows when it is used, recorded as `row-unreadable`).
+   */
+  toListed(r: Row): AlipayListedAuthorization {
+    const authAppId = String(r.auth_app_id);
+    let unreadable: string | null = null;
+    for (const [column, field] of [
+      [r.app_auth_token_enc, TOKEN_FIELD],
+      [r.app_refresh_token_enc, REFRESH_FIELD],
+    ] as const) {
+      const e = storedTokenProblem(this.cipher, String(column));
+      if (e) {
+        unreadable = `${e.reason}: ${e.message} (merchant app ${authAppId}, column ${field}_enc)`;
+        break;
+      }
+    }
+    return this.fields(r, unreadable);
+  }
+
+  private fields(r: Row, unreadable: string | null): AlipayListedAuthorization {
     return {
-      appId,
-      authAppId,
+      appId: String(r.app_id),
+      authAppId: String(r.auth_app_id),
       userId: str(r.user_id),
-      appAuthToken,
-      appRefreshToken,
       unreadable,
       expiresAt: date(r.expires_at),
       refreshExpiresAt: date(r.refresh_expires_at),

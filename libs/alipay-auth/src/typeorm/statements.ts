@@ -1,6 +1,7 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import { alipayAuthorizationsTable, alipayMaintenanceTable, alipayNotificationsTable, alipaySqlDialect, AlipaySqlDialect, databaseNowSql } from './sql-dialect';
 import { bindIntegersAsParameters } from './sqlite-parameters';
+import { rowColumns } from './row-codec';
 
 export type Row = Record<string, unknown>;
 export type Params = Record<string, unknown>;
@@ -74,7 +75,11 @@ export class TypeOrmStatements {
   }
 
   async selectOne(appId: string, authAppId: string, runner?: QueryRunner): Promise<Row | null> {
-    const { rows } = await this.run(`SELECT * FROM ${this.table} WHERE app_id = :appId AND auth_app_id = :authAppId`, { appId, authAppId }, runner);
+    const { rows } = await this.run(
+      `SELECT ${rowColumns()} FROM ${this.table} WHERE app_id = :appId AND auth_app_id = :authAppId`,
+      { appId, authAppId },
+      runner,
+    );
     return rows[0] ?? null;
   }
 
@@ -85,7 +90,7 @@ export class TypeOrmStatements {
    */
   async writeOne(sql: string, params: Params & { appId: string; authAppId: string }): Promise<Row | null> {
     if (this.returning) {
-      const { rows } = await this.run(`${sql} RETURNING *`, params);
+      const { rows } = await this.run(`${sql} RETURNING ${rowColumns()}`, params);
       return rows[0] ?? null;
     }
     const qr = this.dataSource.createQueryRunner();

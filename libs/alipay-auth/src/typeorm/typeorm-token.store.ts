@@ -11,6 +11,7 @@ import {
   AlipayDueCriteria,
   AlipayIssuedTokens,
   AlipayLease,
+  AlipayListedAuthorization,
   AlipayPage,
   AlipayPageResult,
   AlipayRefreshFailure,
@@ -21,10 +22,11 @@ import { AlipayRefreshWindow, DEFAULT_REFRESH_WINDOW } from '../storage/refresh-
 import { alipayListQuery } from '../storage/list-query';
 import { listStatement } from './list-statement';
 import { AlipayClaimQueries, dueCondition, leaseMs, owner } from './claim-queries';
+import { AlipayHealthCounts, AlipayHealthCountsOptions, TypeOrmHealthCounts } from './health-counts';
 import { TypeOrmStoreMaintenance } from './maintenance';
 import { TypeOrmNotificationMemory } from './notification-memory';
 import { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions, TypeOrmRefreshWindowSync } from './refresh-window-sync';
-import { AlipayRowCodec, expected, id, ms, msOrNull, status, text } from './row-codec';
+import { AlipayRowCodec, expected, id, ms, msOrNull, rowColumns, status, text } from './row-codec';
 import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from './statements';
 
 /**
@@ -60,6 +62,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   private readonly notifications: TypeOrmNotificationMemory;
   private readonly maintenance: TypeOrmStoreMaintenance;
   private readonly windowSync: TypeOrmRefreshWindowSync;
+  private readonly health: TypeOrmHealthCounts;
 
   /**
    * `window`: the refresh windows of the module (`refresh.refreshAheadMs`, …), from which each row's
@@ -79,6 +82,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     this.notifications = new TypeOrmNotificationMemory(this.sql, () => this.now());
     this.maintenance = new TypeOrmStoreMaintenance(this.sql, this.codec, cipher, windows);
     this.windowSync = new TypeOrmRefreshWindowSync(this.sql, windows, () => this.now());
+    this.health = new TypeOrmHealthCounts(this.sql, () => this.now());
   }
 
   private now(): number {
@@ -202,15 +206,18 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return row ? this.codec.toDomain(row) : null;
   }
 
-  async list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayAuthorization>> {
+  async list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayListedAuthorization>> {
     const q = alipayListQuery(filter, page);
     if (q.empty) return { items: [], total: 0 };
     const { where, orderBy, params } = listStatement(appId, q);
     const { rows: counted } = await this.sql.run(`SELECT COUNT(*) AS n FROM ${this.sql.table} WHERE ${where}`, params);
     const total = Number(counted[0]?.n ?? 0);
     if (q.limit === 0 || q.offset >= total) return { items: [], total };
-    const { rows } = await this.sql.run(`SELECT * FROM ${this.sql.table} WHERE ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`, params);
-    return { items: rows.map((r) => this.codec.toDomain(r)), total };
+    const { rows } = await this.sql.run(
+      `SELECT ${rowColumns()} FROM ${this.sql.table} WHERE ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${q.offset}`,
+      params,
+    );
+    return { items: rows.map((r) => this.codec.toListed(r)), total };
   }
 
   async countByStatus(appId: string): Promise<AlipayAuthorizationCounts> {
@@ -244,9 +251,19 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /**
+   * What the health summary needs, at a cost that does not grow with the table: failing, verifying, unreadable
+   * and overdue (due before `overdueBefore`, this store's windows) read now from index ranges that hold only
+   * such rows; the totals per status as last counted, counted again in the background once they are older
+   * than `options.totalsMaxAgeMs` (by one instance of the cluster, under a lease on the database's clock).
+   */
+  healthCounts(appId: string, overdueBefore: Date, options: AlipayHealthCountsOptions): Promise<AlipayHealthCounts> {
+    return this.health.read(appId, ms(overdueBefore, 'overdueBefore'), options);
+  }
+
   async findByToken(appId: string, appAuthToken: string): Promise<AlipayAuthorization | null> {
     if (typeof appAuthToken !== 'string' || !appAuthToken) return null;
-    const { rows } = await this.sql.run(`SELECT * FROM ${this.sql.table} WHERE app_id = :appId AND token_hash IN (:...hashes)`, {
+    const { rows } = await this.sql.run(`SELECT ${rowColumns()} FROM ${this.sql.table} WHERE app_id = :appId AND token_hash IN (:...hashes)`, {
       appId,
       hashes: this.cipher.lookupHashes(appAuthToken),
     });

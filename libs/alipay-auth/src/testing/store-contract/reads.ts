@@ -20,6 +20,9 @@ export function readCases(ctx: ContractContext): void {
     const first = await ctx.store.list(APP, {}, { limit: 12 });
     expect(first.total).toBe(30);
     expect(first.items.map((r) => r.authAppId)).toEqual(Array.from({ length: 12 }, (_, k) => merchant(29 - k)));
+    // A listing carries no token: it has nothing to decrypt.
+    expect(first.items.filter((r) => 'appAuthToken' in r || 'appRefreshToken' in r)).toEqual([]);
+    expect(first.items[0]).toMatchObject({ appId: APP, authAppId: merchant(29), status: 'reauthorization_required', unreadable: null, version: 2 });
     expect((await ctx.store.list(APP, {}, { offset: 25, limit: 20 })).items.map((r) => r.authAppId)).toEqual([4, 3, 2, 1, 0].map(merchant));
     expect(await ctx.store.list(APP, {}, { offset: 500 })).toEqual({ items: [], total: 30 });
     expect((await ctx.store.list(APP, { status: 'cancelled' })).total).toBe(6);
