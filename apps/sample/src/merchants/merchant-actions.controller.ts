@@ -28,6 +28,7 @@ const CSV_COLUMNS = [
   'lastCheckedAt',
   'failureCount',
   'lastErrorCode',
+  'lastFailureAt',
   'nextAttemptAt',
   'verifyAt',
 ] as const;

@@ -6,7 +6,7 @@ import { single } from '../http/respond';
 /** `attention`: the rows an operator must look at; `all`; or one state. */
 export type MerchantView = 'attention' | 'all' | AlipayAuthorizationState;
 export const MERCHANT_VIEWS: readonly MerchantView[] = ['attention', 'all', ...ALIPAY_AUTHORIZATION_STATES];
-export const MERCHANT_SORTS: readonly AlipayListOrder[] = ['authorized', 'due', 'expires', 'failures'];
+export const MERCHANT_SORTS: readonly AlipayListOrder[] = ['authorized', 'due', 'expires', 'failures', 'lastFailure'];
 export const PAGE_SIZES = [20, 50, 100, 200] as const;
 export const DEFAULT_PAGE_SIZE = 50;
 /** A cancellation stays in the attention queue this long (the merchant may need a call). */

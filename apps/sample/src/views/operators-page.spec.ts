@@ -76,7 +76,7 @@ describe("operators' page states", () => {
   it('cancelled: no token expiry, no refresh button; reauthorization_required needs attention', () => {
     expect(merchantState(row({ status: 'cancelled' }), refresh)).toMatchObject({ badge: 'cancelled', next: null, attention: false });
     expect(merchantState(row({ status: 'reauthorization_required', statusReason: 'invalid-app-refresh-token' }), refresh)).toMatchObject({ attention: true });
-    const page = operatorsPage({
+    const input: Parameters<typeof operatorsPage>[0] = {
       mode: 'alipay',
       link: {
         appId: '2021004100000001',
@@ -96,7 +96,8 @@ describe("operators' page states", () => {
       csrf: 'token',
       adminProtected: true,
       timeZone: 'Asia/Shanghai',
-    });
+    };
+    const page = operatorsPage(input);
     const tr = /<tr id="m-2021004199990001" data-auth-app-id="2021004199990001"[\s\S]*?<\/tr>/.exec(page)![0];
     expect(tr).toContain('data-state="cancelled"');
     expect(tr).not.toContain('expires');
@@ -106,5 +107,10 @@ describe("operators' page states", () => {
     // The authorization time in the ISV's zone, the instant in UTC on hover.
     expect(tr).toContain('<time datetime="2026-05-01T10:00:00.000Z" title="2026-05-01 10:00 UTC">2026-05-01 18:00</time>');
     expect(page).toContain('Times in Asia/Shanghai (UTC on hover).');
+    // The last failure stays as history after a success, in the operator's zone.
+    const failed = operatorsPage({ ...input, merchants: [row({ lastFailureAt: new Date(T0 + 3_600_000) })] });
+    expect(failed).toContain(
+      '<div class="muted last-failure">last failed <time datetime="2026-05-01T11:00:00.000Z" title="2026-05-01 11:00 UTC">2026-05-01 19:00</time></div>',
+    );
   });
 });

@@ -55,6 +55,7 @@ const SORT_LABELS: Record<string, string> = {
   due: 'next scheduled work',
   expires: 'token expiry',
   failures: 'most failed refreshes',
+  lastFailure: 'last failure',
 };
 
 const href = (list: MerchantListState, changes: Partial<MerchantListState> = {}) => {
@@ -138,7 +139,11 @@ function row(p: OperatorsPageInput, m: AlipayAuthorizationInfo, back: string): H
           : html`<span class="muted">—</span>`
       }
     </td>
-    <td data-label="Last refresh">${when(m.lastRefreshedAt, p.timeZone)}${m.lastCheckedAt ? html`<div class="muted">checked ${when(m.lastCheckedAt, p.timeZone)}</div>` : ''}</td>
+    <td data-label="Last refresh">
+      ${when(m.lastRefreshedAt, p.timeZone)}${m.lastCheckedAt ? html`<div class="muted">checked ${when(m.lastCheckedAt, p.timeZone)}</div>` : ''}${
+        m.lastFailureAt ? html`<div class="muted last-failure">last failed ${when(m.lastFailureAt, p.timeZone)}</div>` : ''
+      }
+    </td>
     <td data-label="Next">
       ${
         !st.next
