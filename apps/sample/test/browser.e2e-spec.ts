@@ -15,6 +15,7 @@ import { ALIPAY_SETUP, AlipaySetup } from '../src/alipay/alipay-setup';
 import { createSampleApp } from '../src/sample-app';
 import { vectors } from '../../../test/fixtures/vectors';
 import { freePort } from '../../../test/support/free-port';
+import { haveCjkFont } from './cjk-font';
 import { browserSuite, launchChromium } from './chromium';
 import { SimulatedSample, startSimulatedSample } from './simulated-sample';
 
@@ -221,7 +222,8 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
         expect(await zhPage.locator('#title').textContent()).toBe('此链接无法使用');
         expect(await zhPage.locator('#retry').textContent()).toBe('重新授权');
         expect(await zhPage.locator('main').textContent()).not.toMatch(/app_auth_code|parameter|state/i);
-        // No screenshot: this machine has no CJK font, Chromium would draw boxes.
+        // Without a CJK font Chromium draws boxes: the screenshot only where one is installed (docs, not CI).
+        if (haveCjkFont) await zhPage.screenshot({ path: join(DOC_SHOTS, `sample-error-zh-${name}.png`), fullPage: true });
       } finally {
         await zh.close();
       }
@@ -237,6 +239,7 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
         expect(await zhPage.locator(`tr[data-auth-app-id="${M.failing}"]`).textContent()).toContain('需要处理');
         expect(await zhPage.locator('#lang-switch [aria-current]').textContent()).toBe('中文');
         expect(await zhPage.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+        if (haveCjkFont) await zhPage.screenshot({ path: join(DOC_SHOTS, `sample-operators-zh-${name}.png`), fullPage: true });
         // English chosen on a Chinese browser: kept through a counter, the search form and an action.
         await zhPage.click('#lang-switch a[hreflang="en"]');
         await zhPage.waitForURL(/lang=en/);
