@@ -3,7 +3,7 @@
  * app in simulation mode on a temporary SQLite file, seeded set-based (test/support/seed-merchants), then
  * GET requests over loopback, interleaved, one at a time; the time from sending to the last byte.
  * Pages: the landing view (the attention queue, counters), all merchants on the first and the last page,
- * a search by id, and GET /alipay/auth/authorize (a signed state, its cookie and a redirect: no database).
+ * by last failure, the landing view in Chinese, a search by id, and GET /alipay/auth/authorize (a signed state, its cookie and a redirect: no database).
  * Called by bench/run.ts (BENCH_ONLY=console); BENCH_CONSOLE_MERCHANTS (default 10000) sets the rows.
  */
 import { performance } from 'node:perf_hooks';
@@ -36,6 +36,8 @@ export async function consolePageBench(merchants = Number(process.env.BENCH_CONS
       "operators' page, all merchants, page 1 of 200": '/?view=all',
       "operators' page, all merchants, last page": '/?view=all&page=200',
       "operators' page, all merchants by token expiry, 200 a page": '/?view=all&sort=expires&size=200',
+      "operators' page, all merchants by last failure": '/?view=all&sort=lastFailure',
+      "operators' page in Chinese, landing": '/?lang=zh-CN',
       "operators' page, search by Alipay user id": `/?view=all&q=${seededMerchant(Math.floor(merchants / 2)).userId}`,
     };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(pages).map((k) => [k, []]));

@@ -127,7 +127,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     // check claims them in the order their checks (or requests) give.
     const tablePath = ds.getMetadata(ALIPAY_AUTH_ENTITIES[0]).tablePath;
     const qr = ds.createQueryRunner();
-    const [, verification, scale, consoleIndexes] = alipayAuthMigrations(type).map((M) => new M().name);
+    const [, verification, scale, consoleIndexes, lastFailure] = alipayAuthMigrations(type).map((M) => new M().name);
     try {
       const t = tokens();
       await save('before-upgrade', t);
@@ -135,19 +135,34 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       await markChecked('checked-long-ago', at(-3 * DAY));
       await save('asked');
       await store.requestStatusCheck(APP, { authAppId: 'asked' });
-      // The operators' list indexes, the scale migration, then the verification one.
+      await save('failing');
+      nowMs = T0 + 7;
+      await recordFailure('failing', { errorCode: 'isp.unknow-error', nextAttemptAt: at(HOUR) });
+      nowMs = T0;
+      // The last failure, the operators' list indexes, the scale migration, then the verification one.
+      await ds.undoLastMigration({ transaction: 'each' });
+      expect(await qr.hasColumn(tablePath, 'last_failure_at')).toBe(false);
       await ds.undoLastMigration({ transaction: 'each' });
       expect((await pending()).join('\n')).toContain('IDX_alipay_auth_failures');
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await qr.hasColumn(tablePath, 'check_due_at')).toBe(false);
       await ds.undoLastMigration({ transaction: 'each' });
       expect(await qr.hasColumn(tablePath, 'verify_at')).toBe(false);
-      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(3);
-      expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([verification, scale, consoleIndexes]);
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)).toBe(4);
+      expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([verification, scale, consoleIndexes, lastFailure]);
+      // A row failing at the upgrade gets its last write as its last failure; the others none.
+      expect(await store.find(APP, 'failing')).toMatchObject({ failureCount: 1, lastFailureAt: at(7) });
+      expect((await store.list(APP, {}, { order: 'lastFailure' })).items.map((r) => r.authAppId)).toEqual([
+        'failing',
+        'asked',
+        'checked-long-ago',
+        'before-upgrade',
+      ]);
       expect(await store.find(APP, 'before-upgrade')).toMatchObject({
         appAuthToken: t.appAuthToken,
         appRefreshToken: t.appRefreshToken,
         verifyAt: null,
+        lastFailureAt: null,
         unreadable: null,
         version: 1,
       });
@@ -193,6 +208,7 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
       lastCheckedAt: at(5),
       failureCount: 0,
       lastErrorCode: null,
+      lastFailureAt: null,
       nextAttemptAt: null,
       verifyAt: null,
       // 30 days (the default refresh-ahead window) before the earlier expiry.

@@ -46,6 +46,7 @@ export async function seedMerchants(dataSource: DataSource, config: ResolvedAlip
     'last_checked_at',
     'failure_count',
     'last_error_code',
+    'last_failure_at',
     'next_attempt_at',
     'verify_at',
     'due_at',
@@ -87,6 +88,8 @@ export async function seedMerchants(dataSource: DataSource, config: ResolvedAlip
       issuedAt,
       failures,
       problem === 'failing' ? 'isp.unknow-error' : problem === 'verifying' ? 'network-timeout' : null,
+      // The lower the index, the more recent the failure.
+      failures ? now - (i + 1) * 60_000 : null,
       retryAt,
       problem === 'verifying' ? retryAt : null,
       due,

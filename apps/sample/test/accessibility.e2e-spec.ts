@@ -88,6 +88,9 @@ suite('accessibility (axe-core): every page of the sample and of the simulator',
       ["operators' page, a search without a match", '/?view=all&q=2088999999999999'],
       ["operators' page, a malformed search", '/?view=all&q=a-b'],
       ['stop serving: the confirmation page', `/alipay/merchants/${M.ok}/revoke?back=view%3Dall`],
+      ["operators' page in Chinese, the attention queue", '/?lang=zh-CN'],
+      ["operators' page in Chinese, all merchants, a malformed search", '/?view=all&q=a-b&lang=zh-CN'],
+      ['stop serving in Chinese: the confirmation page', `/alipay/merchants/${M.ok}/revoke?back=view%3Dall%26lang%3Dzh-CN`],
       ['merchant: an error page', '/alipay/auth/callback?app_id=2021009000000001&app_auth_code=bad!'],
     ])('%s', async (_what, path) => {
       await page.goto(`${sample.base}${path}`);

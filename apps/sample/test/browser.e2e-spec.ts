@@ -15,6 +15,7 @@ import { ALIPAY_SETUP, AlipaySetup } from '../src/alipay/alipay-setup';
 import { createSampleApp } from '../src/sample-app';
 import { vectors } from '../../../test/fixtures/vectors';
 import { freePort } from '../../../test/support/free-port';
+import { haveCjkFont } from './cjk-font';
 import { browserSuite, launchChromium, PAGE_WIDTHS } from '../../../test/support/chromium';
 import { SimulatedSample, startSimulatedSample } from './simulated-sample';
 
@@ -218,7 +219,47 @@ suite('sample pages at 1280 and 390 px (simulation mode)', () => {
         expect(await zhPage.locator('#title').textContent()).toBe('此链接无法使用');
         expect(await zhPage.locator('#retry').textContent()).toBe('重新授权');
         expect(await zhPage.locator('main').textContent()).not.toMatch(/app_auth_code|parameter|state/i);
-        // No screenshot: this machine has no CJK font, Chromium would draw boxes.
+        // Without a CJK font Chromium draws boxes: the screenshot only where one is installed (docs, not CI).
+        if (haveCjkFont) await zhPage.screenshot({ path: join(DOC_SHOTS, `sample-error-zh-${name}.png`), fullPage: true });
+      } finally {
+        await zh.close();
+      }
+    });
+
+    it("a Chinese browser gets the operators' page in Chinese; the switch changes it, and every link keeps the choice", async () => {
+      const zh = await browser.newContext({ viewport: { width, height: 900 }, locale: 'zh-CN' });
+      try {
+        const zhPage = await zh.newPage();
+        await zhPage.goto(`${base}/?view=all`);
+        expect(await zhPage.locator('html').getAttribute('lang')).toBe('zh-CN');
+        expect(await zhPage.locator(`tr[data-auth-app-id="${M.failing}"] .status`).textContent()).toBe('刷新失败');
+        expect(await zhPage.locator(`tr[data-auth-app-id="${M.failing}"]`).textContent()).toContain('需要处理');
+        expect(await zhPage.locator('#lang-switch [aria-current]').textContent()).toBe('中文');
+        expect(await zhPage.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+        if (haveCjkFont) await zhPage.screenshot({ path: join(DOC_SHOTS, `sample-operators-zh-${name}.png`), fullPage: true });
+        // English chosen on a Chinese browser: kept through a counter, the search form and an action.
+        await zhPage.click('#lang-switch a[hreflang="en"]');
+        await zhPage.waitForURL(/lang=en/);
+        expect(await zhPage.locator('html').getAttribute('lang')).toBe('en');
+        await zhPage.click('#counts [data-count="failing"]');
+        await zhPage.waitForURL(/view=failing/);
+        expect(new URL(zhPage.url()).searchParams.get('lang')).toBe('en');
+        await zhPage.click('#counts [data-count="all"]');
+        await zhPage.waitForURL(/view=all/);
+        await zhPage.click('form[role="search"] button[type="submit"]');
+        await zhPage.waitForURL(/view=all/);
+        expect(new URL(zhPage.url()).searchParams.get('lang')).toBe('en');
+        await zhPage.locator(`tr[data-auth-app-id="${M.ok}"] button`, { hasText: 'Refresh now' }).click();
+        await zhPage.locator('#notice').waitFor();
+        expect(new URL(zhPage.url()).searchParams.get('lang')).toBe('en');
+        expect(await zhPage.locator('#notice').textContent()).toContain(`Refreshed the token of merchant app ${M.ok}`);
+        // Back to Chinese: the next action's notice is in Chinese too.
+        await zhPage.click('#lang-switch a[hreflang="zh-CN"]');
+        await zhPage.waitForURL(/lang=zh-CN/);
+        expect(await zhPage.locator('#merchants-title').textContent()).toContain('已授权商户');
+        await zhPage.locator(`tr[data-auth-app-id="${M.ok}"] button`, { hasText: '立即刷新' }).click();
+        await zhPage.locator('#notice').waitFor();
+        expect(await zhPage.locator('#notice').textContent()).toBe(`已刷新商户应用 ${M.ok} 的令牌。`);
       } finally {
         await zh.close();
       }

@@ -118,6 +118,12 @@ browserSuite("operators' console at 10,000 merchants", () => {
       await page.waitForURL((u) => !u.searchParams.has('page'));
       expect(await page.locator('#page-of').textContent()).toBe('Page 1 of 50');
       expect(new URL(page.url()).searchParams.get('sort')).toBe('expires');
+      // Last failure first (an action of the other width's run may have added a newer one).
+      await page.goto(`${base}/?view=all&sort=lastFailure`);
+      const seeded = [0, 1, 2].map((i) => seededMerchant(i).authAppId);
+      expect((await rows()).slice(0, 5).filter((id) => seeded.includes(id!))).toEqual(seeded);
+      expect(await page.locator(`#m-${seeded[0]} .last-failure`).textContent()).toMatch(/^last failed \d{4}-\d\d-\d\d \d\d:\d\d$/);
+      expect(await page.locator(`#m-${seededMerchant(9).authAppId} .last-failure`).count()).toBe(0);
     });
 
     it('an action returns to the same view, page and row, anchored and highlighted', async () => {

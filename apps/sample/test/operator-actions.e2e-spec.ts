@@ -119,7 +119,7 @@ describe("operators' actions", () => {
     expect(all.headers['content-disposition']).toBe('attachment; filename="merchants-all.csv"');
     const lines = all.text.trim().split('\r\n');
     expect(lines[0]).toBe(
-      'authAppId,userId,state,status,statusReason,authorizedAt,expiresAt,refreshExpiresAt,lastRefreshedAt,lastCheckedAt,failureCount,lastErrorCode,nextAttemptAt,verifyAt',
+      'authAppId,userId,state,status,statusReason,authorizedAt,expiresAt,refreshExpiresAt,lastRefreshedAt,lastCheckedAt,failureCount,lastErrorCode,lastFailureAt,nextAttemptAt,verifyAt',
     );
     expect(lines).toHaveLength(1 + M.length);
     expect(lines.find((l) => l.startsWith(M[1]))).toContain(',revoked,revoked,revoked by an operator,');

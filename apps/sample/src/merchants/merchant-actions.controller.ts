@@ -7,6 +7,7 @@ import { HealthBanner } from '../health/health-banner';
 import { sendHtml, wantsJson } from '../http/respond';
 import { MERCHANTS_PATH } from '../routes';
 import { OperatorCsrf } from '../security/operator-csrf';
+import { operatorLocale } from '../views/operator-text';
 import { revokeConfirmPage } from '../views/revoke-page';
 import { AdminGuard, OperatorAuth } from './admin.guard';
 import { BULK_JOB_KINDS, BulkJobKind, BulkJobs } from './bulk-jobs';
@@ -28,6 +29,7 @@ const CSV_COLUMNS = [
   'lastCheckedAt',
   'failureCount',
   'lastErrorCode',
+  'lastFailureAt',
   'nextAttemptAt',
   'verifyAt',
 ] as const;
@@ -95,6 +97,7 @@ export class MerchantActionsController {
         csrf: this.csrf.issue(req, res),
         back: list ? listQuery(list) : '',
         cancelUrl: backTo(list ?? { ...parseListState({}) }, authAppId),
+        locale: operatorLocale(list?.lang, req.headers['accept-language']),
       }),
     );
   }

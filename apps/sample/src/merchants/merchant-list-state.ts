@@ -2,21 +2,24 @@ import { BadRequestException } from '@nestjs/common';
 import { ALIPAY_AUTH_APP_ID_PATTERN, ALIPAY_AUTHORIZATION_STATES } from 'nestjs-alipay-auth';
 import type { AlipayAuthorizationFilter, AlipayAuthorizationState, AlipayListOrder } from 'nestjs-alipay-auth';
 import { single } from '../http/respond';
+import type { MerchantLocale } from '../views/merchant-text';
 
 /** `attention`: the rows an operator must look at; `all`; or one state. */
 export type MerchantView = 'attention' | 'all' | AlipayAuthorizationState;
 export const MERCHANT_VIEWS: readonly MerchantView[] = ['attention', 'all', ...ALIPAY_AUTHORIZATION_STATES];
-export const MERCHANT_SORTS: readonly AlipayListOrder[] = ['authorized', 'due', 'expires', 'failures'];
+export const MERCHANT_SORTS: readonly AlipayListOrder[] = ['authorized', 'due', 'expires', 'failures', 'lastFailure'];
 export const PAGE_SIZES = [20, 50, 100, 200] as const;
 export const DEFAULT_PAGE_SIZE = 50;
 /** A cancellation stays in the attention queue this long (the merchant may need a call). */
 export const RECENTLY_CANCELLED_MS = 7 * 24 * 3600_000;
+const LANGS: readonly MerchantLocale[] = ['zh-CN', 'en'];
 /** What an operator can type in the search box: a merchant app id or an Alipay user id. */
 const SEARCH = /^[A-Za-z0-9]{1,32}$/;
 
-/** Where the operator is on the list: every action returns here. `view` undefined: the default one. */
+/** Where the operator is on the list: every action returns here. `view` undefined: the default one; `lang` undefined: Accept-Language. */
 export interface MerchantListState {
   view?: MerchantView;
+  lang?: MerchantLocale;
   q: string;
   sort: AlipayListOrder;
   page: number;
@@ -40,7 +43,7 @@ function positive(raw: unknown, name: string, max: number): number | undefined {
 }
 
 /** The list state from a query string (400 naming the field on anything the page never writes). */
-export function parseListState(query: Record<string, unknown>): MerchantListState & { searchError?: string } {
+export function parseListState(query: Record<string, unknown>): MerchantListState & { searchError?: true } {
   const size = positive(query.size, 'size', 1000) ?? DEFAULT_PAGE_SIZE;
   if (!(PAGE_SIZES as readonly number[]).includes(size)) throw new BadRequestException(`"size" must be one of ${PAGE_SIZES.join(', ')}`);
   const raw = single(query.q);
@@ -48,9 +51,10 @@ export function parseListState(query: Record<string, unknown>): MerchantListStat
   const q = (raw ?? '').trim();
   return {
     view: oneOf(query.view, MERCHANT_VIEWS, 'view'),
-    // Typed by a person: a malformed search is said on the page, not answered with an error.
+    lang: oneOf(query.lang, LANGS, 'lang'),
+    // Typed by a person: a malformed search is said on the page (views/operator-text.ts), not answered with an error.
     q,
-    ...(q && !SEARCH.test(q) ? { searchError: 'Search by a merchant app id or an Alipay user id: letters and digits only, at most 32.' } : {}),
+    ...(q && !SEARCH.test(q) ? { searchError: true as const } : {}),
     sort: oneOf(query.sort, MERCHANT_SORTS, 'sort') ?? 'authorized',
     page: positive(query.page, 'page', 999_999) ?? 1,
     size,
@@ -73,6 +77,7 @@ export function listQuery(state: MerchantListState, changes: Partial<MerchantLis
   const s = { ...state, ...changes };
   const params = new URLSearchParams();
   if (s.view) params.set('view', s.view);
+  if (s.lang) params.set('lang', s.lang);
   if (s.q) params.set('q', s.q);
   if (s.sort !== 'authorized') params.set('sort', s.sort);
   if (s.page !== 1) params.set('page', String(s.page));

@@ -17,6 +17,8 @@ export class MerchantDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastCheckedAt: Date | null;
   @ApiProperty() failureCount: number;
   @ApiProperty({ nullable: true, type: String }) lastErrorCode: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'When a refresh last failed (kept after a success)' })
+  lastFailureAt: Date | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) nextAttemptAt: Date | null;
 }
 

@@ -31,6 +31,7 @@ import { AUTHORIZE_PATH, MERCHANTS_PATH } from '../routes';
 import { OperatorCsrf } from '../security/operator-csrf';
 import { merchantState } from '../views/merchant-state';
 import { operatorsPage, ShownList } from '../views/operators-page';
+import { operatorLocale, operatorWords, OperatorLocale } from '../views/operator-text';
 import { AdminGuard, OperatorAuth } from './admin.guard';
 import { HealthBanner } from '../health/health-banner';
 import { BulkJobs } from './bulk-jobs';
@@ -71,15 +72,12 @@ export class MerchantsController {
   ) {}
 
   /** Why the QR code cannot work from a phone, if it cannot. */
-  private qrWarning(): string | undefined {
+  private qrWarning(locale: OperatorLocale): string | undefined {
     const host = new URL(this.config.publicBaseUrl).hostname;
     const loopback = host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
-    if (this.setup.mode === 'simulation') {
-      return `Simulation: this QR code points to ${this.config.publicBaseUrl}${loopback ? ', which a phone cannot reach,' : ''} and leads to the simulator, not Alipay, so the Alipay app cannot use it. It works with real Alipay credentials and a PUBLIC_BASE_URL that phones can reach.`;
-    }
-    return loopback
-      ? `This QR code points to ${this.config.publicBaseUrl}, which a phone cannot reach: set PUBLIC_BASE_URL to this app's public address.`
-      : undefined;
+    const w = operatorWords(locale);
+    if (this.setup.mode === 'simulation') return w.qrSimulation(this.config.publicBaseUrl, loopback);
+    return loopback ? w.qrLoopback(this.config.publicBaseUrl) : undefined;
   }
 
   /** When the scheduled refresh runs next after an instant (the cron of the module). */
@@ -96,8 +94,15 @@ export class MerchantsController {
   @ApiQuery({ name: 'page', required: false, type: Number, description: 'From 1' })
   @ApiQuery({ name: 'size', required: false, enum: [...PAGE_SIZES] })
   @ApiQuery({ name: 'at', required: false, description: 'The merchant app to highlight (where an action came back to)' })
+  @ApiQuery({
+    name: 'lang',
+    required: false,
+    enum: ['zh-CN', 'en'],
+    description: "The page's language, carried by its links and forms (default: Accept-Language)",
+  })
   async home(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
     const parsed = parseListState(query);
+    const locale = operatorLocale(parsed.lang, req.headers['accept-language']);
     const at = single(query.at);
     const authorizeUrl = `${this.config.publicBaseUrl}${AUTHORIZE_PATH}`;
     // The task link goes through our route too (it sets the browser's nonce cookie first); the QR code
@@ -131,16 +136,17 @@ export class MerchantsController {
           authorizeUrl,
           // Simulation only: through our route, so the batch page gets a state like the single one.
           batchAuthorizeUrl: this.setup.mode === 'simulation' ? `${authorizeUrl}?batch=1` : undefined,
-          qrWarning: this.qrWarning(),
+          qrWarning: this.qrWarning(locale),
         },
         alipayPageBase: this.alipay.authorizePageBaseUrl,
         merchants: page.items,
-        state: (m) => merchantState(m, refresh, schedule, now),
+        state: (m) => merchantState(m, refresh, schedule, now, locale),
         total: page.total,
         list,
         counts,
         highlight: typeof at === 'string' && ALIPAY_AUTH_APP_ID_PATTERN.test(at) ? at : undefined,
-        notice: this.notice.take(req, res),
+        notice: this.notice.take(req, res, locale),
+        locale,
         bulk: this.bulk.current(),
         health,
         csrf: this.csrf.issue(req, res),

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { ALIPAY_AUTH_APP_ID_PATTERN } from 'nestjs-alipay-auth';
 import { SAMPLE_CONFIG, SampleConfig } from '../config/sample-config';
 import { explainCheck, explainCode } from '../views/messages';
+import { operatorWords, OperatorLocale } from '../views/operator-text';
 
 /** One-shot notice after an action (post/redirect/get): read once, so a reload shows no stale notice. */
 const NOTICE_COOKIE = 'alipay_ops_notice';
@@ -19,8 +20,6 @@ export interface Notice {
   kind: 'ok' | 'err';
   text: string;
 }
-
-const BULK_NAMES: Record<string, string> = { 'retry-failing': 'Retrying every failing merchant', 'check-verifying': 'Checking every verifying merchant' };
 
 /** The notice as a cookie of ids and codes only (never free text: nothing can put words on the page), and its words. */
 @Injectable()
@@ -42,30 +41,30 @@ export class OperatorNotice {
     });
   }
 
-  /** The notice left by the last action, if any (cleared as it is read). */
-  take(req: Request, res: Response): Notice | undefined {
+  /** The notice left by the last action, if any (cleared as it is read), in the page's language. */
+  take(req: Request, res: Response, locale: OperatorLocale = 'en'): Notice | undefined {
     const raw: unknown = req.cookies?.[NOTICE_COOKIE];
     if (typeof raw !== 'string') return undefined;
     res.clearCookie(NOTICE_COOKIE, { path: '/' });
     const [kind, a, b, c] = raw.split('|');
-    if (kind === 'bulk-busy') return { kind: 'err', text: 'Another bulk action is running: wait for it to finish.' };
-    if (kind === 'bulk-started') return a && BULK_NAMES[a] ? { kind: 'ok', text: `${BULK_NAMES[a]}: the progress is shown below.` } : undefined;
+    const w = operatorWords(locale);
+    if (kind === 'bulk-busy') return { kind: 'err', text: w.bulkBusy };
+    if (kind === 'bulk-started') return a === 'retry-failing' || a === 'check-verifying' ? { kind: 'ok', text: w.bulkStarted[a] } : undefined;
     if (!ALIPAY_AUTH_APP_ID_PATTERN.test(a ?? '')) return undefined;
-    const trace = c && CODE.test(c) ? ` Trace id ${c} (for Alipay support).` : '';
+    const trace = c && CODE.test(c) ? w.traceId(c) : '';
     switch (kind) {
       case 'refreshed':
-        return { kind: 'ok', text: `Refreshed the token of merchant app ${a}.` };
+        return { kind: 'ok', text: w.refreshed(a) };
       case 'revoked':
-        return { kind: 'ok', text: `Merchant app ${a} is no longer served; it is kept, marked revoked.` };
+        return { kind: 'ok', text: w.revoked(a) };
       case 'checked':
-        return CODE.test(b ?? '') ? { kind: b === 'verified' || b === 'refreshed' ? 'ok' : 'err', text: `Merchant app ${a}: ${explainCheck(b!)}` } : undefined;
+        return CODE.test(b ?? '')
+          ? { kind: b === 'verified' || b === 'refreshed' ? 'ok' : 'err', text: w.checkedNotice(a, explainCheck(b!, locale)) }
+          : undefined;
       case 'refresh-failed':
       case 'check-failed':
         if (!CODE.test(b ?? '')) return undefined;
-        return {
-          kind: 'err',
-          text: `${kind === 'refresh-failed' ? 'Refresh' : 'Check'} of merchant app ${a} failed: ${explainCode(b)} (code ${b}).${trace}`,
-        };
+        return { kind: 'err', text: `${w.failedNotice(kind === 'refresh-failed' ? 'refresh' : 'check', a, explainCode(b, locale), b!)}${trace}` };
       default:
         return undefined;
     }

@@ -91,6 +91,7 @@ details.card[open]>summary{margin-bottom:.8rem}
 .copy-link{display:flex;flex-direction:column;font-size:.78rem;color:#4e5561;gap:.15rem}.copy-link input{font:inherit;font-size:.78rem;padding:.2rem .35rem;border:1px solid #767c85;border-radius:4px;width:100%;min-width:12rem}
 .bulk{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center;margin:0 0 .6rem}.bulk form{margin:0}
 .bulk-progress{font-size:.88rem}.bulk-progress progress{vertical-align:middle;width:10rem}
+.lang-switch{text-align:right;font-size:.85rem;margin:-.75rem 0 .25rem}.lang-switch a{display:inline-block;padding:.2rem .35rem;color:#0958d9}.lang-switch a[aria-current]{color:#1f2329;font-weight:600;text-decoration:none}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 .skip{position:absolute;left:-999px;top:.5rem;background:#fff;color:#0958d9;padding:.4rem .8rem;border-radius:4px;z-index:9}
 .skip:focus{left:.5rem}
@@ -118,14 +119,16 @@ export interface LayoutOptions {
   lang?: string;
   siteTitle?: string;
   footer?: string;
+  /** The mode badge's words (the operators' page in Chinese). */
+  modeLabel?: string;
 }
 
 export function layout(title: string, body: Html, opts: LayoutOptions = {}): string {
   const badge =
     opts.mode === 'simulation'
-      ? html`<span class="mode sim" id="mode">LOCAL SIMULATION — not Alipay</span>`
+      ? html`<span class="mode sim" id="mode">${opts.modeLabel ?? 'LOCAL SIMULATION — not Alipay'}</span>`
       : opts.mode === 'alipay'
-        ? html`<span class="mode" id="mode">Alipay</span>`
+        ? html`<span class="mode" id="mode">${opts.modeLabel ?? 'Alipay'}</span>`
         : html``;
   return `<!DOCTYPE html>
 <html lang="${esc(opts.lang ?? 'en')}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

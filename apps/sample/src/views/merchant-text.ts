@@ -34,6 +34,8 @@ export function merchantLocale(acceptLanguage: string | undefined): MerchantLoca
 interface Words {
   siteTitle: string;
   footer: string;
+  modeSimulation: string;
+  modeAlipay: string;
   backToOperators: string;
   authorizeAgain: string;
   authorizeAnother: string;
@@ -53,6 +55,8 @@ interface Words {
 const EN: Words = {
   siteTitle: 'Alipay app authorization',
   footer: 'Authorization through Alipay',
+  modeSimulation: 'LOCAL SIMULATION — not Alipay',
+  modeAlipay: 'Alipay',
   backToOperators: "Back to the operators' page",
   authorizeAgain: 'Authorize again',
   authorizeAnother: 'Authorize another app',
@@ -99,6 +103,8 @@ const EN: Words = {
 const ZH: Words = {
   siteTitle: '支付宝应用授权',
   footer: '通过支付宝授权',
+  modeSimulation: '本地模拟 — 非真实支付宝',
+  modeAlipay: '支付宝',
   backToOperators: '返回运营页面',
   authorizeAgain: '重新授权',
   authorizeAnother: '授权其他应用',

@@ -14,7 +14,13 @@ function nextSteps(mode: SampleMode | undefined, w: ReturnType<typeof merchantWo
 
 function merchantLayout(title: string, body: Html, mode: SampleMode | undefined, locale: MerchantLocale): string {
   const w = merchantWords(locale);
-  return layout(title, body, { mode, lang: locale, siteTitle: w.siteTitle, footer: w.footer });
+  return layout(title, body, {
+    mode,
+    lang: locale,
+    siteTitle: w.siteTitle,
+    footer: w.footer,
+    modeLabel: mode === 'simulation' ? w.modeSimulation : w.modeAlipay,
+  });
 }
 
 export function authorizedPage(merchants: AuthorizedMerchant[], isvAppId: string, mode: SampleMode, locale: MerchantLocale = 'en'): string {

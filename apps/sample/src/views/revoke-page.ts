@@ -1,30 +1,31 @@
-import type { AlipayAuthorizationInfo } from 'nestjs-alipay-auth';
+import type { AlipayAuthorizationListItem } from 'nestjs-alipay-auth';
 import { html, layout } from './html';
+import { operatorWords, OperatorLocale } from './operator-text';
 
 export interface RevokeConfirmInput {
-  merchant: AlipayAuthorizationInfo;
+  merchant: Pick<AlipayAuthorizationListItem, 'authAppId'>;
   csrf: string;
-  /** The list the operator came from (query string), carried to the action and back. */
+  /** The list the operator came from (query string, with its `lang`), carried to the action and back. */
   back: string;
   cancelUrl: string;
+  locale: OperatorLocale;
 }
 
 /** "Stop serving": a page of its own, so that no single click revokes (the pages run no script). */
 export function revokeConfirmPage(p: RevokeConfirmInput): string {
   const id = p.merchant.authAppId;
+  const w = operatorWords(p.locale);
   return layout(
-    `Stop serving merchant app ${id}?`,
+    w.revokeTitle(id),
     html`<div class="card center" id="confirm-revoke">
-      <h2 id="title">Stop serving merchant app <span class="mono">${id}</span>?</h2>
-      <p>
-        Its tokens will no longer be handed out, and no refresh will run. The authorization is kept, marked <b>revoked</b>; to be served again, the
-        merchant must authorize again from your link. This does not cancel the authorization in Alipay.
-      </p>
+      <h2 id="title">${w.revokeHeading(html`<span class="mono">${id}</span>`)}</h2>
+      <p>${w.revokeExplain}</p>
       <form method="post" action="/alipay/merchants/${encodeURIComponent(id)}/revoke" class="actions">
         <input type="hidden" name="csrf" value="${p.csrf}" /><input type="hidden" name="back" value="${p.back}" />
-        <button class="btn danger-solid" type="submit" id="confirm">Stop serving ${id}</button>
-        <a class="btn secondary" id="cancel" href="${p.cancelUrl}">Keep serving</a>
+        <button class="btn danger-solid" type="submit" id="confirm">${w.revokeConfirm(id)}</button>
+        <a class="btn secondary" id="cancel" href="${p.cancelUrl}">${w.keepServing}</a>
       </form>
     </div>`,
+    { lang: p.locale, siteTitle: w.siteTitle, footer: w.footer },
   );
 }

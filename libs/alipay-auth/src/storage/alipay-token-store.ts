@@ -38,6 +38,11 @@ export interface AlipayAuthorization {
   lastCheckedAt: Date | null;
   failureCount: number;
   lastErrorCode: string | null;
+  /**
+   * When a refresh (or its recovery) last failed; kept after a later success (history: "last failed at …"),
+   * cleared when the merchant authorizes again.
+   */
+  lastFailureAt: Date | null;
   /** Earliest time of the next refresh attempt after a failure (back-off). */
   nextAttemptAt: Date | null;
   /**
@@ -118,9 +123,10 @@ export interface AlipayAuthorizationFilter {
 /**
  * Orders of `list`: `authorized` (newest authorization first, the default), `due` (soonest next scheduled
  * work first: retry, verification or refresh window), `expires` (soonest token expiry first), `failures`
- * (most failed refreshes first). Rows without the instant come last; ties break on insertion order.
+ * (most failed refreshes first), `lastFailure` (most recent failure first, never-failed rows last). Rows
+ * without the instant come last; ties break on insertion order (`lastFailure`: newest row first).
  */
-export type AlipayListOrder = 'authorized' | 'due' | 'expires' | 'failures';
+export type AlipayListOrder = 'authorized' | 'due' | 'expires' | 'failures' | 'lastFailure';
 
 export interface AlipayPage {
   offset?: number;

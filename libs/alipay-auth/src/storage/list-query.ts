@@ -10,7 +10,7 @@ import {
 
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 1000;
-const ORDERS: readonly AlipayListOrder[] = ['authorized', 'due', 'expires', 'failures'];
+const ORDERS: readonly AlipayListOrder[] = ['authorized', 'due', 'expires', 'failures', 'lastFailure'];
 
 /** A `list` call with its arguments checked and normalized, the same for every store; `empty`: nothing can match. */
 export interface AlipayListQuery {

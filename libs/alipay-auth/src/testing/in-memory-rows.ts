@@ -40,6 +40,7 @@ export interface Row {
   lastCheckedAt: number | null;
   failureCount: number;
   lastErrorCode: string | null;
+  lastFailureAt: number | null;
   nextAttemptAt: number | null;
   verifyAt: number | null;
   version: number;
@@ -145,6 +146,7 @@ export function toDomain(r: Row): AlipayAuthorization {
     lastCheckedAt: dateOrNull(r.lastCheckedAt),
     failureCount: r.failureCount,
     lastErrorCode: r.lastErrorCode,
+    lastFailureAt: dateOrNull(r.lastFailureAt),
     nextAttemptAt: dateOrNull(r.nextAttemptAt),
     verifyAt: dateOrNull(r.verifyAt),
     unreadable: null,
@@ -177,6 +179,7 @@ const LIST_ORDERS: Record<AlipayListOrder, (a: Row, b: Row) => number> = {
   due: (a, b) => ascNullsLast(dueAt(a), dueAt(b)) || a.id - b.id,
   expires: (a, b) => ascNullsLast(a.expiresAt, b.expiresAt) || a.id - b.id,
   failures: (a, b) => b.failureCount - a.failureCount || ascNullsLast(a.nextAttemptAt, b.nextAttemptAt) || a.id - b.id,
+  lastFailure: (a, b) => nullsLast(a.lastFailureAt, b.lastFailureAt) || (b.lastFailureAt ?? 0) - (a.lastFailureAt ?? 0) || b.id - a.id,
 };
 
 /** `list` over one app's rows: the filters, the order (newest authorization first by default), one page. */

@@ -157,6 +157,7 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
         lastCheckedAt: now,
         failureCount: 0,
         lastErrorCode: null,
+        lastFailureAt: null,
         nextAttemptAt: null,
         verifyAt: null,
         version: (existing?.version ?? 0) + 1,
@@ -203,6 +204,7 @@ export class InMemoryAlipayTokenStore implements AlipayTokenStore {
       if (!r || r.version !== version) return false;
       r.failureCount += 1;
       r.lastErrorCode = errorCode;
+      r.lastFailureAt = now;
       r.nextAttemptAt = nextAttemptAt;
       // An ambiguous outcome keeps the row in doubt until verified; a definite failure keeps an earlier doubt.
       if (failure.verify) r.verifyAt = nextAttemptAt;

@@ -38,7 +38,8 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
  * one ordered index range each; each branch of the "due" condition (`expires_at`, `refresh_expires_at`,
  * `token_issued_at`) has an (app_id, status, <instant>) index for claims with other windows (PostgreSQL
  * bitmap-OR, MariaDB index merge); (app_id, authorized_at) serves the paginated list; (app_id, status, failure_count) the rows
- * needing attention (failing, verifying, unreadable) and (app_id, user_id) a search by the merchant's user id.
+ * needing attention (failing, verifying, unreadable), (app_id, user_id) a search by the merchant's user id and
+ * (app_id, last_failure_at, id) the list by last failure (on PostgreSQL created DESC NULLS LAST, see the migration).
  */
 @Entity(ALIPAY_AUTHORIZATIONS_TABLE)
 @Index('UQ_alipay_auth_app_auth_app', ['appId', 'authAppId'], { unique: true })
@@ -52,6 +53,7 @@ const INSTANT = { type: 'bigint', transformer: epochMsTransformer } as const;
 @Index('IDX_alipay_auth_check_due', ['appId', 'status', 'checkDueAt', 'id'])
 @Index('IDX_alipay_auth_failures', ['appId', 'status', 'failureCount'])
 @Index('IDX_alipay_auth_user', ['appId', 'userId'])
+@Index('IDX_alipay_auth_last_failure', ['appId', 'lastFailureAt', 'id'])
 export class AlipayAuthorizationEntity {
   /**
    * Internal surrogate key (the domain key is app_id + auth_app_id). A 32-bit auto-increment integer, not
@@ -110,6 +112,10 @@ export class AlipayAuthorizationEntity {
 
   @Column({ name: 'last_error_code', type: 'varchar', length: 64, nullable: true })
   lastErrorCode: string | null;
+
+  /** Written by every failure, kept after a success (history), cleared by a new authorization. */
+  @Column({ ...INSTANT, name: 'last_failure_at', nullable: true })
+  lastFailureAt: Date | null;
 
   @Column({ ...INSTANT, name: 'next_attempt_at', nullable: true })
   nextAttemptAt: Date | null;

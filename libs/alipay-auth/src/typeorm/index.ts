@@ -32,6 +32,9 @@ export {
   AlipayAuthConsoleSqlite1764800000000,
   AlipayAuthConsolePostgres1764800000000,
   AlipayAuthConsoleMysql1764800000000,
+  AlipayAuthLastFailureSqlite1764900000000,
+  AlipayAuthLastFailurePostgres1764900000000,
+  AlipayAuthLastFailureMysql1764900000000,
 } from './migrations/alipay-auth-migrations';
 export { TypeOrmAlipayTokenStore, createTypeOrmTokenStore } from './typeorm-token.store';
 export type { AlipayRefreshWindowSync, AlipayRefreshWindowSyncOptions } from './refresh-window-sync';

@@ -1,5 +1,6 @@
 import { ALIPAY_ROW_UNREADABLE, AlipayAuthorizationState, AlipayListOrder } from '../storage/alipay-token-store';
 import type { AlipayListQuery } from '../storage/list-query';
+import type { AlipaySqlDialect } from './sql-dialect';
 import type { Params } from './statements';
 
 // An active row's state, from its failure bookkeeping (alipayAuthorizationState in SQL). verify_at and the
@@ -16,15 +17,24 @@ const STATE_SQL: Record<AlipayAuthorizationState, string> = {
 };
 
 // Nulls last on every engine: `(x IS NULL)` sorts false before true.
-const ORDER_SQL: Record<AlipayListOrder, string> = {
+const ORDER_SQL: Record<Exclude<AlipayListOrder, 'lastFailure'>, string> = {
   authorized: 'authorized_at DESC, id DESC',
   due: '(due_at IS NULL), due_at ASC, id ASC',
   expires: '(expires_at IS NULL), expires_at ASC, id ASC',
   failures: 'failure_count DESC, (next_attempt_at IS NULL), next_attempt_at ASC, id ASC',
 };
 
+// Most recent failure first, never-failed rows last, as a scan of IDX_alipay_auth_last_failure: SQLite and
+// MariaDB sort NULL lowest (last when descending) and read the ascending index backwards; PostgreSQL sorts
+// NULL highest and has the index built DESC NULLS LAST.
+const LAST_FAILURE_SQL: Record<AlipaySqlDialect, string> = {
+  sqlite: 'last_failure_at DESC, id DESC',
+  mysql: 'last_failure_at DESC, id DESC',
+  postgres: 'last_failure_at DESC NULLS LAST, id DESC',
+};
+
 /** The WHERE and ORDER BY of one `list` call (bound parameters only). */
-export function listStatement(appId: string, q: AlipayListQuery): { where: string; orderBy: string; params: Params } {
+export function listStatement(appId: string, q: AlipayListQuery, dialect: AlipaySqlDialect): { where: string; orderBy: string; params: Params } {
   // With an OR (states, search), app_id is in each of its branches instead: a bare `app_id = ?` beside it lures
   // SQLite's planner (without ANALYZE statistics) into scanning the app's rows through any index on app_id.
   const where = q.states || q.search !== null ? [] : ['app_id = :appId'];
@@ -57,5 +67,5 @@ export function listStatement(appId: string, q: AlipayListQuery): { where: strin
     params.unreadableCode = ALIPAY_ROW_UNREADABLE;
     if (q.cancelledSince !== null) params.cancelledSince = q.cancelledSince;
   }
-  return { where: where.join(' AND '), orderBy: ORDER_SQL[q.order], params };
+  return { where: where.join(' AND '), orderBy: q.order === 'lastFailure' ? LAST_FAILURE_SQL[dialect] : ORDER_SQL[q.order], params };
 }

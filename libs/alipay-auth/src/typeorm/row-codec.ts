@@ -169,6 +169,7 @@ export class AlipayRowCodec {
       lastCheckedAt: date(r.last_checked_at),
       failureCount: num(r.failure_count) ?? 0,
       lastErrorCode: str(r.last_error_code),
+      lastFailureAt: date(r.last_failure_at),
       nextAttemptAt: date(r.next_attempt_at),
       verifyAt: date(r.verify_at),
       dueAt: date(r.due_at),

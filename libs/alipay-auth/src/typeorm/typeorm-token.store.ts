@@ -47,7 +47,7 @@ import { isRetryableLock, isUniqueViolation, Params, TypeOrmStatements } from '.
  * - tokens are encrypted with `cipher` bound to `<appId>:<authAppId>:<field>`; they are never logged and
  *   never part of an error message.
  *
- * Instants come from the callers (`criteria.now`) or from `clock` (created/updated/refreshed), except
+ * Instants come from the callers (`criteria.now`) or from `clock` (created/updated/refreshed/failed), except
  * leases: they are written and compared on the database's own clock, so instances whose clocks disagree
  * never take each other's live lease.
  *
@@ -126,7 +126,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
       `UPDATE ${this.sql.table} SET user_id = COALESCE(:userId, user_id), app_auth_token_enc = :tokenEnc, app_refresh_token_enc = :refreshEnc, token_hash = :tokenHash,
         expires_at = :expiresAt, refresh_expires_at = :refreshExpiresAt, token_issued_at = :issuedAt, authorized_at = :authorizedAt, due_at = :dueAt,
         status = 'active', status_reason = NULL, last_refreshed_at = NULL, last_checked_at = :now, check_due_at = :now,
-        failure_count = 0, last_error_code = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
+        failure_count = 0, last_error_code = NULL, last_failure_at = NULL, next_attempt_at = NULL, verify_at = NULL, lease_owner = NULL, lease_until = NULL,
         version = version + 1, updated_at = :now
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
       params,
@@ -166,7 +166,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
     // An ambiguous outcome keeps the row in doubt until verified; a definite failure keeps an earlier doubt.
     const verify = failure.verify ? ', verify_at = :nextAttemptAt' : '';
     const { affected } = await this.sql.run(
-      `UPDATE ${this.sql.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, next_attempt_at = :nextAttemptAt,
+      `UPDATE ${this.sql.table} SET failure_count = failure_count + 1, last_error_code = :errorCode, last_failure_at = :now, next_attempt_at = :nextAttemptAt,
          due_at = COALESCE(:nextAttemptAt, due_at)${verify},
          updated_at = :now${release}
        WHERE app_id = :appId AND auth_app_id = :authAppId AND version = :expectedVersion`,
@@ -209,7 +209,7 @@ export class TypeOrmAlipayTokenStore implements AlipayTokenStore {
   async list(appId: string, filter: AlipayAuthorizationFilter = {}, page: AlipayPage = {}): Promise<AlipayPageResult<AlipayListedAuthorization>> {
     const q = alipayListQuery(filter, page);
     if (q.empty) return { items: [], total: 0 };
-    const { where, orderBy, params } = listStatement(appId, q);
+    const { where, orderBy, params } = listStatement(appId, q, this.sql.dialect);
     const { rows: counted } = await this.sql.run(`SELECT COUNT(*) AS n FROM ${this.sql.table} WHERE ${where}`, params);
     const total = Number(counted[0]?.n ?? 0);
     if (q.limit === 0 || q.offset >= total) return { items: [], total };

@@ -39,6 +39,7 @@ export function leaseCases(ctx: ContractContext): void {
     expect(await ctx.store.find(APP, 'm1')).toMatchObject({
       failureCount: 1,
       lastErrorCode: 'network-timeout',
+      lastFailureAt: at(3),
       nextAttemptAt: at(HOUR),
       verifyAt: at(HOUR),
       leaseOwner: 'node-a',

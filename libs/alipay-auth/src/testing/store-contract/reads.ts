@@ -80,6 +80,29 @@ export function readCases(ctx: ContractContext): void {
     await expect(ctx.store.list(APP, {}, { order: 'nope' as never })).rejects.toThrow(TypeError);
   });
 
+  it('lists by last failure: most recent first, never-failed rows last; kept after a success, cleared by a new authorization', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const n of names) await save(n);
+    const failAt = async (n: string, offset: number) => {
+      ctx.nowMs = at(offset).getTime();
+      await recordFailure(n, { errorCode: 'isp.unknow-error', nextAttemptAt: at(offset + MIN) });
+    };
+    await failAt('b', MIN);
+    await failAt('d', 2 * MIN);
+    await failAt('e', 2 * MIN);
+    await failAt('a', 3 * MIN);
+    ctx.nowMs = at(4 * MIN).getTime();
+    await ctx.store.saveRefreshed(APP, 'a', await ctx.version('a'), tokens());
+    expect(await ctx.store.find(APP, 'a')).toMatchObject({ failureCount: 0, lastErrorCode: null, lastFailureAt: at(3 * MIN) });
+    const ids = async (filter: AlipayAuthorizationFilter = {}) => (await ctx.store.list(APP, filter, { order: 'lastFailure' })).items.map((r) => r.authAppId);
+    // Equal instants: the later insert first.
+    expect(await ids()).toEqual(['a', 'e', 'd', 'b', 'f', 'c']);
+    await save('b');
+    expect(await ctx.store.find(APP, 'b')).toMatchObject({ lastFailureAt: null });
+    expect(await ids()).toEqual(['a', 'e', 'd', 'f', 'c', 'b']);
+    expect(await ids({ state: 'failing' })).toEqual(['e', 'd']);
+  });
+
   it('counts by status, with failing, verifying and unreadable rows', async () => {
     for (let i = 0; i < 7; i++) await save(merchant(i));
     await setStatus(merchant(0), 'cancelled', null);

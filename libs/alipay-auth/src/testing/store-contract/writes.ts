@@ -29,6 +29,7 @@ export function writeCases(ctx: ContractContext): void {
       lastCheckedAt: at(5),
       failureCount: 0,
       lastErrorCode: null,
+      lastFailureAt: null,
       nextAttemptAt: null,
       verifyAt: null,
       unreadable: null,

@@ -14,6 +14,11 @@ import {
   AlipayAuthConsolePostgres1764800000000,
   AlipayAuthConsoleSqlite1764800000000,
 } from './1764800000000-alipay-auth-console';
+import {
+  AlipayAuthLastFailureMysql1764900000000,
+  AlipayAuthLastFailurePostgres1764900000000,
+  AlipayAuthLastFailureSqlite1764900000000,
+} from './1764900000000-alipay-auth-last-failure';
 
 export {
   AlipayAuthMysql1700000000000,
@@ -28,6 +33,9 @@ export {
   AlipayAuthConsoleMysql1764800000000,
   AlipayAuthConsolePostgres1764800000000,
   AlipayAuthConsoleSqlite1764800000000,
+  AlipayAuthLastFailureMysql1764900000000,
+  AlipayAuthLastFailurePostgres1764900000000,
+  AlipayAuthLastFailureSqlite1764900000000,
 };
 
 /**
@@ -43,6 +51,7 @@ export function alipayAuthMigrations(type: AlipayAuthDatabaseType): Array<new ()
         AlipayAuthVerificationSqlite1764600000000,
         AlipayAuthScaleSqlite1764700000000,
         AlipayAuthConsoleSqlite1764800000000,
+        AlipayAuthLastFailureSqlite1764900000000,
       ];
     case 'postgres':
       return [
@@ -50,8 +59,15 @@ export function alipayAuthMigrations(type: AlipayAuthDatabaseType): Array<new ()
         AlipayAuthVerificationPostgres1764600000000,
         AlipayAuthScalePostgres1764700000000,
         AlipayAuthConsolePostgres1764800000000,
+        AlipayAuthLastFailurePostgres1764900000000,
       ];
     case 'mysql':
-      return [AlipayAuthMysql1700000000000, AlipayAuthVerificationMysql1764600000000, AlipayAuthScaleMysql1764700000000, AlipayAuthConsoleMysql1764800000000];
+      return [
+        AlipayAuthMysql1700000000000,
+        AlipayAuthVerificationMysql1764600000000,
+        AlipayAuthScaleMysql1764700000000,
+        AlipayAuthConsoleMysql1764800000000,
+        AlipayAuthLastFailureMysql1764900000000,
+      ];
   }
 }

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const result = await app.get(MerchantsController).authorized({ code: kit.mintAuthCode() });
   await app.close();
   if (result.status !== 'active') throw new Error(`unexpected ${JSON.stringify(result)}`);
-  if (alipayAuthMigrations('postgres').length !== 4) throw new Error('nestjs-alipay-auth/typeorm did not load');
+  if (alipayAuthMigrations('postgres').length !== 5) throw new Error('nestjs-alipay-auth/typeorm did not load');
   console.log(`consumer check: ${typeof require === 'function' ? 'CommonJS' : 'ESM'} app exchanged a code (${result.authAppId})`);
 }
 
