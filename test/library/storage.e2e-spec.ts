@@ -727,7 +727,9 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     await setStatus(merchant(5), 'cancelled', null);
     await setStatus(merchant(6), 'revoked', null);
     // Overdue: due (window open) before the bound; merchant(0) and (1) opened their windows 25 days ago.
-    const read = (maxAge: number, owner = 'a', s: TypeOrmAlipayTokenStore = store) => s.healthCounts(APP, at(-DAY), { owner, totalsMaxAgeMs: maxAge });
+    // quickCountMs 0: the stored totals as on a large table (a small one is counted at every read, below).
+    const read = (maxAge: number, owner = 'a', s: TypeOrmAlipayTokenStore = store) =>
+      s.healthCounts(APP, at(-DAY), { owner, totalsMaxAgeMs: maxAge, quickCountMs: 0 });
     const first = await read(60_000);
     expect(first.counts).toEqual({ active: 6, reauthorization_required: 0, revoked: 1, cancelled: 1, failing: 3, verifying: 1, unreadable: 1 });
     expect(first.overdue).toBe(2);
@@ -744,6 +746,11 @@ describe.each(engines)('TypeOrmAlipayTokenStore on %s', (engine: TestEngine) => 
     expect((await read(60_000)).counts).toMatchObject({ active: 7, failing: 4 });
     const [row] = await ds.query(`SELECT fingerprint, lease_owner FROM ${alipayMaintenanceTable(ds)} WHERE task = 'row-totals'`);
     expect(row).toMatchObject({ fingerprint: '7.0.1.1', lease_owner: null });
+
+    // By default a table that counts quickly is counted at every read: a new row is in the totals at once.
+    await save(merchant(9));
+    await store.healthCounts(APP, at(-DAY), { owner: 'a', totalsMaxAgeMs: 60_000 });
+    expect((await store.healthCounts(APP, at(-DAY), { owner: 'a', totalsMaxAgeMs: 60_000 })).counts).toMatchObject({ active: 8, failing: 4 });
   });
 
   it('lists with filters and pagination, newest authorization first, with the total', async () => {

@@ -33,6 +33,7 @@ export const ROW_COLUMNS = [
   'check_due_at',
   'failure_count',
   'last_error_code',
+  'last_failure_at',
   'next_attempt_at',
   'verify_at',
   'due_at',
