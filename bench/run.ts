@@ -14,7 +14,7 @@ import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { createSign, createVerify, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +213,7 @@ function compileWorker(): string {
   const dist = join(process.cwd(), 'dist');
   const outDir = join(dist, 'bench-worker');
   rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
   const project = join(dist, 'bench-worker.tsconfig.json');
   const compilerOptions = { noEmit: false, outDir: 'bench-worker', rootDir: '..', sourceMap: false, declaration: false, incremental: false };
   writeFileSync(project, JSON.stringify({ extends: '../tsconfig.json', compilerOptions, files: ['../test/support/refresh-worker.ts'], include: [] }));
@@ -225,7 +226,7 @@ async function refresh(
   engine: TestEngine,
   processes: number,
   n: number,
-): Promise<{ rate: number; rssReady: number[]; rssAfter: number[]; cpuUs: number[]; floorUs: number[] }> {
+): Promise<{ rate: number; rssReady: number[]; rssAfter: number[]; cpuUs: number[]; floorUs: number[]; bareUs: number[] }> {
   const sim = await startAlipaySimulator({ port: 0, apps: [{ appId: APP_ID, publicKey: vectors.keys.app.publicKeySpkiPem }] });
   const db = await createIsolatedDatabase(engine, 'bench-refresh');
   const seeder = await instance(sim, db, true);
@@ -279,6 +280,7 @@ async function refresh(
       // The instance's own CPU (the simulator runs in this process, not in the worker's).
       cpuUs: results.map((r) => r.cpuUs / r.refreshed),
       floorUs: results.flatMap((r) => (r.floorUs ? [r.floorUs] : [])),
+      bareUs: results.flatMap((r) => (r.bareUs ? [r.bareUs] : [])),
     };
   } finally {
     sim.controls.clearFaults();
@@ -438,6 +440,22 @@ async function main(): Promise<void> {
         'ratio: refresh CPU / crypto floor (target <= 2.5)',
         'x',
         runs.map((r) => r.cpuUs[0] / r.floorUs[0]),
+      );
+      // The same work with node:crypto, node:http and pg alone (test/support/refresh-worker.ts, bareRefreshUs).
+      figure(
+        'bare refresh without the library (node:crypto + node:http + pg, same gateway and database)',
+        'ms',
+        runs.flatMap((r) => r.bareUs.map((us) => us / 1000)),
+      );
+      figure(
+        'ratio: bare refresh / crypto floor',
+        'x',
+        runs.map((r) => r.bareUs[0] / r.floorUs[0]),
+      );
+      figure(
+        'ratio: refresh CPU / bare refresh',
+        'x',
+        runs.map((r) => r.cpuUs[0] / r.bareUs[0]),
       );
     }
   }

@@ -103,7 +103,7 @@ export interface AlipayAuthModuleOptions {
    * (the simulator renders it); with `gateway: 'sandbox'` it must be set like `taskPageBaseUrl`.
    */
   taskAppLaunchUrl?: string;
-  /** HTTP timeout per attempt. Default 10 000 ms. */
+  /** Deadline of one attempt, from sending the request to the last byte of the answer. Default 10 000 ms. */
   timeoutMs?: number;
   /** Retries for safe-to-retry failures. Default 2. */
   retries?: number;

@@ -8,6 +8,7 @@ import { AlipayApiError, AlipayAuthError, AlipayErrorLink, AlipayNetworkError, A
 import { AlipaySigner } from '../signer/alipay-signer';
 import { buildRequestUri, QueryValue } from '../signer/alipay-v3-protocol';
 import { AlipayAuthTelemetry } from '../telemetry/alipay-auth.telemetry';
+import { alipayNodeHttpAdapter } from './node-http-adapter';
 import { AlipayMultipart, checkJsonBody, encodeMultipart } from './multipart';
 
 export type AlipayHttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -186,6 +187,7 @@ export class AlipayOpenApiClient {
         transformResponse: [(d: unknown) => d],
         validateStatus: () => true,
         maxRedirects: 0,
+        adapter: alipayNodeHttpAdapter,
       });
     } catch (e) {
       const err = toNetworkError(e, method, options.path);
